@@ -17,6 +17,13 @@ type Config struct {
 	EC2VPCSubnets map[string]any   `yaml:"ec2_vpc_subnets,omitempty"`
 	ClusterRules  []map[string]any `yaml:"cluster_rules,omitempty"`
 	Instances     []Instance       `yaml:"instances"`
+
+	// Extra holds the top-level keys tpago does not know (TPA has many),
+	// kept so that nothing a user wrote is lost.
+	Extra map[string]any `yaml:"-"`
+
+	// src is where the config was read from, for errors that point.
+	src *configSource
 }
 
 // Location is one of the cluster's locations.
@@ -57,6 +64,7 @@ type Instance struct {
 	Platform  string         `yaml:"platform,omitempty"`
 	Image     string         `yaml:"image,omitempty"`
 	Type      string         `yaml:"type,omitempty"`
+	Subnet    string         `yaml:"subnet,omitempty"` // aws: the instance's subnet (CIDR)
 	Vars      map[string]any `yaml:"vars,omitempty"`
 }
 

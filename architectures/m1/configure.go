@@ -1,0 +1,398 @@
+// Package m1 is the M1 architecture: a Postgres primary with a streaming
+// replica in one location, any number of replicas cascaded from that
+// replica in a second location, and a Barman server there too (also a
+// witness when the number of Postgres nodes is even). Configure writes a
+// cluster directory's config.yml in TPA's shape.
+package m1
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/tpago/tpago/inventory"
+)
+
+// Defaults of the configure options.
+const (
+	DefaultPlatform     = "aws"
+	DefaultRegion       = "eu-west-1"
+	DefaultInstanceType = "t3.micro"
+	DefaultDistribution = "Debian"
+	DefaultOSVersion    = "12"
+	DefaultPatroniDCS   = "etcd"
+	DefaultDockerImage  = "tpago/debian:12"
+	DefaultFlavour      = "postgresql"
+)
+
+// DefaultLocationNames are the two locations of an M1 cluster.
+var DefaultLocationNames = []string{"main", "dr"}
+
+// Flavours of Postgres, by the name config.yml gives them
+// (cluster_vars.postgres_flavour).
+var Flavours = []string{"postgresql", "epas", "edbpge"}
+
+// Options are everything `tpago configure --architecture M1` takes.
+// Start from DefaultOptions: the zero value of NumCascadedReplicas (0) is
+// a valid choice, not "unset".
+type Options struct {
+	// Architecture must be "M1".
+	Architecture string
+	// ClusterName names the cluster; Configure defaults it to the
+	// directory's name.
+	ClusterName string
+	// PostgresFlavour is postgresql (default), epas or edbpge.
+	PostgresFlavour string
+	// PostgresVersion is the major version, such as "15". Required.
+	PostgresVersion string
+	// FailoverManager is efm, repmgr or patroni. Required.
+	FailoverManager string
+	// Platform is aws (default), docker or bare.
+	Platform string
+	// NumCascadedReplicas replicas stream from the first replica, in the
+	// second location (default 1; 0 for none).
+	NumCascadedReplicas int
+	// EnableHAProxy adds two HAProxy nodes (Patroni only).
+	EnableHAProxy bool
+	// PatroniDCS is Patroni's configuration store; only etcd (default).
+	PatroniDCS string
+	// Region and InstanceType are for aws.
+	Region       string
+	InstanceType string
+	// Distribution and OSVersion of the hosts: Debian 12.
+	Distribution string
+	OSVersion    string
+	// LocationNames are the two locations (default main, dr).
+	LocationNames []string
+	// Owner goes into cluster_tags.
+	Owner string
+	// Hostnames, when set, name the instances in order; HostnamesFrom is a
+	// file with one name a line. Otherwise names come from the built-in
+	// word list, chosen by the cluster name.
+	Hostnames     []string
+	HostnamesFrom string
+	// OverridesFrom is a YAML file whose mapping is merged into
+	// cluster_vars; Overrides are merged after it.
+	OverridesFrom string
+	Overrides     map[string]any
+	// Subnet is the docker network's subnet (default: a /24 within
+	// 10.200.0.0–10.239.255.255 chosen from the cluster name).
+	Subnet string
+	// Image is the docker image (default tpago/debian:12).
+	Image string
+	// NoGit leaves the cluster directory out of git.
+	NoGit bool
+	// Force overwrites an existing config.yml.
+	Force bool
+}
+
+// DefaultOptions returns the options with every default filled in.
+func DefaultOptions() Options {
+	return Options{
+		Architecture:        "M1",
+		PostgresFlavour:     DefaultFlavour,
+		Platform:            DefaultPlatform,
+		NumCascadedReplicas: 1,
+		Distribution:        DefaultDistribution,
+		OSVersion:           DefaultOSVersion,
+	}
+}
+
+// UsageError is a bad option or a bad combination of options: nothing has
+// been written.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+func usagef(format string, args ...any) error {
+	return &UsageError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// MaxCascadedReplicas bounds --num-cascaded-replicas.
+const MaxCascadedReplicas = 50
+
+// normalize fills in defaults and checks every option and combination.
+func (o Options) normalize() (Options, error) {
+	if o.Architecture == "" {
+		return o, usagef("--architecture is required (M1)")
+	}
+	if !strings.EqualFold(o.Architecture, "M1") {
+		return o, usagef("unknown architecture %q: this command configures M1", o.Architecture)
+	}
+	o.Architecture = "M1"
+
+	if o.ClusterName == "" {
+		return o, usagef("the cluster needs a name (--cluster-name, or the directory's name)")
+	}
+	if !inventory.ValidName(o.ClusterName) {
+		return o, usagef("cluster name %q is not valid: use letters, digits, '.', '_' and '-', starting with a letter or digit, at most 63 characters", o.ClusterName)
+	}
+
+	if o.PostgresFlavour == "" {
+		o.PostgresFlavour = DefaultFlavour
+	}
+	if !slices.Contains(Flavours, o.PostgresFlavour) {
+		return o, usagef("unknown Postgres flavour %q (one of %s)", o.PostgresFlavour, strings.Join(Flavours, ", "))
+	}
+	if o.PostgresVersion == "" {
+		return o, usagef("the Postgres version is required (--postgresql VERSION, e.g. --postgresql 15)")
+	}
+	if v, err := strconv.Atoi(o.PostgresVersion); err != nil || v < 11 || v > 18 {
+		return o, usagef("Postgres version %q is not supported: give a major version from 11 to 18, such as 15", o.PostgresVersion)
+	}
+
+	switch o.FailoverManager {
+	case "":
+		return o, usagef("a failover manager is required (--failover-manager efm|repmgr|patroni)")
+	case "efm", "repmgr", "patroni":
+	default:
+		return o, usagef("unknown failover manager %q (one of efm, repmgr, patroni)", o.FailoverManager)
+	}
+
+	if o.Platform == "" {
+		o.Platform = DefaultPlatform
+	}
+	if !slices.Contains(inventory.Platforms, o.Platform) {
+		return o, usagef("unknown platform %q (one of aws, docker, bare)", o.Platform)
+	}
+
+	if o.NumCascadedReplicas < 0 {
+		return o, usagef("--num-cascaded-replicas must be 0 or more, not %d", o.NumCascadedReplicas)
+	}
+	if o.NumCascadedReplicas > MaxCascadedReplicas {
+		return o, usagef("--num-cascaded-replicas %d is more than %d", o.NumCascadedReplicas, MaxCascadedReplicas)
+	}
+	if o.EnableHAProxy && o.FailoverManager != "patroni" {
+		return o, usagef("--enable-haproxy needs --failover-manager patroni (HAProxy routes by Patroni's health checks)")
+	}
+	if o.PatroniDCS != "" && o.FailoverManager != "patroni" {
+		return o, usagef("--patroni-dcs needs --failover-manager patroni")
+	}
+	if o.FailoverManager == "patroni" {
+		if o.PatroniDCS == "" {
+			o.PatroniDCS = DefaultPatroniDCS
+		}
+		if o.PatroniDCS != "etcd" {
+			return o, usagef("unknown --patroni-dcs %q: only etcd is supported", o.PatroniDCS)
+		}
+	}
+
+	if o.Distribution == "" {
+		o.Distribution = DefaultDistribution
+	}
+	if !strings.EqualFold(o.Distribution, "Debian") {
+		return o, usagef("distribution %q is not supported: tpago's roles install Debian packages (--distribution Debian)", o.Distribution)
+	}
+	o.Distribution = "Debian"
+	if o.OSVersion == "" || strings.EqualFold(o.OSVersion, "bookworm") {
+		o.OSVersion = DefaultOSVersion
+	}
+	if o.OSVersion != "12" {
+		return o, usagef("--os-version %q is not supported: Debian 12 (bookworm) only", o.OSVersion)
+	}
+
+	if o.Platform != "aws" {
+		if o.Region != "" {
+			return o, usagef("--region is for --platform aws, not %s", o.Platform)
+		}
+		if o.InstanceType != "" {
+			return o, usagef("--instance-type is for --platform aws, not %s", o.Platform)
+		}
+	} else {
+		if o.Region == "" {
+			o.Region = DefaultRegion
+		}
+		if o.InstanceType == "" {
+			o.InstanceType = DefaultInstanceType
+		}
+	}
+	if o.Platform != "docker" {
+		if o.Subnet != "" {
+			return o, usagef("--subnet is for --platform docker, not %s", o.Platform)
+		}
+		if o.Image != "" {
+			return o, usagef("--image is for --platform docker, not %s", o.Platform)
+		}
+	} else if o.Image == "" {
+		o.Image = DefaultDockerImage
+	}
+
+	if len(o.LocationNames) == 0 {
+		o.LocationNames = DefaultLocationNames
+	}
+	if len(o.LocationNames) != 2 {
+		return o, usagef("--location-names takes two names (the primary's location, then the one with Barman and the cascaded replicas), got %d", len(o.LocationNames))
+	}
+	for _, l := range o.LocationNames {
+		if !inventory.ValidName(l) {
+			return o, usagef("location name %q is not valid: use letters, digits, '.', '_' and '-'", l)
+		}
+	}
+	if o.LocationNames[0] == o.LocationNames[1] {
+		return o, usagef("--location-names must be two different names, got %q twice", o.LocationNames[0])
+	}
+	return o, nil
+}
+
+// node is one instance of the layout, before it gets a name.
+type node struct {
+	roles    []string
+	location string
+	upstream int // node number, 0 for none
+	backup   int
+	vars     func(names map[int]string) map[string]any
+}
+
+// layout returns the instances of the M1 cluster, node 1 first:
+//
+//	1        primary, first location, backup: node 3
+//	2        replica, first location, upstream node 1
+//	3        barman (+ witness / efm-witness when the number of Postgres
+//	         nodes is even and the failover manager is repmgr or efm),
+//	         second location
+//	4…3+N    replica, second location, upstream node 2
+//	Patroni: three etcd nodes (first, first, second location)
+//	HAProxy: two haproxy nodes (one per location)
+//
+// Barman is in the second location even when N is 0, as the seed layout
+// puts it beside the cascaded replicas, away from the primary.
+func layout(o Options) []node {
+	first, second := o.LocationNames[0], o.LocationNames[1]
+	n := o.NumCascadedReplicas
+	nodes := []node{
+		{roles: []string{"primary"}, location: first, backup: 3},
+		{roles: []string{"replica"}, location: first, upstream: 1},
+		{roles: []string{"barman"}, location: second},
+	}
+	if (2+n)%2 == 0 {
+		switch o.FailoverManager {
+		case "repmgr":
+			nodes[2].roles = append(nodes[2].roles, "witness")
+		case "efm":
+			nodes[2].roles = append(nodes[2].roles, "efm-witness")
+		}
+	}
+	for range n {
+		nodes = append(nodes, node{roles: []string{"replica"}, location: second, upstream: 2})
+	}
+	postgres := len(nodes)
+	if o.FailoverManager == "patroni" {
+		for _, loc := range []string{first, first, second} {
+			nodes = append(nodes, node{roles: []string{"etcd"}, location: loc, vars: func(map[int]string) map[string]any {
+				return map[string]any{"etcd_location": first}
+			}})
+		}
+	}
+	if o.EnableHAProxy {
+		for _, loc := range []string{first, second} {
+			nodes = append(nodes, node{roles: []string{"haproxy"}, location: loc, vars: func(names map[int]string) map[string]any {
+				var backends []any
+				for k := 1; k <= postgres; k++ {
+					if k != 3 {
+						backends = append(backends, names[k])
+					}
+				}
+				return map[string]any{"haproxy_backend_servers": backends}
+			}})
+		}
+	}
+	return nodes
+}
+
+// Generate returns the config.yml for opts. It reads opts.HostnamesFrom
+// and opts.OverridesFrom when set, and writes nothing.
+func Generate(opts Options) ([]byte, error) {
+	o, err := opts.normalize()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := build(o)
+	if err != nil {
+		return nil, err
+	}
+	out, err := emit(cfg, o)
+	if err != nil {
+		return nil, err
+	}
+	// What we write must read back cleanly.
+	if _, err := inventory.ParseConfig("config.yml", out); err != nil {
+		return nil, fmt.Errorf("generated config.yml does not load (a bug): %w", err)
+	}
+	return out, nil
+}
+
+// Configure writes dir/config.yml for opts and, unless opts.NoGit, makes
+// dir a git repository with config.yml in its first commit. It refuses a
+// directory that already has a config.yml unless opts.Force. Bad options
+// are a *UsageError and leave the disk untouched.
+func Configure(dir string, opts Options) error {
+	if dir == "" {
+		return usagef("the cluster directory is required")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	if opts.ClusterName == "" {
+		opts.ClusterName = filepath.Base(abs)
+	}
+	out, err := Generate(opts)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(abs, "config.yml")
+	if _, err := os.Stat(path); err == nil && !opts.Force {
+		return usagef("%s already exists: pass --force to overwrite it", path)
+	}
+	var gitBin string
+	if !opts.NoGit {
+		gitBin, err = exec.LookPath("git")
+		if err != nil {
+			return usagef("git is not installed (needed to make %s a git repository): install git or pass --no-git", abs)
+		}
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return fmt.Errorf("cluster directory: %w", err)
+	}
+	if err := inventory.WriteFileAtomic(path, out, 0o644); err != nil {
+		return err
+	}
+	if opts.NoGit {
+		return nil
+	}
+	return gitCommit(gitBin, abs)
+}
+
+// gitCommit makes dir a repository (if it is not one) and commits
+// config.yml. A user without a git identity gets tpago's.
+func gitCommit(git, dir string) error {
+	run := func(args ...string) error {
+		cmd := exec.Command(git, args...)
+		cmd.Dir = dir
+		cmd.Env = os.Environ()
+		if out, err := exec.Command(git, "-C", dir, "config", "user.email").Output(); err != nil || len(strings.TrimSpace(string(out))) == 0 {
+			cmd.Env = append(cmd.Env,
+				"GIT_AUTHOR_NAME=tpago", "GIT_AUTHOR_EMAIL=tpago@localhost",
+				"GIT_COMMITTER_NAME=tpago", "GIT_COMMITTER_EMAIL=tpago@localhost")
+		}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("git %s in %s: %v: %s", args[0], dir, err, strings.TrimSpace(string(out)))
+		}
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".git")); errors.Is(err, os.ErrNotExist) {
+		if err := run("init", "-q"); err != nil {
+			return err
+		}
+	}
+	if err := run("add", "config.yml"); err != nil {
+		return err
+	}
+	return run("commit", "-q", "-m", "Configure the cluster (tpago configure)", "--", "config.yml")
+}
