@@ -53,7 +53,13 @@ func build(o Options) (*inventory.Config, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := checkOverrides(o.OverridesFrom, cv, ov); err != nil {
+			return nil, err
+		}
 		maps.Copy(cv, ov)
+	}
+	if err := checkOverrides("Options.Overrides", cv, o.Overrides); err != nil {
+		return nil, err
 	}
 	maps.Copy(cv, o.Overrides)
 
@@ -182,6 +188,23 @@ func nth(a netip.Addr, k int) netip.Addr {
 	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 	v += uint32(k)
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
+
+// checkOverrides refuses overrides that contradict the options the layout
+// was made from: those must be changed with their options.
+func checkOverrides(from string, cv, ov map[string]any) error {
+	for _, k := range []struct{ key, option string }{
+		{"failover_manager", "--failover-manager"},
+		{"postgres_flavour", "the Postgres flavour option"},
+		{"postgres_version", "--postgresql VERSION"},
+		{"etcd_location", "--location-names"},
+	} {
+		v, ok := ov[k.key]
+		if ok && fmt.Sprint(v) != fmt.Sprint(cv[k.key]) {
+			return usagef("%s sets %s to %v, but the options say %v: use %s instead", from, k.key, v, cv[k.key], k.option)
+		}
+	}
+	return nil
 }
 
 // readOverrides reads an --overrides-from file: a YAML mapping.
