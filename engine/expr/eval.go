@@ -1,0 +1,594 @@
+package expr
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+)
+
+// Scope supplies variables by name. A value of type Raw is used as it is;
+// any other value is rendered first (a string holding {{ }} is evaluated,
+// recursively through lists and maps).
+type Scope interface {
+	Lookup(name string) (any, bool)
+}
+
+// MapScope is a Scope over a flat map of variables.
+type MapScope map[string]any
+
+// Lookup implements Scope.
+func (m MapScope) Lookup(name string) (any, bool) {
+	v, ok := m[name]
+	return v, ok
+}
+
+// Raw marks a value that must not be rendered again: command output, a
+// registered result, a loop item that is already a final value.
+type Raw struct{ Value any }
+
+// HostvarsName is the variable whose inner values are rendered with each
+// host's own variables, lazily.
+const HostvarsName = "hostvars"
+
+// Eval evaluates one expression with vars.
+func Eval(code string, vars map[string]any) (any, error) {
+	return EvalIn(code, MapScope(vars))
+}
+
+// EvalIn evaluates one expression with the variables of s.
+func EvalIn(code string, s Scope) (any, error) {
+	r := newResolver(s)
+	v, err := r.eval(code)
+	if err != nil {
+		return nil, err
+	}
+	return materialize(v), nil
+}
+
+// EvalBool is Truthy(Eval(code, vars)).
+func EvalBool(code string, vars map[string]any) (bool, error) {
+	v, err := Eval(code, vars)
+	if err != nil {
+		return false, err
+	}
+	return Truthy(v), nil
+}
+
+// Truthy is Ansible-like truthiness: nil, false, 0, "", empty lists and maps
+// are false, and so are the strings "false", "no" and "off" (any case).
+func Truthy(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return x
+	case string:
+		switch strings.ToLower(strings.TrimSpace(x)) {
+		case "", "false", "no", "off":
+			return false
+		}
+		return true
+	case int:
+		return x != 0
+	case float64:
+		return x != 0
+	case *undefined:
+		return false
+	case Raw:
+		return Truthy(x.Value)
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Slice, reflect.Map, reflect.Array:
+		return rv.Len() > 0
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return rv.Int() != 0
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return rv.Uint() != 0
+	case reflect.Float32:
+		return rv.Float() != 0
+	case reflect.Pointer, reflect.Interface:
+		return !rv.IsNil()
+	}
+	return true
+}
+
+// HasTemplate reports whether s contains {{ or {%.
+func HasTemplate(s string) bool {
+	return strings.Contains(s, "{{") || strings.Contains(s, "{%")
+}
+
+// undefined stands for a variable or key that has no value, inside the
+// first argument of default() and friends.
+type undefined struct{ name string }
+
+// resolver looks variables up and renders their values, once each per
+// evaluation, detecting cycles.
+type resolver struct {
+	scope Scope
+	memo  map[string]any
+	stack []string
+	env   map[string]any
+}
+
+func newResolver(s Scope) *resolver {
+	r := &resolver{scope: s}
+	r.env = map[string]any{resolverVar: r}
+	return r
+}
+
+// lookup returns the rendered value of name; ok is false when undefined.
+func (r *resolver) lookup(name string) (any, bool, error) {
+	if v, ok := r.memo[name]; ok {
+		return v, true, nil
+	}
+	v, ok := r.scope.Lookup(name)
+	if !ok {
+		return nil, false, nil
+	}
+	if raw, isRaw := v.(Raw); isRaw {
+		return raw.Value, true, nil
+	}
+	if name == HostvarsName {
+		return &lazyHostvars{all: v}, true, nil
+	}
+	if !needsRender(v) {
+		return v, true, nil
+	}
+	for i, s := range r.stack {
+		if s == name {
+			chain := append(append([]string(nil), r.stack[i:]...), name)
+			return nil, false, &CycleError{Chain: chain}
+		}
+	}
+	r.stack = append(r.stack, name)
+	out, err := r.renderDeep(v)
+	r.stack = r.stack[:len(r.stack)-1]
+	if err != nil {
+		return nil, false, err
+	}
+	if r.memo == nil {
+		r.memo = map[string]any{}
+	}
+	r.memo[name] = out
+	return out, true, nil
+}
+
+// needsRender reports whether v holds a template anywhere, cheaply for
+// the common scalar cases.
+func needsRender(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return HasTemplate(x)
+	case nil, bool, int, int64, uint64, float64:
+		return false
+	case []any:
+		for _, e := range x {
+			if needsRender(e) {
+				return true
+			}
+		}
+		return false
+	case map[string]any:
+		for _, e := range x {
+			if needsRender(e) {
+				return true
+			}
+		}
+		return false
+	case []string:
+		for _, e := range x {
+			if HasTemplate(e) {
+				return true
+			}
+		}
+		return false
+	case map[string]string:
+		for _, e := range x {
+			if HasTemplate(e) {
+				return true
+			}
+		}
+		return false
+	case map[any]any:
+		for _, e := range x {
+			if needsRender(e) {
+				return true
+			}
+		}
+		return false
+	}
+	return false
+}
+
+var vmPool = sync.Pool{New: func() any { return &vm.VM{} }}
+
+func (r *resolver) eval(code string) (any, error) {
+	p, err := compile(code)
+	if err != nil {
+		return nil, err
+	}
+	m := vmPool.Get().(*vm.VM)
+	out, err := m.Run(p.prog, r.env)
+	vmPool.Put(m)
+	if err != nil {
+		return nil, runtimeErr(code, err)
+	}
+	return out, nil
+}
+
+func runtimeErr(code string, err error) error {
+	var ue *UndefinedError
+	if errors.As(err, &ue) {
+		if ue.Expr == "" {
+			c := *ue
+			c.Expr = code
+			return &c
+		}
+		return ue
+	}
+	var ce *CycleError
+	if errors.As(err, &ce) {
+		return ce
+	}
+	var ee *EvalError
+	if errors.As(err, &ee) {
+		return ee
+	}
+	var se *SyntaxError
+	if errors.As(err, &se) {
+		return se
+	}
+	msg := err.Error()
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		msg = fe.Message
+		if fe.Prev != nil {
+			msg = fe.Prev.Error()
+		}
+	}
+	return &EvalError{Expr: code, Msg: msg, Err: err}
+}
+
+// Render renders a string that may hold {{ expr }} parts. When the whole
+// string is one {{ expr }} (whitespace around it allowed) the result keeps
+// the expression's native type; otherwise the parts are concatenated as
+// strings (lists and maps as JSON, nil as "").
+func Render(s string, vars map[string]any) (any, error) {
+	return RenderIn(s, MapScope(vars))
+}
+
+// RenderIn is Render with the variables of sc.
+func RenderIn(s string, sc Scope) (any, error) {
+	if !HasTemplate(s) {
+		return s, nil
+	}
+	r := newResolver(sc)
+	v, err := r.render(s)
+	if err != nil {
+		return nil, err
+	}
+	return materialize(v), nil
+}
+
+// RenderDeep renders every string inside v (nested lists and maps) and
+// returns a new value; v is not modified.
+func RenderDeep(v any, vars map[string]any) (any, error) {
+	return RenderDeepIn(v, MapScope(vars))
+}
+
+// RenderDeepIn is RenderDeep with the variables of sc.
+func RenderDeepIn(v any, sc Scope) (any, error) {
+	if !needsRender(v) {
+		return v, nil
+	}
+	r := newResolver(sc)
+	out, err := r.renderDeep(v)
+	if err != nil {
+		return nil, err
+	}
+	return materialize(out), nil
+}
+
+func (r *resolver) renderDeep(v any) (any, error) {
+	switch x := v.(type) {
+	case string:
+		if !HasTemplate(x) {
+			return x, nil
+		}
+		return r.render(x)
+	case []any:
+		if !needsRender(x) {
+			return x, nil
+		}
+		out := make([]any, len(x))
+		for i, e := range x {
+			o, err := r.renderDeep(e)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = o
+		}
+		return out, nil
+	case []string:
+		if !needsRender(x) {
+			return x, nil
+		}
+		out := make([]any, len(x))
+		for i, e := range x {
+			o, err := r.renderDeep(e)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = o
+		}
+		return out, nil
+	case map[string]any:
+		if !needsRender(x) {
+			return x, nil
+		}
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			o, err := r.renderDeep(e)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = o
+		}
+		return out, nil
+	case map[string]string:
+		if !needsRender(x) {
+			return x, nil
+		}
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			o, err := r.renderDeep(e)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = o
+		}
+		return out, nil
+	case map[any]any:
+		if !needsRender(x) {
+			return x, nil
+		}
+		out := make(map[any]any, len(x))
+		for k, e := range x {
+			o, err := r.renderDeep(e)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = o
+		}
+		return out, nil
+	case Raw:
+		return x.Value, nil
+	}
+	return v, nil
+}
+
+// segment is a piece of a templated string: literal text or an expression.
+type segment struct {
+	text   string
+	code   string
+	isCode bool
+}
+
+type parsedString struct {
+	segs   []segment
+	single bool // exactly one expression and only whitespace around it
+	err    error
+}
+
+var stringCache sync.Map // string -> *parsedString
+
+func parseString(s string) *parsedString {
+	if p, ok := stringCache.Load(s); ok {
+		return p.(*parsedString)
+	}
+	p := parseStringUncached(s)
+	stringCache.Store(s, p)
+	return p
+}
+
+func parseStringUncached(s string) *parsedString {
+	p := &parsedString{}
+	rest := s
+	for {
+		i := strings.Index(rest, "{{")
+		if j := strings.Index(rest, "{%"); j >= 0 && (i < 0 || j < i) {
+			p.err = &SyntaxError{Expr: s, Msg: "{% %} block tags are only supported in template files; use an expression such as {{ cond ? a : b }} or a if c else b", Col: len([]rune(s[:len(s)-len(rest)+j])) + 1}
+			return p
+		}
+		if i < 0 {
+			if rest != "" {
+				p.segs = append(p.segs, segment{text: rest})
+			}
+			break
+		}
+		if i > 0 {
+			p.segs = append(p.segs, segment{text: rest[:i]})
+		}
+		end := FindClose(rest[i+2:], "}}")
+		if end < 0 {
+			p.err = &SyntaxError{Expr: s, Msg: "unclosed {{", Col: len([]rune(s[:len(s)-len(rest)+i])) + 1}
+			return p
+		}
+		code := rest[i+2 : i+2+end]
+		if strings.HasPrefix(code, "-") {
+			code = code[1:]
+			if n := len(p.segs); n > 0 && !p.segs[n-1].isCode {
+				p.segs[n-1].text = strings.TrimRight(p.segs[n-1].text, " \t\r\n")
+			}
+		}
+		trimAfter := false
+		if strings.HasSuffix(code, "-") {
+			code = code[:len(code)-1]
+			trimAfter = true
+		}
+		p.segs = append(p.segs, segment{code: strings.TrimSpace(code), isCode: true})
+		rest = rest[i+2+end+2:]
+		if trimAfter {
+			rest = strings.TrimLeft(rest, " \t\r\n")
+		}
+	}
+	codes := 0
+	others := false
+	for _, sg := range p.segs {
+		if sg.isCode {
+			codes++
+		} else if strings.TrimSpace(sg.text) != "" {
+			others = true
+		}
+	}
+	p.single = codes == 1 && !others
+	return p
+}
+
+// FindClose returns the index in s of the closing delimiter (such as "}}"),
+// skipping quoted strings, or -1.
+func FindClose(s, delim string) int {
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if quote != 0 {
+			if c == '\\' && quote != '`' {
+				i++
+			} else if c == quote {
+				quote = 0
+			}
+			continue
+		}
+		switch c {
+		case '"', '\'', '`':
+			quote = c
+		default:
+			if strings.HasPrefix(s[i:], delim) {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// CheckTemplate compiles every {{ }} expression in s without evaluating.
+func CheckTemplate(s string) error {
+	p := parseString(s)
+	if p.err != nil {
+		return p.err
+	}
+	for _, sg := range p.segs {
+		if sg.isCode {
+			if err := Check(sg.code); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (r *resolver) render(s string) (any, error) {
+	p := parseString(s)
+	if p.err != nil {
+		return nil, p.err
+	}
+	if p.single {
+		for _, sg := range p.segs {
+			if sg.isCode {
+				return r.eval(sg.code)
+			}
+		}
+	}
+	var b strings.Builder
+	for _, sg := range p.segs {
+		if !sg.isCode {
+			b.WriteString(sg.text)
+			continue
+		}
+		v, err := r.eval(sg.code)
+		if err != nil {
+			return nil, err
+		}
+		b.WriteString(ToString(materialize(v)))
+	}
+	return b.String(), nil
+}
+
+// ToString is how a value is written into a string: strings as they are,
+// nil as "", lists and maps as JSON, numbers without exponent where
+// possible.
+func ToString(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case bool:
+		return strconv.FormatBool(x)
+	case int:
+		return strconv.Itoa(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case uint64:
+		return strconv.FormatUint(x, 10)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case []byte:
+		return string(x)
+	case fmt.Stringer:
+		return x.String()
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Slice, reflect.Map, reflect.Array, reflect.Struct:
+		b, err := json.Marshal(jsonable(v))
+		if err == nil {
+			return string(b)
+		}
+	}
+	return fmt.Sprint(v)
+}
+
+// jsonable converts map[any]any (which encoding/json refuses) recursively.
+func jsonable(v any) any {
+	switch x := v.(type) {
+	case map[any]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[fmt.Sprint(k)] = jsonable(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = jsonable(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = jsonable(e)
+		}
+		return out
+	}
+	return v
+}
+
+// sortedKeys returns a map's keys in order.
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
