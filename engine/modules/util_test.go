@@ -104,3 +104,5 @@ func modeOf(t *testing.T, p string) os.FileMode {
 	require.NoError(t, err)
 	return fi.Mode().Perm()
 }
+
+func lookup(name string) (module.Module, module.Spec, bool) { return module.Lookup(name) }
