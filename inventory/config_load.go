@@ -114,7 +114,7 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 		body = f.Docs[0].Body
 	}
 	if body == nil {
-		return nil, &ConfigError{File: path, Line: 1, Column: 1, Msg: "the file is empty: a config.yml needs at least architecture, cluster_name and instances"}
+		return nil, positioned(path, data, 1, 1, "", "the file is empty: a config.yml needs at least architecture, cluster_name and instances")
 	}
 	if _, ok := unwrapNode(body).(*ast.MappingNode); !ok {
 		tk := body.GetToken()
@@ -147,13 +147,20 @@ func yamlError(path string, data []byte, err error) error {
 	if errors.As(err, &ye) && ye.GetToken() != nil {
 		tk := ye.GetToken()
 		msg := ye.GetMessage()
+		key := ""
+		if tk.Prev != nil && tk.Prev.Prev != nil && tk.Prev.Value == ":" {
+			key = tk.Prev.Prev.Value
+		}
 		var te *yaml.TypeError
-		if errors.As(err, &te) && te.DstType != nil {
-			what := "the value"
-			if tk.Prev != nil && tk.Prev.Prev != nil && tk.Prev.Value == ":" {
-				what = tk.Prev.Prev.Value
+		var ne *yaml.UnexpectedNodeTypeError
+		switch {
+		case errors.As(err, &te) && te.DstType != nil:
+			if key == "" {
+				key = "the value"
 			}
-			msg = fmt.Sprintf("%s: cannot use %q here: expected %s", what, tk.Value, kindName(te.DstType.Kind().String()))
+			msg = fmt.Sprintf("%s: cannot use %q here: expected %s", key, tk.Value, kindName(te.DstType.Kind().String()))
+		case errors.As(err, &ne) && key != "":
+			msg = key + ": " + msg
 		}
 		return positioned(path, data, tk.Position.Line, tk.Position.Column, "", msg)
 	}
@@ -473,6 +480,10 @@ func (c *Config) configError(p problem) *ConfigError {
 	}
 	e.File = c.src.path
 	n := locate(c.src.file, p.path)
+	if m, ok := n.(*ast.MappingNode); ok && len(m.Values) > 0 {
+		// A whole mapping (or one lacking a key): point at its first key.
+		n = m.Values[0].Key
+	}
 	if n != nil && n.GetToken() != nil {
 		e.Line, e.Column = n.GetToken().Position.Line, n.GetToken().Position.Column
 	} else {

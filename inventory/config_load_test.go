@@ -1,0 +1,216 @@
+package inventory
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// goodConfig is a valid docker M1 config; the bad cases below change one
+// thing in it.
+const goodConfig = `architecture: M1
+cluster_name: demo
+ec2_instance_reachability: public
+cluster_vars:
+  failover_manager: repmgr
+  postgres_version: "15"
+locations:
+  - Name: main
+  - Name: dr
+instance_defaults:
+  platform: docker
+  vars:
+    ansible_user: root
+docker_networks:
+  - name: demo
+    ipam_config:
+      - subnet: 10.200.1.0/24
+instances:
+  - Name: one
+    node: 1
+    location: main
+    role: [primary]
+    backup: three
+    ip_address: 10.200.1.11
+  - Name: two
+    node: 2
+    location: main
+    role: [replica]
+    upstream: one
+    ip_address: 10.200.1.12
+  - Name: three
+    node: 3
+    location: dr
+    role: [barman, witness]
+    ip_address: 10.200.1.13
+`
+
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config.yml")
+	require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
+	return path
+}
+
+func TestLoadConfigGood(t *testing.T) {
+	path := writeConfig(t, goodConfig)
+	cfg, err := LoadConfig(path)
+	require.NoError(t, err)
+	assert.Equal(t, "M1", cfg.Architecture)
+	assert.Equal(t, "demo", cfg.ClusterName)
+	assert.Equal(t, "15", cfg.ClusterVars["postgres_version"])
+	assert.Equal(t, []string{"main", "dr"}, cfg.LocationNames())
+	require.Len(t, cfg.Instances, 3)
+	assert.Equal(t, []string{"barman", "witness"}, cfg.Instances[2].Role)
+	assert.Equal(t, "one", cfg.Instance("two").Upstream)
+	assert.Nil(t, cfg.Instance("four"))
+	assert.Equal(t, "docker", cfg.PlatformOf(&cfg.Instances[0]))
+	assert.Equal(t, map[string]any{"ec2_instance_reachability": "public"}, cfg.Extra, "unknown top-level keys are kept, not errors")
+	assert.Equal(t, path, cfg.Path())
+}
+
+func TestLoadConfigErrors(t *testing.T) {
+	tests := []struct {
+		name     string
+		old, new string // goodConfig with old replaced by new
+		want     string // the first error's first line, after the path
+	}{
+		{"unknown architecture", "architecture: M1", "architecture: M9", `:1:15: unknown architecture "M9" (tpago knows: M1)`},
+		{"no architecture", "architecture: M1\n", "", `:1:1: architecture is missing (tpago knows: M1)`},
+		{"no cluster name", "cluster_name: demo\n", "", `:1:1: cluster_name is missing`},
+		{"bad cluster name", "cluster_name: demo", "cluster_name: 'my demo'", `:2:15: cluster_name "my demo" is not a valid name`},
+		{"duplicate name", "  - Name: three", "  - Name: two", `:31:11: duplicate instance Name "two" (first at line 25)`},
+		{"bad name", "  - Name: three", "  - Name: thr_ee", `:31:11: instance Name "thr_ee" is not a valid hostname (letters, digits and '-')`},
+		{"duplicate ip", "ip_address: 10.200.1.13", "ip_address: 10.200.1.11", `:35:17: duplicate ip_address 10.200.1.11 (first at line 24)`},
+		{"bad ip", "ip_address: 10.200.1.13", "ip_address: 10.200.1.300", `:35:17: ip_address "10.200.1.300" is not an IP address`},
+		{"ip outside subnet", "ip_address: 10.200.1.13", "ip_address: 10.200.2.13", `:35:17: ip_address 10.200.2.13 is not in the docker_networks subnet 10.200.1.0/24`},
+		{"bad subnet", "subnet: 10.200.1.0/24", "subnet: 10.200.1.0", `:17:17: subnet "10.200.1.0" is not a CIDR prefix such as 10.200.1.0/24`},
+		{"unknown role", "role: [barman, witness]", "role: [barman, witnes]", `:34:20: unknown role "witnes" (one of barman, efm-witness, etcd, haproxy, primary, replica, witness)`},
+		{"upstream names nothing", "upstream: one", "upstream: uno", `:29:15: upstream "uno" names no instance`},
+		{"upstream to itself", "upstream: one", "upstream: two", `:29:15: instance two cannot be its own upstream`},
+		{"upstream not postgres", "upstream: one", "upstream: three", `:29:15: upstream "three" is not a Postgres primary or replica`},
+		{"replica without upstream", "    upstream: one\n", "", `:25:5: replica two needs an upstream (the instance it streams from)`},
+		{"backup names nothing", "backup: three", "backup: four", `:23:13: backup "four" names no instance`},
+		{"backup not barman", "backup: three", "backup: two", `:23:13: backup "two" is not a barman instance`},
+		{"duplicate node", "node: 3", "node: 2", `:32:11: duplicate node number 2 (first at line 26)`},
+		{"no node", "    node: 3\n", "", `:31:5: instance three needs a node number (a positive integer)`},
+		{"node not a number", "node: 3", "node: three", `:32:11: node: cannot use "three" here: expected a whole number`},
+		{"bad default platform", "platform: docker", "platform: vagrant", `:11:13: unknown platform "vagrant" (one of aws, bare, docker)`},
+		{"bad instance platform", "    node: 3\n", "    node: 3\n    platform: lxd\n", `:33:15: unknown platform "lxd" (one of aws, bare, docker)`},
+		{"no platform", "  platform: docker\n", "", `:18:5: instance one has no platform: set instance_defaults.platform (or the instance's platform) to one of aws, bare, docker`},
+		{"unknown location", "location: dr", "location: paris", `:33:15: location "paris" is not one of the locations (main, dr)`},
+		{"duplicate location", "  - Name: dr", "  - Name: main", `:9:11: duplicate location Name "main" (first at line 8)`},
+		{"unknown failover manager", "failover_manager: repmgr", "failover_manager: pacemaker", `:5:21: unknown failover_manager pacemaker (one of efm, patroni, repmgr)`},
+		{"two primaries", "role: [replica]", "role: [primary]", `:28:11: instance two is a second primary: an M1 cluster has one`},
+		{"no instances", goodConfig[strings.Index(goodConfig, "instances:"):], "instances: []\n", `:18:12: no instances: a cluster needs at least one`},
+		{"not a mapping", goodConfig, "- a\n- b\n", `:1:1: a config.yml must be a mapping of keys`},
+		{"empty", goodConfig, "# nothing\n", `:1:1: the file is empty`},
+		{"syntax error", "cluster_name: demo", "cluster_name: [demo", `:3:1: ',' or ']' must be specified`},
+		{"role not a list", "role: [barman, witness]", "role: {barman: 1}", `:34:11: role: mapping was used where sequence is expected`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Contains(t, goodConfig, tt.old)
+			text := strings.Replace(goodConfig, tt.old, tt.new, 1)
+			path := writeConfig(t, text)
+			_, err := LoadConfig(path)
+			require.Error(t, err)
+			// One of the errors is the one expected.
+			var all []*ConfigError
+			var ces ConfigErrors
+			var one *ConfigError
+			switch {
+			case errors.As(err, &ces):
+				all = ces
+			case errors.As(err, &one):
+				all = []*ConfigError{one}
+			default:
+				t.Fatalf("not a ConfigError: %v", err)
+			}
+			var ce *ConfigError
+			for _, e := range all {
+				if strings.HasPrefix(strings.SplitN(e.Error(), "\n", 2)[0], path+tt.want) {
+					ce = e
+				}
+			}
+			require.NotNil(t, ce, "want %s%s\ngot\n%v", path, tt.want, err)
+			// Every error shows the line with a caret under the column.
+			assert.Contains(t, ce.Snippet, "^")
+			lines := strings.Split(ce.Snippet, "\n")
+			caret := lines[len(lines)-1]
+			at := lines[len(lines)-2]
+			col := strings.Index(caret, "^") - strings.Index(caret, "| ") - 2 + 1
+			assert.Equal(t, ce.Column, col, "caret under the column:\n%s", ce.Snippet)
+			assert.True(t, strings.HasPrefix(at, ">"), "the line itself is marked:\n%s", ce.Snippet)
+		})
+	}
+}
+
+func TestLoadConfigReportsAllProblems(t *testing.T) {
+	text := strings.Replace(goodConfig, "upstream: one", "upstream: uno", 1)
+	text = strings.Replace(text, "backup: three", "backup: four", 1)
+	_, err := LoadConfig(writeConfig(t, text))
+	var errs ConfigErrors
+	require.True(t, errors.As(err, &errs))
+	require.Len(t, errs, 2)
+	assert.Equal(t, 23, errs[0].Line, "in file order")
+	assert.Equal(t, 29, errs[1].Line)
+}
+
+func TestLoadConfigMissingFile(t *testing.T) {
+	_, err := LoadConfig(filepath.Join(t.TempDir(), "nope.yml"))
+	require.Error(t, err)
+	assert.ErrorIs(t, err, os.ErrNotExist)
+}
+
+// TestValidateInMemory: a Config made in Go gets the same checks, named by
+// path instead of line and column.
+func TestValidateInMemory(t *testing.T) {
+	cfg := &Config{
+		Architecture:     "M1",
+		ClusterName:      "mem",
+		InstanceDefaults: InstanceDefaults{Platform: "bare"},
+		Instances: []Instance{
+			{Name: "a", Node: 1, Role: []string{"primary"}, IPAddress: "192.0.2.1"},
+			{Name: "b", Node: 2, Role: []string{"replica"}, Upstream: "a", IPAddress: "192.0.2.2"},
+		},
+	}
+	require.NoError(t, cfg.Validate())
+
+	tests := []struct {
+		name   string
+		change func(c *Config)
+		want   string
+	}{
+		{"unknown architecture", func(c *Config) { c.Architecture = "BDR-Always-ON" }, `architecture: unknown architecture "BDR-Always-ON" (tpago knows: M1)`},
+		{"duplicate name", func(c *Config) { c.Instances[1].Name = "a"; c.Instances[1].Upstream = "" }, `instances[1].Name: duplicate instance Name "a" (first at instances[0].Name)`},
+		{"duplicate ip", func(c *Config) { c.Instances[1].IPAddress = "192.0.2.1" }, `instances[1].ip_address: duplicate ip_address 192.0.2.1 (first at instances[0].ip_address)`},
+		{"unknown role", func(c *Config) { c.Instances[1].Role = []string{"replica", "pgbouncer"} }, `instances[1].role[1]: unknown role "pgbouncer"`},
+		{"upstream", func(c *Config) { c.Instances[1].Upstream = "z" }, `instances[1].upstream: upstream "z" names no instance`},
+		{"node", func(c *Config) { c.Instances[1].Node = 1 }, `instances[1].node: duplicate node number 1 (first at instances[0].node)`},
+		{"platform", func(c *Config) { c.Instances[0].Platform = "k8s" }, `instances[0].platform: unknown platform "k8s"`},
+		{"no primary", func(c *Config) { c.Instances[0].Role = []string{"replica"}; c.Instances[0].Upstream = "b" }, `no instance has the role primary`},
+		{"upstream loop", func(c *Config) {
+			c.Instances = append(c.Instances, Instance{Name: "c", Node: 3, Role: []string{"replica"}, Upstream: "b"})
+			c.Instances[1].Upstream = "c"
+		}, `upstream "c" makes a loop`},
+		{"haproxy backends", func(c *Config) {
+			c.Instances = append(c.Instances, Instance{Name: "h", Node: 3, Role: []string{"haproxy"}, Vars: map[string]any{"haproxy_backend_servers": []any{"a", "zz"}}})
+		}, `instances[2].vars.haproxy_backend_servers[1]: haproxy_backend_servers entry zz names no instance`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := *cfg
+			c.Instances = append([]Instance(nil), cfg.Instances...)
+			tt.change(&c)
+			err := c.Validate()
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
