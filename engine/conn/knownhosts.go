@@ -51,7 +51,7 @@ func lockFile(path string) (unlock func(), err error) {
 	m, _ := fileLocks.LoadOrStore(abs, &sync.Mutex{})
 	mu := m.(*sync.Mutex)
 	mu.Lock()
-	lf, err := os.OpenFile(abs+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	lf, err := os.OpenFile(filepath.Join(filepath.Dir(abs), "."+filepath.Base(abs)+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		mu.Unlock()
 		return nil, err
@@ -222,18 +222,18 @@ func AppendKnownHost(file, name string, key ssh.PublicKey) error {
 // RecordKnownHosts records keys under names in a known_hosts file, under
 // the file's lock, replacing whatever was recorded for those names before.
 // It is how a provisioner writes keys it read through a trusted channel.
-func RecordKnownHosts(file string, keys map[string][]ssh.PublicKey) error {
+func RecordKnownHosts(file string, keys map[string][]ssh.PublicKey) (changed bool, err error) {
 	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
-		return err
+		return false, err
 	}
 	unlock, err := lockFile(file)
 	if err != nil {
-		return fmt.Errorf("lock %s: %w", file, err)
+		return false, fmt.Errorf("lock %s: %w", file, err)
 	}
 	defer unlock()
 	old, err := os.ReadFile(file)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
+		return false, err
 	}
 	normalized := map[string]bool{}
 	for name := range keys {
@@ -271,9 +271,9 @@ func RecordKnownHosts(file string, keys map[string][]ssh.PublicKey) error {
 		}
 	}
 	if bytes.Equal(b.Bytes(), old) {
-		return nil
+		return false, nil
 	}
-	return writeFileAtomic(file, b.Bytes(), 0o600)
+	return true, writeFileAtomic(file, b.Bytes(), 0o600)
 }
 
 func writeFileAtomic(file string, data []byte, mode os.FileMode) error {
