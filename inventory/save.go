@@ -15,7 +15,7 @@ import (
 //	  vars: {…}
 //	  hosts: {name: {host vars}, …}
 //	  children:
-//	    group: {hosts: {name: null}, children: {…}, vars: {…}}
+//	    group: {hosts: {name: {}}, children: {child: {}}, vars: {…}}
 //
 // Every host is defined once under all.hosts with its variables; groups
 // list their members. Hosts keep their inventory order, groups the order
@@ -40,10 +40,7 @@ func Marshal(inv *Inventory) ([]byte, error) {
 	var hosts yaml.MapSlice
 	for _, name := range inv.Order {
 		h := inv.Hosts[name]
-		var v any
-		if len(h.Vars) > 0 {
-			v = sortedMap(h.Vars)
-		}
+		v := sortedMap(h.Vars)
 		hosts = append(hosts, yaml.MapItem{Key: name, Value: v})
 	}
 	if len(hosts) > 0 {
@@ -83,14 +80,14 @@ func Marshal(inv *Inventory) ([]byte, error) {
 		if len(g.Hosts) > 0 {
 			var hs yaml.MapSlice
 			for _, h := range g.Hosts {
-				hs = append(hs, yaml.MapItem{Key: h, Value: nil})
+				hs = append(hs, yaml.MapItem{Key: h, Value: yaml.MapSlice{}})
 			}
 			body = append(body, yaml.MapItem{Key: "hosts", Value: hs})
 		}
 		if len(g.Children) > 0 {
 			var cs yaml.MapSlice
 			for _, c := range g.Children {
-				cs = append(cs, yaml.MapItem{Key: c, Value: nil})
+				cs = append(cs, yaml.MapItem{Key: c, Value: yaml.MapSlice{}})
 			}
 			body = append(body, yaml.MapItem{Key: "children", Value: cs})
 		}
