@@ -394,5 +394,10 @@ func gitCommit(git, dir string) error {
 	if err := run("add", "config.yml"); err != nil {
 		return err
 	}
+	if run("diff", "--cached", "--quiet", "--", "config.yml") == nil {
+		if err := run("rev-parse", "-q", "--verify", "HEAD"); err == nil {
+			return nil // config.yml is committed already, unchanged
+		}
+	}
 	return run("commit", "-q", "-m", "Configure the cluster (tpago configure)", "--", "config.yml")
 }

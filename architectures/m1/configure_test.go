@@ -310,6 +310,14 @@ func TestConfigureWritesAndCommits(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, string(status), "everything is committed")
 
+	// Forcing the same options again changes nothing and commits nothing.
+	o.Force = true
+	require.NoError(t, Configure(dir, o))
+	log, err = exec.Command("git", "-C", dir, "log", "--oneline").CombinedOutput()
+	require.NoError(t, err)
+	assert.Equal(t, 1, strings.Count(string(log), "\n"), string(log))
+	o.Force = false
+
 	// A second configure refuses, unless forced; no temp files are left.
 	err = Configure(dir, o)
 	require.Error(t, err)

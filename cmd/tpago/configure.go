@@ -66,8 +66,11 @@ repository unless --no-git.`,
         --distribution Debian --postgresql 14 --failover-manager repmgr
   tpago configure ~/clusters/demo -a M1 --platform docker --postgresql 15 --enable-repmgr`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return exitWith(2, fmt.Errorf("configure takes one cluster directory, got %d arguments (see tpago configure --help)", len(args)))
+			switch {
+			case len(args) == 0:
+				return exitWith(2, fmt.Errorf("configure needs the cluster directory: tpago configure CLUSTER_DIR --architecture M1 … (see tpago configure --help)"))
+			case len(args) > 1:
+				return exitWith(2, fmt.Errorf("configure takes one cluster directory, got %d: %s (lists take commas: --location-names main,dr)", len(args), strings.Join(args, " ")))
 			}
 			return nil
 		},
