@@ -88,6 +88,8 @@ func TestEval(t *testing.T) {
 		{"[1 if flag else 2, 3]", []any{1, 3}},
 		{"ports | join(',')", "5432,6432"},
 		{"ports | length", 2},
+		{"-5 | abs", 5},
+		{"2 - 5 | abs", -3},
 		{"ports | length > 1", true},
 		{"c == '3' | int", true},
 		{"'12' | int + 1", 13},

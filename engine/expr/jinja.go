@@ -228,6 +228,11 @@ func rewriteJinja(code string) rewritten {
 			out = append(out, token{tkOp, "..", t.pos})
 		case t.kind == tkOp && t.text == "|" && i+1 < len(toks) && toks[i+1].kind == tkIdent:
 			start := operandStart(out)
+			// a unary sign belongs to the operand: -5 | abs is abs(-5)
+			if start > 0 && (out[start-1].text == "-" || out[start-1].text == "+") && out[start-1].kind == tkOp &&
+				(start == 1 || !out[start-2].operandEnd()) {
+				start--
+			}
 			if start < 0 {
 				out = append(out, t)
 				continue
