@@ -51,6 +51,9 @@ type Spec struct {
 	// FreeForm names the argument that takes the free-form text of
 	// `command: ls -l chdir=/tmp` ("" when the module takes none).
 	FreeForm string
+	// FreeArgs modules take any argument name (set_fact): names not
+	// declared in Args are passed through as given.
+	FreeArgs bool
 	// OneOf lists groups of arguments of which at least one must be given.
 	OneOf [][]string
 	// Exclusive lists groups of arguments of which at most one may be given.
@@ -121,6 +124,9 @@ func (s Spec) CheckStatic(raw map[string]any) []*ArgError {
 	keys := sortedKeys(raw)
 	for _, k := range keys {
 		a, ok := s.Arg(k)
+		if !ok && s.FreeArgs {
+			continue
+		}
 		if !ok {
 			errs = append(errs, &ArgError{Key: k, Msg: "unknown argument" + s.suggest(k)})
 			continue
@@ -222,6 +228,10 @@ func (s Spec) Normalize(raw map[string]any) (Args, error) {
 	given := map[string]bool{}
 	for _, k := range sortedKeys(raw) {
 		a, ok := s.Arg(k)
+		if !ok && s.FreeArgs {
+			out[k] = raw[k]
+			continue
+		}
 		if !ok {
 			return nil, &ArgError{Key: k, Msg: "unknown argument" + s.suggest(k)}
 		}

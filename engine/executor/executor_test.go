@@ -1,0 +1,103 @@
+package executor_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tpago/tpago/engine/executor"
+	_ "github.com/tpago/tpago/engine/modules"
+	"github.com/tpago/tpago/engine/output"
+	"github.com/tpago/tpago/engine/playbook"
+	"github.com/tpago/tpago/inventory"
+)
+
+type run struct {
+	res *executor.Result
+	out string
+}
+
+func runBasic(t *testing.T, dir string, opts executor.Options) run {
+	t.Helper()
+	inv, err := inventory.Load("testdata/basic/inventory.yml")
+	require.NoError(t, err)
+	ld := &playbook.Loader{}
+	pb, err := ld.LoadPlaybook("testdata/basic/site.yml")
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	opts.Inventory = inv
+	opts.Loader = ld
+	opts.ExtraVars = map[string]any{"out": dir}
+	opts.Output = &output.Writer{W: &buf, Diff: opts.Diff}
+	res, err := executor.New(opts).Run(context.Background(), pb)
+	require.NoError(t, err, buf.String())
+	return run{res: res, out: buf.String()}
+}
+
+func stat(r run, host string) *executor.Stats {
+	for _, s := range r.res.Stats {
+		if s.Host == host {
+			return s
+		}
+	}
+	return nil
+}
+
+func read(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	return string(b)
+}
+
+func TestBasicPlaybook(t *testing.T) {
+	dir := t.TempDir()
+	r := runBasic(t, dir, executor.Options{})
+	t.Log(r.out)
+	require.Equal(t, 0, r.res.ExitCode(), r.out)
+	for _, h := range []string{"h1", "h2"} {
+		d := filepath.Join(dir, h)
+		assert.Equal(t, "hi "+h+"\n- a\n- b\n- c (last)\n", read(t, filepath.Join(d, "greet")))
+		assert.Equal(t, "greeted "+h+"\n", read(t, filepath.Join(d, "greeted")))
+		assert.Equal(t, "b\n", read(t, filepath.Join(d, "b.txt")))
+		assert.Equal(t, "handled\n", read(t, filepath.Join(d, "handled")))
+		assert.Equal(t, "always\n", read(t, filepath.Join(d, "always")))
+		assert.Equal(t, "hello-inc\n", read(t, filepath.Join(d, "included")))
+		assert.FileExists(t, filepath.Join(d, "tagged"))
+		s := stat(r, h)
+		assert.Equal(t, 0, s.Failed)
+		assert.Equal(t, 1, s.Rescued)
+	}
+	assert.Contains(t, read(t, filepath.Join(dir, "h1", "state")), "said=hello from h1\nrescued=true\nreached=false\nothers=hello\ngroups=h1,h2\n")
+	assert.Contains(t, read(t, filepath.Join(dir, "h2", "state")), "said=nothing\n")
+
+	// The second run changes nothing (the failing command aside, which is
+	// rescued each time).
+	r2 := runBasic(t, dir, executor.Options{})
+	for _, h := range []string{"h1", "h2"} {
+		assert.Equal(t, 0, stat(r2, h).Changed, r2.out)
+	}
+}
+
+func TestCheckModeChangesNothing(t *testing.T) {
+	dir := t.TempDir()
+	r := runBasic(t, dir, executor.Options{Check: true, Diff: true})
+	t.Log(r.out)
+	ents, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Empty(t, ents, "check mode must not create anything")
+	assert.Greater(t, stat(r, "h1").Changed, 0)
+}
+
+func TestTags(t *testing.T) {
+	dir := t.TempDir()
+	r := runBasic(t, dir, executor.Options{SkipTags: []string{"special"}})
+	require.Equal(t, 0, r.res.ExitCode(), r.out)
+	assert.NoFileExists(t, filepath.Join(dir, "h1", "tagged"))
+	assert.FileExists(t, filepath.Join(dir, "h1", "state"))
+}

@@ -1,0 +1,728 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/tpago/tpago/engine/conn"
+	"github.com/tpago/tpago/engine/expr"
+	"github.com/tpago/tpago/engine/module"
+	"github.com/tpago/tpago/engine/playbook"
+	"github.com/tpago/tpago/engine/template"
+)
+
+// Omit is the value of the variable omit: an argument rendered to it is
+// dropped, as in Ansible.
+const Omit = "__omit_place_holder__tpago"
+
+// hostScope builds the variables of task t on host h.
+func (pr *playRun) hostScope(h string, t *playbook.Task, sc *scope) *hostScope {
+	e := pr.e
+	layers := make([]map[string]any, 0, 16)
+	if len(e.opts.ExtraVars) > 0 {
+		layers = append(layers, e.opts.ExtraVars)
+	}
+	if f := e.factsOf(h); len(f) > 0 {
+		layers = append(layers, f)
+	}
+	sc.each(func(s *scope) bool {
+		if hp := s.hostParams[h]; len(hp) > 0 {
+			layers = append(layers, hp)
+		}
+		if len(s.params) > 0 {
+			layers = append(layers, s.params)
+		}
+		return true
+	})
+	if len(t.Vars) > 0 && t.Include == nil {
+		layers = append(layers, t.Vars)
+	}
+	sc.each(func(s *scope) bool {
+		if s.block != nil && len(s.block.Vars) > 0 && s.block.Include == nil {
+			layers = append(layers, s.block.Vars)
+		}
+		return true
+	})
+	role := sc.role
+	if t.Role != nil {
+		role = t.Role
+	}
+	if role != nil {
+		if len(role.Params) > 0 {
+			layers = append(layers, role.Params)
+		}
+		if len(role.Vars) > 0 {
+			layers = append(layers, role.Vars)
+		}
+	}
+	layers = append(layers, pr.roleVars, pr.playVars, e.invVars[h])
+	if role != nil && len(role.Defaults) > 0 {
+		layers = append(layers, role.Defaults)
+	}
+	layers = append(layers, pr.roleDefaults)
+	magic := map[string]any{
+		"inventory_hostname":       h,
+		"inventory_hostname_short": shortName(h),
+		"group_names":              groupNames(e.opts.Inventory, h),
+		"groups":                   e.groups,
+		"hostvars":                 lazyValue(func() any { return pr.hostvars() }),
+		"ansible_play_hosts":       toAny(pr.active(pr.hosts)),
+		"ansible_play_batch":       toAny(pr.active(pr.hosts)),
+		"ansible_play_hosts_all":   toAny(pr.all),
+		"ansible_check_mode":       e.checkMode(t, sc),
+		"ansible_diff_mode":        e.opts.Diff,
+		"ansible_verbosity":        e.opts.Verbosity,
+		"playbook_dir":             pr.pb.Dir,
+		"inventory_dir":            e.opts.Inventory.Dir,
+		"omit":                     Omit,
+		"ansible_run_tags":         toAny(e.opts.Tags),
+		"ansible_skip_tags":        toAny(e.opts.SkipTags),
+	}
+	if role != nil {
+		magic["role_name"] = role.Name
+		magic["role_path"] = role.Path
+	}
+	return &hostScope{magic: magic, layers: layers}
+}
+
+func toAny(l []string) []any {
+	out := make([]any, len(l))
+	for i, s := range l {
+		out[i] = s
+	}
+	return out
+}
+
+// checkMode tells whether t runs in check mode.
+func (e *Executor) checkMode(t *playbook.Task, sc *scope) bool {
+	if t.CheckMode != nil {
+		return *t.CheckMode
+	}
+	v := e.opts.Check
+	sc.each(func(s *scope) bool {
+		if s.block != nil && s.block.CheckMode != nil {
+			v = *s.block.CheckMode
+			return false
+		}
+		return true
+	})
+	return v
+}
+
+func (pr *playRun) diffMode(t *playbook.Task, sc *scope) bool {
+	if t.Diff != nil {
+		return *t.Diff
+	}
+	v := pr.e.opts.Diff
+	sc.each(func(s *scope) bool {
+		if s.block != nil && s.block.Diff != nil {
+			v = *s.block.Diff
+			return false
+		}
+		return true
+	})
+	return v
+}
+
+func (pr *playRun) noLog(t *playbook.Task, sc *scope) bool {
+	if t.NoLog != nil {
+		return *t.NoLog
+	}
+	v := false
+	if pr.play.NoLog != nil {
+		v = *pr.play.NoLog
+	}
+	sc.each(func(s *scope) bool {
+		if s.block != nil && s.block.NoLog != nil {
+			v = *s.block.NoLog
+			return false
+		}
+		return true
+	})
+	return v
+}
+
+// become resolves become and become_user for t on host h.
+func (pr *playRun) become(t *playbook.Task, sc *scope, hsc *hostScope) (bool, string) {
+	var b *bool
+	user := t.BecomeUser
+	if t.Become != nil {
+		b = t.Become
+	}
+	sc.each(func(s *scope) bool {
+		if s.block == nil || s.block.Include != nil {
+			return true
+		}
+		if b == nil && s.block.Become != nil {
+			b = s.block.Become
+		}
+		if user == "" && s.block.BecomeUser != "" {
+			user = s.block.BecomeUser
+		}
+		return true
+	})
+	if b == nil {
+		b = pr.play.Become
+	}
+	if user == "" {
+		user = pr.play.BecomeUser
+	}
+	become := false
+	if b != nil {
+		become = *b
+	} else if v, ok := hsc.Lookup("ansible_become"); ok {
+		if r, err := expr.RenderIn(fmt.Sprint(v), hsc); err == nil {
+			become, _ = module.ParseBool(r)
+		}
+	}
+	if user == "" {
+		if v, ok := hsc.Lookup("ansible_become_user"); ok {
+			user = fmt.Sprint(v)
+		}
+	}
+	if expr.HasTemplate(user) {
+		if r, err := expr.RenderIn(user, hsc); err == nil {
+			user = expr.ToString(r)
+		}
+	}
+	return become, user
+}
+
+func (pr *playRun) environment(t *playbook.Task, sc *scope, hsc *hostScope) (map[string]string, error) {
+	env := map[string]string{}
+	var maps []map[string]any
+	if pr.play.Environment != nil {
+		maps = append(maps, pr.play.Environment)
+	}
+	var chain []map[string]any
+	sc.each(func(s *scope) bool {
+		if s.block != nil && s.block.Environment != nil {
+			chain = append(chain, s.block.Environment)
+		}
+		return true
+	})
+	for i := len(chain) - 1; i >= 0; i-- {
+		maps = append(maps, chain[i])
+	}
+	if t.Environment != nil {
+		maps = append(maps, t.Environment)
+	}
+	for _, m := range maps {
+		r, err := expr.RenderDeepIn(m, hsc)
+		if err != nil {
+			return nil, fmt.Errorf("environment: %v", err)
+		}
+		rm, _ := r.(map[string]any)
+		for k, v := range rm {
+			env[k] = expr.ToString(v)
+		}
+	}
+	return env, nil
+}
+
+// runOnHost runs t on host h: conditions, loop, module, register, notify.
+func (pr *playRun) runOnHost(ctx context.Context, t *playbook.Task, h string, sc *scope) *TaskResult {
+	hsc := pr.hostScope(h, t, sc)
+	cs := conds(t, sc)
+	noLog := pr.noLog(t, sc)
+	var r *TaskResult
+	if !t.HasLoop {
+		ok, err := when(cs, hsc)
+		switch {
+		case err != nil:
+			r = &TaskResult{Host: h, Task: t, Status: Failed, Msg: err.Error()}
+		case !ok:
+			r = &TaskResult{Host: h, Task: t, Status: Skipped, Msg: "Conditional result was False",
+				Result: map[string]any{"changed": false, "skipped": true, "skip_reason": "Conditional result was False"}}
+		default:
+			r = pr.execute(ctx, t, h, sc, hsc)
+		}
+	} else {
+		r = pr.runLoop(ctx, t, h, sc, hsc, cs)
+	}
+	r.NoLog = noLog
+	if t.Register != "" && r.Result != nil && r.Status != Unreachable {
+		pr.e.setFacts(h, map[string]any{t.Register: expr.Raw{Value: r.Result}})
+	}
+	return r
+}
+
+func (pr *playRun) runLoop(ctx context.Context, t *playbook.Task, h string, sc *scope, hsc *hostScope, cs []playbook.Cond) *TaskResult {
+	items, err := loopItems(t, hsc)
+	if err != nil {
+		return &TaskResult{Host: h, Task: t, Status: Failed, Msg: err.Error()}
+	}
+	loopVar := t.LoopVar
+	if loopVar == "" {
+		loopVar = "item"
+	}
+	agg := &TaskResult{Host: h, Task: t, Status: Skipped}
+	var results []any
+	changed, failed, anyRan := false, false, false
+	for i, it := range items {
+		if ctx.Err() != nil {
+			break
+		}
+		lv := map[string]any{
+			loopVar:            expr.Raw{Value: it},
+			"ansible_loop_var": loopVar,
+			"ansible_loop": map[string]any{"index": i + 1, "index0": i, "first": i == 0, "last": i == len(items)-1,
+				"length": len(items), "revindex": len(items) - i, "revindex0": len(items) - i - 1},
+		}
+		if t.IndexVar != "" {
+			lv[t.IndexVar] = i
+		}
+		isc := hsc.with(lv)
+		label := it
+		if t.LoopLabel != "" {
+			if v, err := expr.RenderIn(t.LoopLabel, isc); err == nil {
+				label = v
+			}
+		}
+		var ir *TaskResult
+		ok, err := when(cs, isc)
+		switch {
+		case err != nil:
+			ir = &TaskResult{Host: h, Task: t, Status: Failed, Msg: err.Error(), Result: map[string]any{"failed": true, "msg": err.Error()}}
+		case !ok:
+			ir = &TaskResult{Host: h, Task: t, Status: Skipped, Result: map[string]any{"changed": false, "skipped": true, "skip_reason": "Conditional result was False"}}
+		default:
+			ir = pr.execute(ctx, t, h, sc, isc)
+			anyRan = true
+		}
+		ir.Item = it
+		ir.Label = expr.ToString(label)
+		if ir.Result == nil {
+			ir.Result = map[string]any{}
+		}
+		ir.Result[loopVar] = it
+		ir.Result["item"] = it
+		ir.Result["ansible_loop_var"] = loopVar
+		agg.Items = append(agg.Items, ir)
+		agg.Diffs = append(agg.Diffs, ir.Diffs...)
+		results = append(results, ir.Result)
+		switch ir.Status {
+		case Changed:
+			changed = true
+		case Failed:
+			if !ir.Ignored {
+				failed = true
+			}
+		case Unreachable:
+			agg.Status = Unreachable
+			agg.Msg = ir.Msg
+			agg.Result = map[string]any{"unreachable": true, "msg": ir.Msg, "results": results}
+			return agg
+		}
+	}
+	agg.Result = map[string]any{"results": results, "changed": changed, "failed": failed, "skipped": !anyRan, "msg": "All items completed"}
+	switch {
+	case failed:
+		agg.Status = Failed
+		agg.Msg = "One or more items failed"
+		agg.Result["msg"] = agg.Msg
+		if pr.ignoreErrors(t, hsc) {
+			agg.Ignored = true
+		}
+	case changed:
+		agg.Status = Changed
+	case anyRan || len(items) > 0 && anyRan:
+		agg.Status = OK
+	default:
+		agg.Status = Skipped
+		if len(items) == 0 {
+			agg.Msg = "No items in the list"
+		}
+	}
+	return agg
+}
+
+func (pr *playRun) ignoreErrors(t *playbook.Task, hsc *hostScope) bool {
+	var v any = t.IgnoreErrors
+	if v == nil {
+		return false
+	}
+	if s, ok := v.(string); ok && expr.HasTemplate(s) {
+		r, err := expr.RenderIn(s, hsc)
+		if err != nil {
+			return false
+		}
+		v = r
+	}
+	b, _ := module.ParseBool(v)
+	return b
+}
+
+// execute runs t's module once on host h (with retries when until is set).
+func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h string, sc *scope, hsc *hostScope) *TaskResult {
+	res := &TaskResult{Host: h, Task: t}
+	fail := func(msg string) *TaskResult {
+		res.Status = Failed
+		res.Msg = msg
+		res.Result = map[string]any{"failed": true, "changed": false, "msg": msg}
+		if pr.ignoreErrors(t, hsc) {
+			res.Ignored = true
+		}
+		return res
+	}
+	mod, spec, ok := module.Lookup(t.Module)
+	if !ok {
+		return fail(fmt.Sprintf("%s: unknown module %s", t.Pos, t.Module))
+	}
+	target := h
+	if t.DelegateTo != "" {
+		v, err := expr.RenderIn(t.DelegateTo, hsc)
+		if err != nil {
+			return fail(fmt.Sprintf("%s: delegate_to: %v", t.Pos, err))
+		}
+		target = expr.ToString(v)
+		res.Delegate = target
+	}
+	raw := t.Args
+	var args map[string]any
+	if len(raw) > 0 {
+		rendered := make(map[string]any, len(raw))
+		for k, v := range raw {
+			if a, ok := spec.Arg(k); ok && a.Type == module.Expr {
+				rendered[k] = v
+				continue
+			}
+			rv, err := expr.RenderDeepIn(v, hsc)
+			if err != nil {
+				return fail(fmt.Sprintf("%s: %s: argument %s: %v", argPos(t, k), t.Module, k, err))
+			}
+			if s, ok := rv.(string); ok && s == Omit {
+				continue
+			}
+			rendered[k] = rv
+		}
+		args = rendered
+	}
+	nargs, err := spec.Normalize(args)
+	if err != nil {
+		var ae *module.ArgError
+		p := t.Pos.String()
+		if errors.As(err, &ae) && ae.Key != "" {
+			p = argPos(t, ae.Key)
+		}
+		return fail(fmt.Sprintf("%s: %s: %v", p, t.Module, err))
+	}
+	for _, a := range spec.Args {
+		if a.NoLog {
+			if s, ok := nargs[a.Name].(string); ok && s != "" {
+				pr.e.addSecret(s)
+			}
+		}
+	}
+	check := pr.e.checkMode(t, sc)
+	diff := pr.diffMode(t, sc)
+	become, becomeUser := pr.become(t, sc, hsc)
+	env, err := pr.environment(t, sc, hsc)
+	if err != nil {
+		return fail(fmt.Sprintf("%s: %v", t.Pos, err))
+	}
+	rt := &module.Runtime{
+		Host:  h,
+		Check: check,
+		Diff:  diff,
+		Eval:  func(code string) (any, error) { return expr.EvalIn(code, hsc) },
+		Render: func(name, text string) (string, error) {
+			return template.RenderString(name, text, hsc.flat())
+		},
+		Find: pr.finder(t, sc),
+		Logf: func(format string, a ...any) {},
+	}
+	if spec.Local {
+		rt.Vars = hsc.flat()
+		rt.Remote = &conn.Shell{Conn: conn.Local{}}
+	} else {
+		c, login, err := pr.e.connect(ctx, target, pr.connScope(target, h, hsc))
+		if err != nil {
+			res.Status = Unreachable
+			res.Msg = err.Error()
+			res.Result = map[string]any{"unreachable": true, "msg": err.Error(), "changed": false}
+			return res
+		}
+		sh := &conn.Shell{Conn: c, LoginUser: login, Become: become, BecomeUser: becomeUser, Env: env}
+		if pr.e.opts.Verbosity >= 3 {
+			sh.Trace = func(cmd, script string) { pr.e.out.Trace(target, cmd, pr.e.mask(script)) }
+		}
+		rt.Remote = sh
+	}
+	attempts := 1
+	if len(t.Until) > 0 {
+		attempts = t.Retries + 1
+		if attempts < 1 {
+			attempts = 1
+		}
+	}
+	regName := t.Register
+	if regName == "" {
+		regName = "result"
+	}
+	for attempt := 1; attempt <= attempts; attempt++ {
+		res = &TaskResult{Host: h, Task: t, Delegate: res.Delegate, Attempts: attempt}
+		mr, err := mod.Run(ctx, rt, nargs)
+		if err != nil {
+			if errors.Is(err, conn.ErrUnreachable) {
+				res.Status = Unreachable
+				res.Msg = err.Error()
+				res.Result = map[string]any{"unreachable": true, "msg": err.Error(), "changed": false}
+				pr.e.dropConn(target)
+				return res
+			}
+			if ctx.Err() != nil {
+				return fail("interrupted")
+			}
+			mr = &module.Result{Failed: true, Msg: err.Error()}
+		}
+		res.Result = resultMap(mr)
+		res.Msg = mr.Msg
+		res.Diffs = mr.Diff
+		changed, failed := mr.Changed, mr.Failed
+		if len(mr.Facts) > 0 && !failed {
+			res.Result["ansible_facts"] = mr.Facts
+		}
+		if t.HasChanged || t.HasFailed || len(t.Until) > 0 {
+			rsc := hsc.with(map[string]any{regName: expr.Raw{Value: res.Result}})
+			if t.HasChanged {
+				v, err := when(t.ChangedWhen, rsc)
+				if err != nil {
+					return fail(fmt.Sprintf("changed_when: %v", err))
+				}
+				changed = v
+				res.Result["changed"] = v
+			}
+			if t.HasFailed {
+				v, err := when(t.FailedWhen, rsc)
+				if err != nil {
+					return fail(fmt.Sprintf("failed_when: %v", err))
+				}
+				failed = v
+				res.Result["failed"] = v
+				if !v {
+					delete(res.Result, "msg")
+				}
+			}
+			if len(t.Until) > 0 {
+				done, err := when(t.Until, rsc)
+				if err != nil {
+					return fail(fmt.Sprintf("until: %v", err))
+				}
+				res.Result["attempts"] = attempt
+				if !done {
+					if attempt < attempts {
+						pr.e.out.Retry(h, t, attempt, attempts-1)
+						select {
+						case <-time.After(time.Duration(max(t.Delay, 0)) * time.Second):
+						case <-ctx.Done():
+							return fail("interrupted")
+						}
+						continue
+					}
+					failed = true
+					res.Result["failed"] = true
+					if res.Msg == "" {
+						res.Msg = fmt.Sprintf("gave up after %d attempts", attempt)
+					}
+				}
+			}
+		}
+		switch {
+		case failed:
+			res.Status = Failed
+		case mr.Skipped:
+			res.Status = Skipped
+		case changed:
+			res.Status = Changed
+		default:
+			res.Status = OK
+		}
+		break
+	}
+	if res.Status == Failed {
+		if check && pr.e.hasPredicted(h) {
+			res.Status = Skipped
+			res.Predicted = true
+			res.Msg = "cannot be predicted in check mode: it depends on a change that was only predicted (" + oneLine(res.Msg) + ")"
+		} else if pr.ignoreErrors(t, hsc) {
+			res.Ignored = true
+		}
+	}
+	if t.Module == "set_fact" && res.Status != Failed && len(mr(res)) > 0 {
+		pr.e.setFacts(h, rawAll(mr(res)))
+	}
+	return res
+}
+
+func mr(r *TaskResult) map[string]any {
+	f, _ := r.Result["ansible_facts"].(map[string]any)
+	return f
+}
+
+func rawAll(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = expr.Raw{Value: v}
+	}
+	return out
+}
+
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i] + " …"
+	}
+	return s
+}
+
+func (e *Executor) hasPredicted(h string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.predicted[h]
+}
+
+func argPos(t *playbook.Task, k string) string {
+	if p, ok := t.ArgPos[k]; ok {
+		return p.String()
+	}
+	return t.Pos.String()
+}
+
+// resultMap turns a module result into what register stores.
+func resultMap(r *module.Result) map[string]any {
+	m := map[string]any{"changed": r.Changed, "failed": r.Failed}
+	if r.Skipped {
+		m["skipped"] = true
+	}
+	if r.Msg != "" {
+		m["msg"] = r.Msg
+	}
+	if r.HasRC {
+		m["rc"] = r.RC
+		m["stdout"] = r.Stdout
+		m["stderr"] = r.Stderr
+		m["stdout_lines"] = lines(r.Stdout)
+		m["stderr_lines"] = lines(r.Stderr)
+	}
+	for k, v := range r.Data {
+		m[k] = v
+	}
+	if len(r.Diff) > 0 {
+		var ds []any
+		for _, d := range r.Diff {
+			ds = append(ds, map[string]any{"before": d.Before, "after": d.After, "before_header": d.BeforeHeader, "after_header": d.AfterHeader})
+		}
+		m["diff"] = ds
+	}
+	return m
+}
+
+func lines(s string) []any {
+	if s == "" {
+		return []any{}
+	}
+	parts := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	out := make([]any, len(parts))
+	for i, p := range parts {
+		out[i] = p
+	}
+	return out
+}
+
+// finder finds control-machine files for copy/template: in the role's
+// folder of that kind, then beside the playbook.
+func (pr *playRun) finder(t *playbook.Task, sc *scope) func(kind, name string) (string, error) {
+	return func(kind, name string) (string, error) {
+		if filepath.IsAbs(name) {
+			if _, err := os.Stat(name); err != nil {
+				return "", fmt.Errorf("%s: %w", name, err)
+			}
+			return name, nil
+		}
+		role := t.Role
+		if role == nil {
+			role = sc.role
+		}
+		var tried []string
+		if role != nil {
+			p := path.Join(kind, name)
+			if role.OnDisk {
+				full := filepath.Join(role.Path, p)
+				tried = append(tried, full)
+				if _, err := os.Stat(full); err == nil {
+					return full, nil
+				}
+			} else if data, err := fs.ReadFile(role.FS, path.Join(role.Path, p)); err == nil {
+				return pr.e.materialize(role.Name, p, data)
+			} else {
+				tried = append(tried, "(built-in) roles/"+role.Name+"/"+p)
+			}
+		}
+		for _, p := range []string{filepath.Join(pr.pb.Dir, kind, name), filepath.Join(pr.pb.Dir, name)} {
+			tried = append(tried, p)
+			if _, err := os.Stat(p); err == nil {
+				return p, nil
+			}
+		}
+		return "", fmt.Errorf("could not find %s in %s", name, strings.Join(tried, ", "))
+	}
+}
+
+// materialize writes an embedded file to a private temporary file, removed
+// at the end of the run, so that modules can read it by path.
+func (e *Executor) materialize(role, p string, data []byte) (string, error) {
+	dir, err := os.MkdirTemp("", "tpago-role-")
+	if err != nil {
+		return "", err
+	}
+	full := filepath.Join(dir, filepath.Base(p))
+	if err := os.WriteFile(full, data, 0o600); err != nil {
+		return "", err
+	}
+	e.mu.Lock()
+	e.tmpFiles = append(e.tmpFiles, dir)
+	e.mu.Unlock()
+	return full, nil
+}
+
+func removeFiles(paths []string) {
+	for _, p := range paths {
+		os.RemoveAll(p)
+	}
+}
+
+func (e *Executor) addSecret(s string) {
+	if len(s) < 4 {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, x := range e.secrets {
+		if x == s {
+			return
+		}
+	}
+	e.secrets = append(e.secrets, s)
+}
+
+// Secrets returns the values that must never be printed.
+func (e *Executor) Secrets() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.secrets...)
+}
+
+func (e *Executor) mask(s string) string {
+	for _, x := range e.Secrets() {
+		s = strings.ReplaceAll(s, x, "********")
+	}
+	return s
+}

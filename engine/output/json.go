@@ -1,0 +1,95 @@
+package output
+
+import (
+	"encoding/json"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tpago/tpago/engine/executor"
+	"github.com/tpago/tpago/engine/playbook"
+)
+
+// JSON writes one JSON object per line per event, for programs.
+type JSON struct {
+	W       io.Writer
+	Secrets func() []string
+	mu      sync.Mutex
+	enc     *json.Encoder
+}
+
+var _ executor.Callback = (*JSON)(nil)
+
+func (j *JSON) emit(ev map[string]any) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	ev["time"] = time.Now().UTC().Format(time.RFC3339Nano)
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return
+	}
+	s := string(b)
+	if j.Secrets != nil {
+		for _, x := range j.Secrets() {
+			if x != "" {
+				s = strings.ReplaceAll(s, x, "********")
+			}
+		}
+	}
+	io.WriteString(j.W, s+"\n")
+}
+
+// PlayStart implements executor.Callback.
+func (j *JSON) PlayStart(p *playbook.Play, name string, hosts []string) {
+	j.emit(map[string]any{"event": "play_start", "play": name, "hosts": hosts})
+}
+
+// TaskStart implements executor.Callback.
+func (j *JSON) TaskStart(t *playbook.Task, name string, handler bool) {
+	j.emit(map[string]any{"event": "task_start", "task": name, "handler": handler, "pos": t.Pos.String()})
+}
+
+// HostResult implements executor.Callback.
+func (j *JSON) HostResult(r *executor.TaskResult) {
+	ev := map[string]any{"event": "host_result", "host": r.Host, "status": r.Status.String(), "task": r.Task.Label()}
+	if r.Delegate != "" {
+		ev["delegate"] = r.Delegate
+	}
+	if r.Ignored {
+		ev["ignored"] = true
+	}
+	if r.Predicted {
+		ev["predicted"] = true
+	}
+	if r.NoLog {
+		ev["result"] = map[string]any{"censored": "no_log"}
+	} else {
+		ev["result"] = r.Result
+		if len(r.Diffs) > 0 {
+			ev["diff"] = r.Diffs
+		}
+	}
+	if r.Msg != "" && !r.NoLog {
+		ev["msg"] = r.Msg
+	}
+	j.emit(ev)
+}
+
+// Retry implements executor.Callback.
+func (j *JSON) Retry(host string, t *playbook.Task, attempt, retries int) {
+	j.emit(map[string]any{"event": "retry", "host": host, "task": t.Label(), "attempt": attempt, "retries": retries})
+}
+
+// Warn implements executor.Callback.
+func (j *JSON) Warn(msg string) { j.emit(map[string]any{"event": "warning", "msg": msg}) }
+
+// Recap implements executor.Callback.
+func (j *JSON) Recap(stats []*executor.Stats) {
+	j.emit(map[string]any{"event": "recap", "stats": stats})
+}
+
+// Trace implements executor.Callback.
+func (j *JSON) Trace(host, cmd, script string) {
+	j.emit(map[string]any{"event": "trace", "host": host, "cmd": cmd})
+}

@@ -1,0 +1,1308 @@
+package playbook
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/tpago/tpago/engine/expr"
+	"github.com/tpago/tpago/engine/module"
+	"github.com/tpago/tpago/engine/yamlx"
+)
+
+// Loader loads playbooks, task files and roles.
+type Loader struct {
+	// RolePaths are folders searched for roles after the playbook's own
+	// roles/ folder, in order.
+	RolePaths []string
+	// BuiltinRoles holds the roles embedded in the binary, one folder per
+	// role at its root; searched last.
+	BuiltinRoles fs.FS
+
+	errs      []error
+	pbDir     string
+	files     map[string]*yamlx.Node
+	roleInsts map[string]*Role
+	loading   []string
+	playRoles []*Role
+}
+
+// MaxErrors is how many problems a load reports at most.
+const MaxErrors = 20
+
+type loc struct {
+	fsys   fs.FS
+	dir    string // folder in fsys ("." for root)
+	ondisk string // the real folder for fsys's root, "" when embedded
+	role   *Role
+}
+
+func diskLoc(dir string) loc {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		abs = dir
+	}
+	return loc{fsys: os.DirFS("/"), dir: strings.TrimPrefix(abs, "/"), ondisk: "/"}
+}
+
+// display is the name of a file for messages: its real path when on disk.
+func (l loc) display(p string) string {
+	if l.ondisk != "" {
+		return filepath.Join(l.ondisk, p)
+	}
+	if l.role != nil {
+		return "(built-in) roles/" + l.role.Name + "/" + strings.TrimPrefix(p, "./")
+	}
+	return p
+}
+
+func (ld *Loader) fail(err error) {
+	if err == nil {
+		return
+	}
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
+		for _, e := range joined.Unwrap() {
+			ld.fail(e)
+		}
+		return
+	}
+	if len(ld.errs) < MaxErrors {
+		ld.errs = append(ld.errs, err)
+	}
+}
+
+func (ld *Loader) result() error {
+	if len(ld.errs) == 0 {
+		return nil
+	}
+	return errors.Join(ld.errs...)
+}
+
+func (ld *Loader) read(l loc, p string) (*yamlx.Node, error) {
+	full := path.Join(l.dir, p)
+	disp := l.display(full)
+	if ld.files == nil {
+		ld.files = map[string]*yamlx.Node{}
+	}
+	if n, ok := ld.files[disp]; ok {
+		return n, nil
+	}
+	data, err := fs.ReadFile(l.fsys, full)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: file not found", disp)
+		}
+		return nil, err
+	}
+	n, err := yamlx.ParseOne(disp, data)
+	if err != nil {
+		return nil, err
+	}
+	ld.files[disp] = n
+	return n, nil
+}
+
+// LoadPlaybook loads a playbook and everything it refers to, and checks it.
+// All problems found are returned together (at most MaxErrors).
+func (ld *Loader) LoadPlaybook(file string) (*Playbook, error) {
+	ld.errs = nil
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(abs)
+	if err != nil {
+		return nil, fmt.Errorf("playbook %s: %w", file, err)
+	}
+	return ld.LoadPlaybookData(abs, data)
+}
+
+// LoadPlaybookData loads a playbook from data as if read from file (its
+// folder is where roles/ and relative paths are looked up).
+func (ld *Loader) LoadPlaybookData(file string, data []byte) (*Playbook, error) {
+	ld.errs = nil
+	root, err := yamlx.ParseOne(file, data)
+	if err != nil {
+		return nil, err
+	}
+	pb := &Playbook{Path: file, Dir: filepath.Dir(file)}
+	ld.pbDir = pb.Dir
+	if root.Kind != yamlx.List {
+		return nil, yamlx.Errorf(root, "a playbook is a list of plays, not %s", root.KindName())
+	}
+	base := diskLoc(pb.Dir)
+	for _, pn := range root.Items {
+		if pn.Kind == yamlx.Map && (pn.Get("import_playbook") != nil || pn.Get("ansible.builtin.import_playbook") != nil) {
+			sub := pn.Get("import_playbook")
+			if sub == nil {
+				sub = pn.Get("ansible.builtin.import_playbook")
+			}
+			p := sub.String()
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(pb.Dir, p)
+			}
+			inner := &Loader{RolePaths: ld.RolePaths, BuiltinRoles: ld.BuiltinRoles}
+			ipb, err := inner.LoadPlaybook(p)
+			if err != nil {
+				ld.fail(yamlx.WithChain(err, "imported from "+sub.Pos.String()))
+				continue
+			}
+			pb.Plays = append(pb.Plays, ipb.Plays...)
+			continue
+		}
+		if p := ld.loadPlay(pn, base); p != nil {
+			pb.Plays = append(pb.Plays, p)
+		}
+	}
+	if err := ld.result(); err != nil {
+		return nil, err
+	}
+	return pb, nil
+}
+
+var playKeys = []string{"name", "hosts", "vars", "vars_files", "roles", "pre_tasks", "tasks", "post_tasks",
+	"handlers", "become", "become_user", "become_method", "gather_facts", "serial", "strategy", "any_errors_fatal",
+	"ignore_unreachable", "tags", "environment", "check_mode", "diff", "no_log", "remote_user", "connection",
+	"max_fail_percentage", "order", "collections", "vars_prompt", "module_defaults", "ignore_errors", "force_handlers",
+	"gather_subset", "run_once"}
+
+func (ld *Loader) loadPlay(n *yamlx.Node, base loc) *Play {
+	if n.Kind != yamlx.Map {
+		ld.fail(yamlx.Errorf(n, "a play is a mapping with hosts: and tasks:, not %s", n.KindName()))
+		return nil
+	}
+	p := &Play{Pos: n.Pos, GatherFacts: true, Strategy: "linear"}
+	ld.playRoles = nil
+	ld.roleInsts = map[string]*Role{}
+	for i, k := range n.Keys {
+		v := n.Vals[i]
+		switch key := k.String(); key {
+		case "name":
+			p.Name = v.String()
+		case "hosts":
+			if v.Kind == yamlx.List {
+				var hs []string
+				for _, it := range v.Items {
+					hs = append(hs, it.String())
+				}
+				p.Hosts = strings.Join(hs, ":")
+			} else {
+				p.Hosts = v.String()
+			}
+		case "vars":
+			p.Vars = ld.mapping(v, "vars")
+		case "vars_files":
+			for _, f := range ld.strings(v) {
+				fp := f
+				if !filepath.IsAbs(fp) {
+					fp = filepath.Join(base.display(base.dir), fp)
+				}
+				fn, err := yamlx.ReadOne(fp)
+				if err != nil {
+					ld.fail(yamlx.WithChain(err, "in vars_files of the play at "+v.Pos.String()))
+					continue
+				}
+				if fn.Kind == yamlx.Null {
+					continue
+				}
+				if fn.Kind != yamlx.Map {
+					ld.fail(yamlx.Errorf(fn, "a vars file holds a mapping of variables, not %s", fn.KindName()))
+					continue
+				}
+				p.VarsFiles = append(p.VarsFiles, fn.Plain().(map[string]any))
+			}
+		case "become":
+			p.Become = ld.boolp(v)
+		case "become_user":
+			p.BecomeUser = v.String()
+		case "gather_facts":
+			if b := ld.boolp(v); b != nil {
+				p.GatherFacts = *b
+			}
+		case "serial":
+			if v.Kind == yamlx.List {
+				for _, it := range v.Items {
+					p.Serial = append(p.Serial, it.Plain())
+				}
+			} else {
+				p.Serial = []any{v.Plain()}
+			}
+		case "strategy":
+			p.Strategy = v.String()
+			if p.Strategy != "linear" && p.Strategy != "free" {
+				ld.fail(yamlx.Errorf(v, "unknown strategy %q: use linear or free", p.Strategy))
+			}
+		case "any_errors_fatal":
+			if b := ld.boolp(v); b != nil {
+				p.AnyErrorsFatal = *b
+			}
+		case "ignore_unreachable":
+			if b := ld.boolp(v); b != nil {
+				p.IgnoreUnreach = *b
+			}
+		case "tags":
+			p.Tags = ld.strings(v)
+		case "environment":
+			p.Environment = ld.mapping(v, "environment")
+		case "check_mode":
+			p.CheckMode = ld.boolp(v)
+		case "diff":
+			p.Diff = ld.boolp(v)
+		case "no_log":
+			p.NoLog = ld.boolp(v)
+		case "roles", "pre_tasks", "tasks", "post_tasks", "handlers":
+			// below, in order
+		case "remote_user", "connection", "max_fail_percentage", "order", "collections", "module_defaults",
+			"become_method", "ignore_errors", "force_handlers", "gather_subset", "run_once":
+			if key == "become_method" && v.String() != "sudo" {
+				ld.fail(yamlx.Errorf(v, "become_method %q is not supported: tpago escalates with sudo", v.String()))
+			}
+			// accepted, no effect
+		case "vars_prompt":
+			ld.fail(yamlx.Errorf(k, "vars_prompt is not supported: pass the values with -e name=value"))
+		default:
+			ld.fail(unknownKey(k, "play", playKeys))
+		}
+	}
+	if n.Get("hosts") == nil {
+		ld.fail(yamlx.Errorf(n, "a play needs hosts:"))
+	}
+	if rv := n.Get("roles"); rv != nil {
+		if rv.Kind != yamlx.List {
+			ld.fail(yamlx.Errorf(rv, "roles: takes a list of roles"))
+		} else {
+			for _, it := range rv.Items {
+				ref := ld.parseRoleRef(it)
+				if ref == nil {
+					continue
+				}
+				r := ld.loadRoleRef(ref, base, it.Pos)
+				if r == nil {
+					continue
+				}
+				p.Tasks = append(p.Tasks, roleBlock(r, ref, it.Pos)...)
+			}
+		}
+	}
+	p.PreTasks = ld.taskList(n.Get("pre_tasks"), base, nil, false)
+	p.Tasks = append(p.Tasks, ld.taskList(n.Get("tasks"), base, nil, false)...)
+	p.PostTasks = ld.taskList(n.Get("post_tasks"), base, nil, false)
+	p.Handlers = ld.taskList(n.Get("handlers"), base, nil, true)
+	p.AllRoles = ld.playRoles
+	for _, r := range ld.playRoles {
+		p.Handlers = append(p.Handlers, r.Handlers...)
+	}
+	ld.checkNotify(p)
+	return p
+}
+
+// roleBlock wraps a role's dependencies and tasks as static blocks that
+// carry the role reference's keywords (when, tags, become…).
+func roleBlock(r *Role, ref *roleRef, pos yamlx.Pos) []*Task {
+	var out []*Task
+	for _, d := range r.Deps {
+		out = append(out, roleBlock(d, &roleRef{}, pos)...)
+	}
+	b := &Task{Pos: pos, Name: "role " + r.Name, Block: r.Tasks, Static: true, Role: r}
+	if ref != nil && ref.keywords != nil {
+		ref.keywords(b)
+	}
+	return append(out, b)
+}
+
+type roleRef struct {
+	name     string
+	params   map[string]any
+	pos      yamlx.Pos
+	keywords func(*Task)
+}
+
+func (ld *Loader) parseRoleRef(n *yamlx.Node) *roleRef {
+	switch n.Kind {
+	case yamlx.Scalar:
+		return &roleRef{name: n.String(), pos: n.Pos}
+	case yamlx.Map:
+		ref := &roleRef{pos: n.Pos, params: map[string]any{}}
+		kw := &yamlx.Node{Kind: yamlx.Map, Pos: n.Pos}
+		for i, k := range n.Keys {
+			key := k.String()
+			switch {
+			case key == "role" || key == "name":
+				ref.name = n.Vals[i].String()
+			case key == "vars":
+				for kk, vv := range ld.mapping(n.Vals[i], "vars") {
+					ref.params[kk] = vv
+				}
+			case isTaskKeyword(key):
+				kw.Keys = append(kw.Keys, k)
+				kw.Vals = append(kw.Vals, n.Vals[i])
+			default:
+				ref.params[key] = n.Vals[i].Plain()
+			}
+		}
+		if ref.name == "" {
+			ld.fail(yamlx.Errorf(n, "a role entry needs role: NAME"))
+			return nil
+		}
+		if len(kw.Keys) > 0 {
+			ref.keywords = func(t *Task) {
+				tmp := &Task{}
+				ld.taskKeywords(tmp, kw, loc{})
+				t.When, t.Tags, t.Become, t.BecomeUser = tmp.When, tmp.Tags, tmp.Become, tmp.BecomeUser
+				t.Environment, t.DelegateTo, t.IgnoreErrors, t.NoLog, t.CheckMode = tmp.Environment, tmp.DelegateTo, tmp.IgnoreErrors, tmp.NoLog, tmp.CheckMode
+			}
+		}
+		return ref
+	}
+	ld.fail(yamlx.Errorf(n, "a role entry is a name or a mapping with role:, not %s", n.KindName()))
+	return nil
+}
+
+func (ld *Loader) findRole(name string, from loc) (loc, string, error) {
+	var tried []string
+	if strings.Contains(name, "/") || strings.HasPrefix(name, ".") {
+		p := name
+		if !filepath.IsAbs(p) && from.ondisk != "" {
+			p = filepath.Join(from.display(from.dir), p)
+		}
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			return diskLoc(p), p, nil
+		}
+		return loc{}, "", fmt.Errorf("role %s not found at %s", name, p)
+	}
+	var dirs []string
+	if from.ondisk != "" && from.role == nil {
+		dirs = append(dirs, filepath.Join(from.display(from.dir), "roles"))
+	}
+	if from.role != nil && from.role.OnDisk {
+		dirs = append(dirs, filepath.Dir(from.role.Path))
+	}
+	if ld.pbDir != "" {
+		dirs = append(dirs, filepath.Join(ld.pbDir, "roles"))
+	}
+	if from.role != nil && !from.role.OnDisk && ld.BuiltinRoles != nil {
+		// A built-in role's dependencies are built-in roles first.
+		if st, err := fs.Stat(ld.BuiltinRoles, name); err == nil && st.IsDir() {
+			return loc{fsys: ld.BuiltinRoles, dir: name}, name, nil
+		}
+	}
+	dirs = append(dirs, ld.RolePaths...)
+	for _, d := range dirs {
+		p := filepath.Join(d, name)
+		tried = append(tried, p)
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			return diskLoc(p), p, nil
+		}
+	}
+	if ld.BuiltinRoles != nil {
+		if st, err := fs.Stat(ld.BuiltinRoles, name); err == nil && st.IsDir() {
+			return loc{fsys: ld.BuiltinRoles, dir: name}, name, nil
+		}
+		tried = append(tried, "the built-in roles")
+	}
+	hint := ""
+	if ld.BuiltinRoles != nil {
+		if ents, err := fs.ReadDir(ld.BuiltinRoles, "."); err == nil {
+			best, bd := "", 3
+			for _, e := range ents {
+				if d := module.Distance(name, e.Name()); e.IsDir() && d < bd {
+					best, bd = e.Name(), d
+				}
+			}
+			if best != "" {
+				hint = fmt.Sprintf(" (did you mean %s?)", best)
+			}
+		}
+	}
+	return loc{}, "", fmt.Errorf("role %q not found%s; looked in: %s", name, hint, strings.Join(tried, ", "))
+}
+
+func (ld *Loader) loadRoleRef(ref *roleRef, from loc, pos yamlx.Pos) *Role {
+	return ld.loadRole(ref.name, ref.params, "main", "main", "main", "main", from, pos)
+}
+
+func (ld *Loader) loadRole(name string, params map[string]any, tasksFrom, varsFrom, defaultsFrom, handlersFrom string, from loc, pos yamlx.Pos) *Role {
+	rl, rpath, err := ld.findRole(name, from)
+	if err != nil {
+		ld.fail(yamlx.At(pos, "%v", err))
+		return nil
+	}
+	key := fmt.Sprintf("%s|%s|%s|%v", rpath, tasksFrom, varsFrom, canonical(params))
+	if r, ok := ld.roleInsts[key]; ok {
+		return r
+	}
+	for _, l := range ld.loading {
+		if l == rpath {
+			ld.fail(yamlx.At(pos, "role dependency cycle: %s → %s", strings.Join(ld.loading, " → "), rpath))
+			return nil
+		}
+	}
+	ld.loading = append(ld.loading, rpath)
+	defer func() { ld.loading = ld.loading[:len(ld.loading)-1] }()
+
+	r := &Role{Name: path.Base(strings.TrimSuffix(name, "/")), Path: rpath, FS: rl.fsys, OnDisk: rl.ondisk != "", Params: params}
+	rl.role = r
+	chain := fmt.Sprintf("in role %s, used at %s", r.Name, pos)
+	readVars := func(sub, entry string) map[string]any {
+		n, err := ld.readEntry(rl, sub, entry)
+		if err != nil {
+			ld.fail(yamlx.WithChain(err, chain))
+			return nil
+		}
+		if n == nil || n.Kind == yamlx.Null {
+			return nil
+		}
+		if n.Kind != yamlx.Map {
+			ld.fail(yamlx.WithChain(yamlx.Errorf(n, "%s/%s holds a mapping of variables, not %s", sub, entry, n.KindName()), chain))
+			return nil
+		}
+		return n.Plain().(map[string]any)
+	}
+	r.Defaults = readVars("defaults", defaultsFrom)
+	r.Vars = readVars("vars", varsFrom)
+	if meta, err := ld.readEntry(rl, "meta", "main"); err != nil {
+		ld.fail(yamlx.WithChain(err, chain))
+	} else if meta != nil && meta.Kind == yamlx.Map {
+		if deps := meta.Get("dependencies"); deps != nil && deps.Kind == yamlx.List {
+			for _, d := range deps.Items {
+				ref := ld.parseRoleRef(d)
+				if ref == nil {
+					continue
+				}
+				if dr := ld.loadRole(ref.name, ref.params, "main", "main", "main", "main", rl, d.Pos); dr != nil {
+					r.Deps = append(r.Deps, dr)
+				}
+			}
+		}
+	}
+	tl := loc{fsys: rl.fsys, dir: path.Join(rl.dir, "tasks"), ondisk: rl.ondisk, role: r}
+	if tn, err := ld.readEntry(rl, "tasks", tasksFrom); err != nil {
+		ld.fail(yamlx.WithChain(err, chain))
+	} else if tn != nil {
+		r.Tasks = ld.taskListIn(tn, tl, r, false, chain)
+	} else if tasksFrom != "main" {
+		ld.fail(yamlx.At(pos, "role %s has no tasks/%s.yml", r.Name, tasksFrom))
+	}
+	hl := loc{fsys: rl.fsys, dir: path.Join(rl.dir, "handlers"), ondisk: rl.ondisk, role: r}
+	if hn, err := ld.readEntry(rl, "handlers", handlersFrom); err != nil {
+		ld.fail(yamlx.WithChain(err, chain))
+	} else if hn != nil {
+		r.Handlers = ld.taskListIn(hn, hl, r, true, chain)
+	}
+	ld.roleInsts[key] = r
+	ld.playRoles = append(ld.playRoles, r)
+	return r
+}
+
+// readEntry reads ROLE/sub/entry.yml (or .yaml, or no extension); nil when
+// the role has none.
+func (ld *Loader) readEntry(rl loc, sub, entry string) (*yamlx.Node, error) {
+	for _, name := range []string{entry + ".yml", entry + ".yaml", entry} {
+		p := path.Join(sub, name)
+		if st, err := fs.Stat(rl.fsys, path.Join(rl.dir, p)); err == nil && !st.IsDir() {
+			return ld.read(rl, p)
+		}
+	}
+	return nil, nil
+}
+
+func (ld *Loader) taskListIn(n *yamlx.Node, l loc, r *Role, handlers bool, chain string) []*Task {
+	before := len(ld.errs)
+	ts := ld.taskList(n, l, r, handlers)
+	for i := before; i < len(ld.errs); i++ {
+		ld.errs[i] = yamlx.WithChain(ld.errs[i], chain)
+	}
+	return ts
+}
+
+// LoadTasks loads a task file (for include_tasks at run time).
+func (ld *Loader) LoadTasks(file string, from *Task) ([]*Task, error) {
+	ld.errs = nil
+	if ld.roleInsts == nil {
+		ld.roleInsts = map[string]*Role{}
+	}
+	var l loc
+	var r *Role
+	if from != nil {
+		r = from.Role
+	}
+	l, p := ld.resolveInclude(file, from)
+	n, err := ld.read(l, p)
+	if err != nil {
+		return nil, err
+	}
+	ts := ld.taskList(n, loc{fsys: l.fsys, dir: path.Dir(path.Join(l.dir, p)), ondisk: l.ondisk, role: r}, r, false)
+	return ts, ld.result()
+}
+
+// resolveInclude finds an included task file relative to the including
+// task's folder (and for role tasks, the role's tasks/ folder).
+func (ld *Loader) resolveInclude(file string, from *Task) (loc, string) {
+	if filepath.IsAbs(file) {
+		return diskLoc(filepath.Dir(file)), filepath.Base(file)
+	}
+	if from == nil {
+		return diskLoc("."), file
+	}
+	l := loc{fsys: from.FS, dir: from.Dir, role: from.Role}
+	if from.Role != nil && from.Role.OnDisk || from.Role == nil {
+		l.ondisk = "/"
+	}
+	return l, file
+}
+
+func (ld *Loader) taskList(n *yamlx.Node, l loc, r *Role, handlers bool) []*Task {
+	if n == nil || n.Kind == yamlx.Null {
+		return nil
+	}
+	if n.Kind != yamlx.List {
+		ld.fail(yamlx.Errorf(n, "expected a list of tasks, not %s", n.KindName()))
+		return nil
+	}
+	var out []*Task
+	for _, tn := range n.Items {
+		if t := ld.task(tn, l, r, handlers); t != nil {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+var taskKeywords = []string{"name", "when", "loop", "loop_control", "register", "notify", "listen",
+	"changed_when", "failed_when", "ignore_errors", "ignore_unreachable", "tags", "become", "become_user",
+	"become_method", "delegate_to", "delegate_facts", "run_once", "retries", "until", "delay", "vars",
+	"environment", "no_log", "check_mode", "diff", "args", "block", "rescue", "always", "any_errors_fatal",
+	"throttle", "timeout", "remote_user", "connection", "debugger", "collections", "module_defaults", "local_action", "action"}
+
+func isTaskKeyword(k string) bool {
+	for _, x := range taskKeywords {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+var unsupported = map[string]string{
+	"with_items":         "use loop: (with_items flattens one level: loop: \"{{ flatten(list, 1) }}\" if you need that)",
+	"with_list":          "use loop:",
+	"with_dict":          "use loop: \"{{ dict2items(mydict) }}\" and item.key / item.value",
+	"with_fileglob":      "not supported; list the files, or use find-like command with register",
+	"with_together":      "use loop: \"{{ zip(a, b) }}\"",
+	"with_sequence":      "use loop: \"{{ range(1, N + 1) }}\"",
+	"with_subelements":   "build the list with an expression and use loop:",
+	"with_nested":        "build the product with an expression and use loop:",
+	"with_indexed_items": "use loop: with loop_control: {index_var: i}",
+	"with_first_found":   "use stat: and when:",
+	"local_action":       "use delegate_to: localhost with the module as usual",
+	"action":             "write the module name as the task's key",
+	"async":              "async tasks are not supported: run the command in the foreground",
+	"poll":               "async tasks are not supported: run the command in the foreground",
+}
+
+func unknownKey(k *yamlx.Node, what string, known []string) error {
+	key := k.String()
+	best, bd := "", 3
+	for _, c := range known {
+		if d := module.Distance(key, c); d < bd {
+			best, bd = c, d
+		}
+	}
+	e := yamlx.Errorf(k, "unknown %s keyword %q", what, key)
+	if best != "" {
+		e.Hint = fmt.Sprintf("did you mean %s?", best)
+	}
+	return e
+}
+
+func canonical(m map[string]any) string {
+	if len(m) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s=%v;", k, m[k])
+	}
+	return b.String()
+}
+
+// ModulePrefixes are collection prefixes stripped from module names.
+var ModulePrefixes = []string{"ansible.builtin.", "ansible.legacy.", "ansible.posix.", "community.general."}
+
+func (ld *Loader) task(n *yamlx.Node, l loc, r *Role, handler bool) *Task {
+	if n.Kind != yamlx.Map {
+		ld.fail(yamlx.Errorf(n, "a task is a mapping, not %s", n.KindName()))
+		return nil
+	}
+	t := &Task{Pos: n.Pos, Role: r, Handler: handler, Dir: l.dir, FS: l.fsys}
+	var modKey *yamlx.Node
+	var modVal *yamlx.Node
+	var argsKw *yamlx.Node
+	for i, k := range n.Keys {
+		key := k.String()
+		if isTaskKeyword(key) {
+			if key == "args" {
+				argsKw = n.Vals[i]
+			}
+			continue
+		}
+		if hint, ok := unsupported[key]; ok {
+			e := yamlx.Errorf(k, "%s is not supported", key)
+			e.Hint = hint
+			ld.fail(e)
+			return nil
+		}
+		name := key
+		for _, p := range ModulePrefixes {
+			name = strings.TrimPrefix(name, p)
+		}
+		if modKey != nil {
+			if _, _, ok := module.Lookup(name); ok || isIncludeKey(name) {
+				ld.fail(yamlx.Errorf(k, "a task runs one module: found both %s (line %d) and %s", modKey.String(), modKey.Pos.Line, key))
+			} else {
+				ld.fail(unknownKey(k, "task", taskKeywords))
+			}
+			return nil
+		}
+		modKey, modVal = k, n.Vals[i]
+	}
+	ld.taskKeywords(t, n, l)
+	if b := n.Get("block"); b != nil {
+		if modKey != nil {
+			ld.fail(yamlx.Errorf(modKey, "a block cannot also run a module (%s)", modKey.String()))
+			return nil
+		}
+		t.Block = ld.taskList(b, l, r, handler)
+		if t.Block == nil {
+			t.Block = []*Task{}
+		}
+		t.Rescue = ld.taskList(n.Get("rescue"), l, r, handler)
+		t.Always = ld.taskList(n.Get("always"), l, r, handler)
+		return t
+	}
+	for _, k := range []string{"rescue", "always"} {
+		if kn := n.KeyNode(k); kn != nil {
+			ld.fail(yamlx.Errorf(kn, "%s: belongs to a block: (this task has no block:)", k))
+		}
+	}
+	if modKey == nil {
+		ld.fail(yamlx.Errorf(n, "this task runs no module (keys: %s)", strings.Join(keysOf(n), ", ")))
+		return nil
+	}
+	name := modKey.String()
+	for _, p := range ModulePrefixes {
+		name = strings.TrimPrefix(name, p)
+	}
+	if isIncludeKey(name) {
+		ld.include(t, name, modKey, modVal, l, r)
+		return t
+	}
+	if name == "meta" {
+		t.Module = "meta"
+		t.Args = map[string]any{"_raw_params": modVal.String()}
+		switch modVal.String() {
+		case "flush_handlers", "noop", "end_play", "end_host", "clear_host_errors", "refresh_inventory", "clear_facts", "end_batch":
+		default:
+			ld.fail(yamlx.Errorf(modVal, "unknown meta action %q (flush_handlers, end_play, end_host, noop…)", modVal.String()))
+		}
+		return t
+	}
+	_, spec, ok := module.Lookup(name)
+	if !ok {
+		best, bd := "", 3
+		for _, m := range module.Names() {
+			if d := module.Distance(name, m); d < bd {
+				best, bd = m, d
+			}
+		}
+		e := yamlx.Errorf(modKey, "unknown module or keyword %q", modKey.String())
+		if best != "" {
+			e.Hint = fmt.Sprintf("did you mean %s? (`tpago modules` lists them all)", best)
+		} else {
+			e.Hint = "`tpago modules` lists the modules"
+		}
+		ld.fail(e)
+		return nil
+	}
+	t.Module = spec.Name
+	t.Spec = spec
+	t.Args, t.ArgPos = ld.moduleArgs(spec, modKey, modVal)
+	if argsKw != nil {
+		if argsKw.Kind != yamlx.Map {
+			ld.fail(yamlx.Errorf(argsKw, "args: takes a mapping"))
+		} else {
+			for i, k := range argsKw.Keys {
+				t.Args[k.String()] = argsKw.Vals[i].Plain()
+				t.ArgPos[k.String()] = k.Pos
+			}
+		}
+	}
+	if t.Args == nil {
+		return nil
+	}
+	for _, e := range spec.CheckStatic(t.Args) {
+		p := modKey.Pos
+		if pp, ok := t.ArgPos[e.Key]; ok {
+			p = pp
+		}
+		ld.fail(yamlx.At(p, "%s: %s", spec.Name, e.Error()))
+	}
+	ld.checkArgTemplates(t)
+	return t
+}
+
+func keysOf(n *yamlx.Node) []string {
+	var ks []string
+	for _, k := range n.Keys {
+		ks = append(ks, k.String())
+	}
+	return ks
+}
+
+func isIncludeKey(k string) bool {
+	switch k {
+	case "include_tasks", "import_tasks", "include_role", "import_role", "include":
+		return true
+	}
+	return false
+}
+
+func (ld *Loader) checkArgTemplates(t *Task) {
+	for k, v := range t.Args {
+		if a, ok := t.Spec.Arg(k); ok && a.Type == module.Expr {
+			for _, e := range exprList(v) {
+				if err := expr.Check(e); err != nil {
+					ld.fail(yamlx.At(t.ArgPos[k], "%s: argument %s: %v", t.Module, k, err))
+				}
+			}
+			continue
+		}
+		walkStrings(v, func(s string) {
+			if expr.HasTemplate(s) {
+				if err := expr.CheckTemplate(s); err != nil {
+					ld.fail(yamlx.At(t.ArgPos[k], "%s: argument %s: %v", t.Module, k, err))
+				}
+			}
+		})
+	}
+}
+
+func exprList(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		var out []string
+		for _, it := range x {
+			out = append(out, fmt.Sprint(it))
+		}
+		return out
+	case bool:
+		return []string{fmt.Sprint(x)}
+	}
+	return nil
+}
+
+func walkStrings(v any, f func(string)) {
+	switch x := v.(type) {
+	case string:
+		f(x)
+	case []any:
+		for _, it := range x {
+			walkStrings(it, f)
+		}
+	case map[string]any:
+		for _, it := range x {
+			walkStrings(it, f)
+		}
+	}
+}
+
+func (ld *Loader) moduleArgs(spec module.Spec, k, v *yamlx.Node) (map[string]any, map[string]yamlx.Pos) {
+	args := map[string]any{}
+	pos := map[string]yamlx.Pos{}
+	switch v.Kind {
+	case yamlx.Null:
+	case yamlx.Map:
+		for i, ak := range v.Keys {
+			args[ak.String()] = v.Vals[i].Plain()
+			pos[ak.String()] = ak.Pos
+		}
+	case yamlx.Scalar:
+		s := v.String()
+		kv, rest, err := SplitArgs(s, spec)
+		if err != nil {
+			ld.fail(yamlx.Errorf(v, "%s: %v", spec.Name, err))
+			return nil, nil
+		}
+		for kk, vv := range kv {
+			args[kk] = vv
+			pos[kk] = v.Pos
+		}
+		if rest != "" {
+			if spec.FreeForm == "" {
+				ld.fail(yamlx.Errorf(v, "%s takes key=value arguments or a mapping, not free text %q", spec.Name, rest))
+				return nil, nil
+			}
+			args[spec.FreeForm] = rest
+			pos[spec.FreeForm] = v.Pos
+		}
+	default:
+		ld.fail(yamlx.Errorf(v, "%s: arguments are a mapping or key=value text, not %s", spec.Name, v.KindName()))
+		return nil, nil
+	}
+	return args, pos
+}
+
+// SplitArgs splits `k=v k2="v 2" free text` into the known key=value
+// arguments of spec and, for free-form modules, the remaining text.
+func SplitArgs(s string, spec module.Spec) (map[string]any, string, error) {
+	words, err := splitWords(s)
+	if err != nil {
+		return nil, "", err
+	}
+	kv := map[string]any{}
+	var rest []string
+	for _, w := range words {
+		k, v, ok := strings.Cut(w.unquoted, "=")
+		if ok && !w.quotedKey {
+			if _, known := spec.Arg(k); known {
+				kv[k] = v
+				continue
+			}
+			if spec.FreeForm == "" {
+				kv[k] = v
+				continue
+			}
+		}
+		rest = append(rest, w.raw)
+	}
+	if spec.FreeForm == "" && len(rest) > 0 {
+		return kv, strings.Join(rest, " "), nil
+	}
+	return kv, strings.Join(rest, " "), nil
+}
+
+type word struct {
+	raw, unquoted string
+	quotedKey     bool
+}
+
+func splitWords(s string) ([]word, error) {
+	var out []word
+	i := 0
+	for i < len(s) {
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n') {
+			i++
+		}
+		if i >= len(s) {
+			break
+		}
+		start := i
+		var un strings.Builder
+		var q byte
+		quotedKey := false
+		sawEq := false
+		for i < len(s) {
+			c := s[i]
+			if q != 0 {
+				if c == q {
+					q = 0
+				} else if c == '\\' && q == '"' && i+1 < len(s) {
+					i++
+					un.WriteByte(s[i])
+				} else {
+					un.WriteByte(c)
+				}
+				i++
+				continue
+			}
+			if c == ' ' || c == '\t' || c == '\n' {
+				break
+			}
+			if c == '"' || c == '\'' {
+				if !sawEq {
+					quotedKey = true
+				}
+				q = c
+				i++
+				continue
+			}
+			if c == '=' {
+				sawEq = true
+			}
+			un.WriteByte(c)
+			i++
+		}
+		if q != 0 {
+			return nil, fmt.Errorf("unterminated quote in %q", s)
+		}
+		out = append(out, word{raw: s[start:i], unquoted: un.String(), quotedKey: quotedKey})
+	}
+	return out, nil
+}
+
+func (ld *Loader) include(t *Task, kind string, k, v *yamlx.Node, l loc, r *Role) {
+	switch kind {
+	case "include", "include_tasks", "import_tasks":
+		file := ""
+		params := map[string]any{}
+		if v.Kind == yamlx.Map {
+			for i, ak := range v.Keys {
+				switch ak.String() {
+				case "file", "_raw_params":
+					file = v.Vals[i].String()
+				case "apply":
+					// keywords for included tasks; limited support
+				default:
+					ld.fail(yamlx.Errorf(ak, "%s takes file: (and apply:), not %s", kind, ak.String()))
+				}
+			}
+		} else {
+			file = v.String()
+		}
+		if file == "" {
+			ld.fail(yamlx.Errorf(v, "%s needs a file name", kind))
+			return
+		}
+		for kk, vv := range t.Vars {
+			params[kk] = vv
+		}
+		if kind == "import_tasks" {
+			if expr.HasTemplate(file) {
+				ld.fail(yamlx.Errorf(v, "import_tasks is static: its file name cannot hold a template (use include_tasks)"))
+				return
+			}
+			il, ip := ld.resolveInclude(file, t)
+			n, err := ld.read(il, ip)
+			if err != nil {
+				ld.fail(yamlx.At(v.Pos, "import_tasks: %v", err))
+				return
+			}
+			t.Block = ld.taskListIn(n, loc{fsys: il.fsys, dir: path.Dir(path.Join(il.dir, ip)), ondisk: il.ondisk, role: r}, r, t.Handler, "imported from "+v.Pos.String())
+			if t.Block == nil {
+				t.Block = []*Task{}
+			}
+			t.Static = true
+			t.Name = "import_tasks " + file
+			return
+		}
+		t.Include = &Include{Kind: "tasks", File: file, Params: params}
+		if !expr.HasTemplate(file) {
+			il, ip := ld.resolveInclude(file, t)
+			n, err := ld.read(il, ip)
+			if err != nil {
+				if len(t.When) == 0 {
+					ld.fail(yamlx.At(v.Pos, "include_tasks: %v", err))
+				}
+				return
+			}
+			tasks := ld.taskListIn(n, loc{fsys: il.fsys, dir: path.Dir(path.Join(il.dir, ip)), ondisk: il.ondisk, role: r}, r, t.Handler, "included from "+v.Pos.String())
+			if tasks == nil {
+				tasks = []*Task{}
+			}
+			t.Include.Loaded = tasks
+		}
+	case "include_role", "import_role":
+		if v.Kind != yamlx.Map {
+			ld.fail(yamlx.Errorf(v, "%s takes a mapping with name:", kind))
+			return
+		}
+		inc := &Include{Kind: "role", Params: map[string]any{}, TasksFrom: "main", VarsFrom: "main", DefaultsFrom: "main", HandlersFrom: "main"}
+		for i, ak := range v.Keys {
+			val := v.Vals[i].String()
+			switch ak.String() {
+			case "name", "role":
+				inc.RoleName = val
+			case "tasks_from":
+				inc.TasksFrom = strings.TrimSuffix(strings.TrimSuffix(val, ".yml"), ".yaml")
+			case "vars_from":
+				inc.VarsFrom = strings.TrimSuffix(strings.TrimSuffix(val, ".yml"), ".yaml")
+			case "defaults_from":
+				inc.DefaultsFrom = strings.TrimSuffix(strings.TrimSuffix(val, ".yml"), ".yaml")
+			case "handlers_from":
+				inc.HandlersFrom = strings.TrimSuffix(strings.TrimSuffix(val, ".yml"), ".yaml")
+			case "public", "allow_duplicates", "rolespec_validate":
+				b, _ := module.ParseBool(v.Vals[i].Plain())
+				if ak.String() == "public" {
+					inc.Public = b
+				}
+			case "apply":
+			default:
+				ld.fail(yamlx.Errorf(ak, "%s: unknown argument %s (name, tasks_from, vars_from, defaults_from, handlers_from, public, apply)", kind, ak.String()))
+			}
+		}
+		if inc.RoleName == "" {
+			ld.fail(yamlx.Errorf(v, "%s needs name:", kind))
+			return
+		}
+		for kk, vv := range t.Vars {
+			inc.Params[kk] = vv
+		}
+		ro := ld.loadRole(inc.RoleName, inc.Params, inc.TasksFrom, inc.VarsFrom, inc.DefaultsFrom, inc.HandlersFrom, l, v.Pos)
+		if ro == nil {
+			return
+		}
+		if kind == "import_role" {
+			blocks := roleBlock(ro, nil, v.Pos)
+			t.Block = blocks
+			t.Static = true
+			t.Name = "import_role " + ro.Name
+			return
+		}
+		inc.LoadedRole = ro
+		t.Include = inc
+	}
+}
+
+func (ld *Loader) taskKeywords(t *Task, n *yamlx.Node, l loc) {
+	for i, k := range n.Keys {
+		v := n.Vals[i]
+		switch k.String() {
+		case "name":
+			t.Name = v.String()
+		case "when":
+			t.When = ld.conds(v)
+		case "loop":
+			t.Loop = v.Plain()
+			t.HasLoop = true
+			if s, ok := t.Loop.(string); ok {
+				if err := expr.CheckTemplate(s); err != nil {
+					ld.fail(yamlx.Errorf(v, "loop: %v", err))
+				}
+			}
+		case "loop_control":
+			if v.Kind != yamlx.Map {
+				ld.fail(yamlx.Errorf(v, "loop_control takes a mapping"))
+				continue
+			}
+			for j, lk := range v.Keys {
+				switch lk.String() {
+				case "loop_var":
+					t.LoopVar = v.Vals[j].String()
+				case "label":
+					t.LoopLabel = v.Vals[j].String()
+				case "index_var":
+					t.IndexVar = v.Vals[j].String()
+				case "pause", "extended", "extended_allitems":
+				default:
+					ld.fail(unknownKey(lk, "loop_control", []string{"loop_var", "label", "index_var", "pause", "extended"}))
+				}
+			}
+		case "register":
+			t.Register = v.String()
+		case "notify":
+			t.Notify = ld.strings(v)
+		case "listen":
+			t.Listen = ld.strings(v)
+		case "changed_when":
+			t.ChangedWhen = ld.conds(v)
+			t.HasChanged = true
+		case "failed_when":
+			t.FailedWhen = ld.conds(v)
+			t.HasFailed = true
+		case "until":
+			t.Until = ld.conds(v)
+			if !t.HasRetries {
+				t.Retries = 3
+			}
+		case "ignore_errors":
+			t.IgnoreErrors = v.Plain()
+		case "ignore_unreachable":
+			if b := ld.boolp(v); b != nil {
+				t.IgnoreUnreach = *b
+			}
+		case "tags":
+			t.Tags = ld.strings(v)
+		case "become":
+			t.Become = ld.boolp(v)
+		case "become_user":
+			t.BecomeUser = v.String()
+		case "become_method":
+			if v.String() != "sudo" {
+				ld.fail(yamlx.Errorf(v, "become_method %q is not supported: tpago escalates with sudo", v.String()))
+			}
+		case "delegate_to":
+			t.DelegateTo = v.String()
+		case "delegate_facts":
+			if b := ld.boolp(v); b != nil {
+				t.DelegateFacts = *b
+			}
+		case "run_once":
+			if b := ld.boolp(v); b != nil {
+				t.RunOnce = *b
+			}
+		case "retries":
+			t.Retries = ld.intv(v)
+			t.HasRetries = true
+		case "delay":
+			t.Delay = ld.intv(v)
+		case "vars":
+			t.Vars = ld.mapping(v, "vars")
+		case "environment":
+			t.Environment = ld.mapping(v, "environment")
+		case "no_log":
+			t.NoLog = ld.boolp(v)
+		case "check_mode":
+			t.CheckMode = ld.boolp(v)
+		case "diff":
+			t.Diff = ld.boolp(v)
+		case "any_errors_fatal":
+			t.AnyErrorsFatal = ld.boolp(v)
+		}
+	}
+}
+
+func (ld *Loader) conds(v *yamlx.Node) []Cond {
+	var out []Cond
+	add := func(n *yamlx.Node) {
+		s := n.String()
+		if n.Kind == yamlx.Scalar {
+			if b, ok := n.Value.(bool); ok {
+				s = fmt.Sprint(b)
+			}
+		}
+		s = strings.TrimSpace(s)
+		if strings.HasPrefix(s, "{{") && strings.HasSuffix(s, "}}") && strings.Count(s, "{{") == 1 {
+			s = strings.TrimSpace(s[2 : len(s)-2])
+		}
+		if s == "" {
+			ld.fail(yamlx.Errorf(n, "empty condition"))
+			return
+		}
+		if err := expr.Check(s); err != nil {
+			ld.fail(yamlx.Errorf(n, "condition: %v", err))
+			return
+		}
+		out = append(out, Cond{Expr: s, Pos: n.Pos})
+	}
+	if v.Kind == yamlx.List {
+		for _, it := range v.Items {
+			add(it)
+		}
+	} else {
+		add(v)
+	}
+	return out
+}
+
+func (ld *Loader) strings(v *yamlx.Node) []string {
+	switch v.Kind {
+	case yamlx.Null:
+		return nil
+	case yamlx.List:
+		var out []string
+		for _, it := range v.Items {
+			out = append(out, it.String())
+		}
+		return out
+	case yamlx.Scalar:
+		var out []string
+		for _, p := range strings.Split(v.String(), ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	ld.fail(yamlx.Errorf(v, "expected a list of names, not %s", v.KindName()))
+	return nil
+}
+
+func (ld *Loader) mapping(v *yamlx.Node, what string) map[string]any {
+	if v.Kind == yamlx.Null {
+		return nil
+	}
+	if v.Kind != yamlx.Map {
+		ld.fail(yamlx.Errorf(v, "%s: takes a mapping, not %s", what, v.KindName()))
+		return nil
+	}
+	return v.Plain().(map[string]any)
+}
+
+func (ld *Loader) boolp(v *yamlx.Node) *bool {
+	if module.IsTemplated(v.Plain()) {
+		ld.fail(yamlx.Errorf(v, "this keyword takes true or false, not a template"))
+		return nil
+	}
+	b, err := module.ParseBool(v.Plain())
+	if err != nil {
+		ld.fail(yamlx.Errorf(v, "%v", err))
+		return nil
+	}
+	return &b
+}
+
+func (ld *Loader) intv(v *yamlx.Node) int {
+	a := module.Arg{Type: module.Int}
+	n, err := module.Spec{Args: []module.Arg{{Name: "x", Type: module.Int}}}.Normalize(map[string]any{"x": v.Plain()})
+	_ = a
+	if err != nil {
+		ld.fail(yamlx.Errorf(v, "expected a whole number, not %q", v.String()))
+		return 0
+	}
+	return n.Int("x")
+}
+
+// checkNotify reports notify: names that no handler has or listens to.
+func (ld *Loader) checkNotify(p *Play) {
+	names := map[string]bool{}
+	var walkH func(ts []*Task)
+	walkH = func(ts []*Task) {
+		for _, h := range ts {
+			names[h.Name] = true
+			if h.Role != nil {
+				names[h.Role.Name+" : "+h.Name] = true
+			}
+			for _, l := range h.Listen {
+				names[l] = true
+			}
+			walkH(h.Block)
+		}
+	}
+	walkH(p.Handlers)
+	var walk func(ts []*Task)
+	walk = func(ts []*Task) {
+		for _, t := range ts {
+			for _, nname := range t.Notify {
+				if !names[nname] && !expr.HasTemplate(nname) {
+					e := yamlx.At(t.Pos, "notify: no handler named or listening to %q", nname)
+					best, bd := "", 4
+					for h := range names {
+						if d := module.Distance(nname, h); d < bd {
+							best, bd = h, d
+						}
+					}
+					if best != "" {
+						e.Hint = fmt.Sprintf("did you mean %q?", best)
+					}
+					ld.fail(e)
+				}
+			}
+			walk(t.Block)
+			walk(t.Rescue)
+			walk(t.Always)
+			if t.Include != nil {
+				walk(t.Include.Loaded)
+				if t.Include.LoadedRole != nil {
+					walk(t.Include.LoadedRole.Tasks)
+				}
+			}
+		}
+	}
+	walk(p.PreTasks)
+	walk(p.Tasks)
+	walk(p.PostTasks)
+	walk(p.Handlers)
+}
