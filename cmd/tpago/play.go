@@ -29,19 +29,19 @@ func init() { commands = append(commands, newPlayCmd) }
 
 // runFlags are the flags of every command that runs a playbook.
 type runFlags struct {
-	check, diff   bool
-	limit         string
-	tags, skip    []string
-	extra         []string
-	forks         int
-	verbose       int
-	json          bool
-	acceptNew     bool
-	connTimeout   time.Duration
-	listTasks     bool
-	listHosts     bool
-	listTags      bool
-	syntaxCheck   bool
+	check, diff bool
+	limit       string
+	tags, skip  []string
+	extra       []string
+	forks       int
+	verbose     int
+	json        bool
+	acceptNew   bool
+	connTimeout time.Duration
+	listTasks   bool
+	listHosts   bool
+	listTags    bool
+	syntaxCheck bool
 }
 
 func (f *runFlags) register(c *cobra.Command) {

@@ -385,7 +385,7 @@ type segment struct {
 
 type parsedString struct {
 	segs   []segment
-	single bool // exactly one expression and only whitespace around it
+	single bool // exactly one expression and only spaces around it (a newline makes it text)
 	err    error
 }
 
@@ -446,7 +446,7 @@ func parseStringUncached(s string) *parsedString {
 	for _, sg := range p.segs {
 		if sg.isCode {
 			codes++
-		} else if strings.TrimSpace(sg.text) != "" {
+		} else if strings.Trim(sg.text, " \t") != "" {
 			others = true
 		}
 	}

@@ -29,7 +29,7 @@ func (*SetFact) Spec() module.Spec {
 		Args: []module.Arg{
 			{Name: "cacheable", Type: module.Bool, Default: false, Doc: "accepted for compatibility; facts live for the run"},
 		},
-		Local: true, CheckSafe: true,
+		Local: true, CheckSafe: true, FreeArgs: true,
 	}
 }
 
