@@ -21,9 +21,9 @@ import (
 // Host variables: instance_defaults.vars overlaid by the instance's vars,
 // plus node, location, role (a list), upstream, backup, ip_address and
 // platform when set, and the connection: ansible_host (= ip_address),
-// ansible_user (the vars' own, else root), ansible_ssh_private_key_file
+// ansible_user (root), ansible_ssh_private_key_file
 // (<clusterDir>/id_<cluster_name>) and ansible_ssh_known_hosts_file
-// (<clusterDir>/known_hosts).
+// (<clusterDir>/known_hosts), each unless the vars already set it.
 //
 // The config is validated first; an invalid one is an error.
 func FromConfig(cfg *Config, clusterDir string) (*Inventory, error) {
@@ -102,16 +102,21 @@ func FromConfig(cfg *Config, clusterDir string) (*Inventory, error) {
 		v["platform"] = cfg.PlatformOf(in)
 		if in.IPAddress != "" {
 			v["ip_address"] = in.IPAddress
-			v["ansible_host"] = in.IPAddress
+			setDefault(v, "ansible_host", in.IPAddress)
 		}
-		if _, ok := v["ansible_user"]; !ok {
-			v["ansible_user"] = "root"
-		}
-		v["ansible_ssh_private_key_file"] = key
-		v["ansible_ssh_known_hosts_file"] = knownHosts
+		setDefault(v, "ansible_user", "root")
+		setDefault(v, "ansible_ssh_private_key_file", key)
+		setDefault(v, "ansible_ssh_known_hosts_file", knownHosts)
 		h.Vars = v
 	}
 	return inv, nil
+}
+
+// setDefault sets v[k] unless the user's vars already say it.
+func setDefault(v map[string]any, k string, val any) {
+	if _, ok := v[k]; !ok {
+		v[k] = val
+	}
 }
 
 // deepCopyMap copies m and the maps and lists inside it, so that the

@@ -100,6 +100,10 @@ func TestFromConfigVars(t *testing.T) {
 	assert.Equal(t, "debian", l["ansible_user"])
 	assert.Equal(t, "quilt", l["upstream"])
 
+	b := inv.Hosts["barrow"].Vars
+	assert.Equal(t, "barrow.lab.example", b["ansible_host"], "the user's own ansible_host wins")
+	assert.Equal(t, "192.168.56.13", b["ip_address"])
+
 	tally := inv.Hosts["tally"].Vars
 	assert.Equal(t, "docker", tally["platform"])
 	assert.NotContains(t, tally, "ansible_host", "no address, no ansible_host")

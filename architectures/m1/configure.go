@@ -130,7 +130,7 @@ func (o Options) normalize() (Options, error) {
 		return o, usagef("the cluster needs a name (--cluster-name, or the directory's name)")
 	}
 	if !inventory.ValidName(o.ClusterName) {
-		return o, usagef("cluster name %q is not valid: use letters, digits, '.', '_' and '-', starting with a letter or digit, at most 63 characters", o.ClusterName)
+		return o, usagef("cluster name %q is not valid: use letters, digits, '.', '_' and '-', starting with a letter or digit, at most 63 characters (it defaults to the directory's name; --cluster-name sets it)", o.ClusterName)
 	}
 
 	if o.PostgresFlavour == "" {
