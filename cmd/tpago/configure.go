@@ -66,16 +66,21 @@ repository unless --no-git.`,
         --distribution Debian --postgresql 14 --failover-manager repmgr
   tpago configure ~/clusters/demo -a M1 --platform docker --postgresql 15 --enable-repmgr`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			switch {
-			case len(args) == 0:
-				return exitWith(2, fmt.Errorf("configure needs the cluster directory: tpago configure CLUSTER_DIR --architecture M1 … (see tpago configure --help)"))
-			case len(args) > 1:
+			if len(args) > 1 {
 				return exitWith(2, fmt.Errorf("configure takes one cluster directory, got %d: %s (lists take commas: --location-names main,dr)", len(args), strings.Join(args, " ")))
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts, err := f.options(cmd.Flags())
+			var me *missingError
+			if len(args) == 0 {
+				if !errors.As(err, &me) {
+					me = &missingError{}
+				}
+				me.items = append([]string{"CLUSTER_DIR (the cluster directory)"}, me.items...)
+				return exitWith(2, me)
+			}
 			if err != nil {
 				return exitWith(2, err)
 			}
@@ -242,7 +247,7 @@ func (f *configureFlags) options(fs *pflag.FlagSet) (m1.Options, error) {
 		return o, fmt.Errorf("give one failover manager: %s", strings.Join(fms, " and "))
 	}
 	if len(missing) > 0 {
-		return o, fmt.Errorf("missing required options: %s", strings.Join(missing, "; "))
+		return o, &missingError{items: missing}
 	}
 
 	o.Architecture = f.architecture
@@ -282,6 +287,13 @@ func (f *configureFlags) options(fs *pflag.FlagSet) (m1.Options, error) {
 	o.NoGit = f.noGit
 	o.Force = f.force
 	return o, nil
+}
+
+// missingError lists the required options that were not given.
+type missingError struct{ items []string }
+
+func (e *missingError) Error() string {
+	return "missing required options: " + strings.Join(e.items, "; ") + " (see tpago configure --help)"
 }
 
 func currentUser() string {

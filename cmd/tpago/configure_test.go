@@ -55,7 +55,8 @@ func TestConfigureCLI(t *testing.T) {
 		code int
 		want string
 	}{
-		{"no directory", []string{"-a", "M1"}, 2, "configure needs the cluster directory"},
+		{"nothing at all", nil, 2, "missing required options: CLUSTER_DIR (the cluster directory); --architecture M1; the Postgres version (--postgresql VERSION, e.g. --postgresql 15); a failover manager"},
+		{"no directory", []string{"-a", "M1", "--postgresql", "15", "--enable-repmgr"}, 2, "missing required options: CLUSTER_DIR (the cluster directory) (see tpago configure --help)"},
 		{"space-separated list", []string{"DIR", "x", "--location-names", "a"}, 2, "lists take commas: --location-names main,dr"},
 		{"nothing required", []string{"DIR"}, 2, "missing required options: --architecture M1; the Postgres version (--postgresql VERSION, e.g. --postgresql 15); a failover manager (--failover-manager efm|repmgr|patroni, or --enable-efm, --enable-repmgr, --enable-patroni)"},
 		{"no manager", []string{"DIR", "-a", "M1", "--postgresql", "15"}, 2, "missing required options: a failover manager"},
