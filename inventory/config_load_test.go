@@ -111,6 +111,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"not a mapping", goodConfig, "- a\n- b\n", `:1:1: a config.yml must be a mapping of keys`},
 		{"empty", goodConfig, "# nothing\n", `:1:1: the file is empty`},
 		{"syntax error", "cluster_name: demo", "cluster_name: [demo", `:3:1: ',' or ']' must be specified`},
+		{"duplicate key", "ec2_instance_reachability: public", "cluster_name: again", `:3:1: mapping key "cluster_name" already defined at [2:1]`},
 		{"role not a list", "role: [barman, witness]", "role: {barman: 1}", `:34:11: role: mapping was used where sequence is expected`},
 	}
 	for _, tt := range tests {
