@@ -146,3 +146,19 @@ func TestFromConfigRefusesInvalid(t *testing.T) {
 	_, err = FromConfig(nil, "/x")
 	require.Error(t, err)
 }
+
+func BenchmarkLoadConfigFromConfigMarshal(b *testing.B) {
+	for b.Loop() {
+		cfg, err := LoadConfig("testdata/config/docker-patroni-haproxy.yml")
+		if err != nil {
+			b.Fatal(err)
+		}
+		inv, err := FromConfig(cfg, "/clusters/demo")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := Marshal(inv); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

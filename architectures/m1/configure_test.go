@@ -356,3 +356,12 @@ func TestConfigureWithoutGitBinary(t *testing.T) {
 	assert.Contains(t, err.Error(), "pass --no-git")
 	assert.NoDirExists(t, dir, "nothing written")
 }
+
+func BenchmarkGenerate(b *testing.B) {
+	o := opts(func(o *Options) { o.Platform = "docker"; o.FailoverManager = "patroni"; o.EnableHAProxy = true; o.NumCascadedReplicas = 3 })
+	for b.Loop() {
+		if _, err := Generate(o); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
