@@ -358,7 +358,12 @@ func TestConfigureWithoutGitBinary(t *testing.T) {
 }
 
 func BenchmarkGenerate(b *testing.B) {
-	o := opts(func(o *Options) { o.Platform = "docker"; o.FailoverManager = "patroni"; o.EnableHAProxy = true; o.NumCascadedReplicas = 3 })
+	o := opts(func(o *Options) {
+		o.Platform = "docker"
+		o.FailoverManager = "patroni"
+		o.EnableHAProxy = true
+		o.NumCascadedReplicas = 3
+	})
 	for b.Loop() {
 		if _, err := Generate(o); err != nil {
 			b.Fatal(err)
