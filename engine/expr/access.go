@@ -3,6 +3,7 @@ package expr
 import (
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 
 	"github.com/expr-lang/expr/vm/runtime"
@@ -290,6 +291,20 @@ func internalFuncs() []funcDef {
 		{name: "__og", fn: memberFn(optional, false)},
 		{name: "__ogl", fn: memberFn(optional, true)},
 		{name: "__opt", fn: func(a ...any) (any, error) { return materialize(a[0]), nil }},
+		{name: "__pow", fn: func(a ...any) (any, error) {
+			x, okx := toFloat(a[0])
+			y, oky := toFloat(a[1])
+			if !okx || !oky || !isNumber(a[0]) || !isNumber(a[1]) {
+				return nil, &EvalError{Msg: fmt.Sprintf("** needs numbers, got %T and %T", a[0], a[1])}
+			}
+			r := math.Pow(x, y)
+			_, fx := a[0].(float64)
+			_, fy := a[1].(float64)
+			if !fx && !fy && y >= 0 && r < 1<<53 {
+				return int(r), nil
+			}
+			return r, nil
+		}},
 		{name: "__concat", fn: func(a ...any) (any, error) { return ToString(a[0]) + ToString(a[1]), nil }},
 	}
 }

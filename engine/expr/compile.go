@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -50,7 +51,14 @@ type compiled struct {
 	err error
 }
 
-var cache sync.Map // code -> *compiled
+var (
+	cache     sync.Map // code -> *compiled
+	cacheSize atomic.Int64
+)
+
+// maxCached bounds the program cache; a run with more distinct
+// expressions than this starts over rather than growing without end.
+const maxCached = 50000
 
 // Check compiles code without evaluating it; a bad expression gives a
 // *SyntaxError.
@@ -102,6 +110,10 @@ func compile(code string) (*program, error) {
 		return c.p, c.err
 	}
 	p, err := compileUncached(code)
+	if cacheSize.Add(1) > maxCached {
+		cache.Clear()
+		cacheSize.Store(0)
+	}
 	cache.Store(code, &compiled{p, err})
 	return p, err
 }
@@ -305,6 +317,8 @@ func (pt *patcher) node(n *ast.Node, c ctx) {
 			ast.Patch(n, call("contains_", x.Left, x.Right))
 		case x.Operator == "in":
 			ast.Patch(n, call("is_in", x.Left, x.Right))
+		case x.Operator == "**" || x.Operator == "^":
+			ast.Patch(n, call("__pow", x.Left, x.Right))
 		}
 	case *ast.VariableDeclaratorNode:
 		pt.node(&x.Value, plain)

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
@@ -389,13 +390,20 @@ type parsedString struct {
 	err    error
 }
 
-var stringCache sync.Map // string -> *parsedString
+var (
+	stringCache     sync.Map // string -> *parsedString
+	stringCacheSize atomic.Int64
+)
 
 func parseString(s string) *parsedString {
 	if p, ok := stringCache.Load(s); ok {
 		return p.(*parsedString)
 	}
 	p := parseStringUncached(s)
+	if stringCacheSize.Add(1) > maxCached {
+		stringCache.Clear()
+		stringCacheSize.Store(0)
+	}
 	stringCache.Store(s, p)
 	return p
 }

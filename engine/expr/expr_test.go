@@ -89,6 +89,9 @@ func TestEval(t *testing.T) {
 		{"ports | join(',')", "5432,6432"},
 		{"ports | length", 2},
 		{"-5 | abs", 5},
+		{"2 ** 10", 1024},
+		{"2 ** -1", 0.5},
+		{"1.5 ** 2", 2.25},
 		{"2 - 5 | abs", -3},
 		{"ports | length > 1", true},
 		{"c == '3' | int", true},
@@ -307,7 +310,8 @@ func TestRender(t *testing.T) {
 	}{
 		{"plain", "plain"},
 		{"{{ ports }}", []any{5432, 6432}},
-		{"  {{ c }}\n", 3},
+		{"  {{ c }} ", 3},
+		{"{{ c }}\n", "3\n"}, // a newline (YAML block scalar) keeps it text
 		{"{{ flag }}", true},
 		{"{{ m }}", map[string]any{"x": 1, "y": map[string]any{"z": "deep"}}},
 		{"{{ a }}", 3},
