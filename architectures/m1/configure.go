@@ -26,8 +26,10 @@ const (
 	DefaultDistribution = "Debian"
 	DefaultOSVersion    = "12"
 	DefaultPatroniDCS   = "etcd"
-	DefaultDockerImage  = "tpago/debian:12"
-	DefaultFlavour      = "postgresql"
+	// DefaultPatroniPackageFlavour installs the distribution's Patroni.
+	DefaultPatroniPackageFlavour = "community"
+	DefaultDockerImage           = "tpago/debian:12"
+	DefaultFlavour               = "postgresql"
 )
 
 // DefaultLocationNames are the two locations of an M1 cluster.
@@ -61,6 +63,9 @@ type Options struct {
 	EnableHAProxy bool
 	// PatroniDCS is Patroni's configuration store; only etcd (default).
 	PatroniDCS string
+	// PatroniPackageFlavour is where Patroni's packages come from:
+	// community (default: the distribution's) or edb (EDB's repositories).
+	PatroniPackageFlavour string
 	// Region and InstanceType are for aws.
 	Region       string
 	InstanceType string
@@ -173,12 +178,21 @@ func (o Options) normalize() (Options, error) {
 	if o.PatroniDCS != "" && o.FailoverManager != "patroni" {
 		return o, usagef("--patroni-dcs needs --failover-manager patroni")
 	}
+	if o.PatroniPackageFlavour != "" && o.FailoverManager != "patroni" {
+		return o, usagef("--patroni-package-flavour needs --failover-manager patroni")
+	}
 	if o.FailoverManager == "patroni" {
 		if o.PatroniDCS == "" {
 			o.PatroniDCS = DefaultPatroniDCS
 		}
 		if o.PatroniDCS != "etcd" {
 			return o, usagef("unknown --patroni-dcs %q: only etcd is supported", o.PatroniDCS)
+		}
+		if o.PatroniPackageFlavour == "" {
+			o.PatroniPackageFlavour = DefaultPatroniPackageFlavour
+		}
+		if o.PatroniPackageFlavour != "community" && o.PatroniPackageFlavour != "edb" {
+			return o, usagef("unknown --patroni-package-flavour %q (community or edb)", o.PatroniPackageFlavour)
 		}
 	}
 

@@ -258,6 +258,8 @@ func TestBadOptions(t *testing.T) {
 		{"haproxy without patroni", opts(func(o *Options) { o.EnableHAProxy = true }), "--enable-haproxy needs --failover-manager patroni (HAProxy routes by Patroni's health checks)"},
 		{"dcs without patroni", opts(func(o *Options) { o.PatroniDCS = "etcd" }), "--patroni-dcs needs --failover-manager patroni"},
 		{"bad dcs", opts(func(o *Options) { o.FailoverManager = "patroni"; o.PatroniDCS = "consul" }), `unknown --patroni-dcs "consul": only etcd is supported`},
+		{"package flavour without patroni", opts(func(o *Options) { o.PatroniPackageFlavour = "edb" }), "--patroni-package-flavour needs --failover-manager patroni"},
+		{"bad package flavour", opts(func(o *Options) { o.FailoverManager = "patroni"; o.PatroniPackageFlavour = "pip" }), `unknown --patroni-package-flavour "pip" (community or edb)`},
 		{"bad distribution", opts(func(o *Options) { o.Distribution = "RedHat" }), `distribution "RedHat" is not supported: tpago's roles install Debian packages (--distribution Debian)`},
 		{"bad os version", opts(func(o *Options) { o.OSVersion = "11" }), `--os-version "11" is not supported: Debian 12 (bookworm) only`},
 		{"region on docker", opts(func(o *Options) { o.Platform = "docker"; o.Region = "eu-west-2" }), "--region is for --platform aws, not docker"},

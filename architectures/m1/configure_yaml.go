@@ -44,8 +44,9 @@ func build(o Options) (*inventory.Config, error) {
 	}
 	if o.FailoverManager == "patroni" {
 		cv["etcd_location"] = o.LocationNames[0]
+		cv["patroni_package_flavour"] = o.PatroniPackageFlavour
 	}
-	if o.PostgresFlavour != "postgresql" || o.FailoverManager == "efm" {
+	if o.PostgresFlavour != "postgresql" || o.FailoverManager == "efm" || o.PatroniPackageFlavour == "edb" {
 		cv["edb_repositories"] = []any{"enterprise"}
 	}
 	if o.OverridesFrom != "" {

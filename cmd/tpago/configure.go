@@ -40,7 +40,7 @@ type configureFlags struct {
 	platform                     string
 	numCascaded                  int
 	enableHAProxy                bool
-	patroniDCS                   string
+	patroniDCS, patroniFlavour   string
 	region, instanceType         string
 	distribution, osName         string
 	osVersion                    string
@@ -123,6 +123,7 @@ repository unless --no-git.`,
 	fs.IntVar(&f.numCascaded, "num-cascaded-replicas", 1, "`N` replicas cascaded from the first replica, in the second location (0 for none)")
 	fs.BoolVar(&f.enableHAProxy, "enable-haproxy", false, "add 2 HAProxy nodes as a load balancer layer (Patroni only; default: none)")
 	fs.StringVar(&f.patroniDCS, "patroni-dcs", m1.DefaultPatroniDCS, "Patroni's configuration store: etcd (Patroni only)")
+	fs.StringVar(&f.patroniFlavour, "patroni-package-flavour", m1.DefaultPatroniPackageFlavour, "where Patroni comes from: community (Debian's packages) or edb (Patroni only)")
 	fs.StringSliceVar(&f.locationNames, "location-names", m1.DefaultLocationNames, "the two locations, comma-separated: the primary's, then Barman's")
 	fs.StringVar(&f.clusterName, "cluster-name", "", "the cluster's name (default: CLUSTER_DIR's name)")
 	fs.StringVar(&f.owner, "owner", currentUser(), "the Owner tag of the cluster")
@@ -131,7 +132,7 @@ repository unless --no-git.`,
 	fs.StringVar(&f.osVersion, "os-version", m1.DefaultOSVersion, "the distribution's version: 12")
 	fs.StringVar(&f.hostnamesFrom, "hostnames-from", "", "name the instances from `FILE`, one name a line (default: words chosen by the cluster name)")
 	fs.StringVar(&f.overridesFrom, "overrides-from", "", "merge the YAML mapping in `FILE` into cluster_vars")
-	group("additional", "num-cascaded-replicas", "enable-haproxy", "patroni-dcs", "location-names", "cluster-name",
+	group("additional", "num-cascaded-replicas", "enable-haproxy", "patroni-dcs", "patroni-package-flavour", "location-names", "cluster-name",
 		"owner", "distribution", "os", "os-version", "hostnames-from", "overrides-from")
 
 	fs.StringVar(&f.platform, "platform", m1.DefaultPlatform, "`PLATFORM` the hosts run on: aws, docker or bare")
@@ -256,6 +257,9 @@ func (f *configureFlags) options(fs *pflag.FlagSet) (m1.Options, error) {
 	o.EnableHAProxy = f.enableHAProxy
 	if fs.Changed("patroni-dcs") {
 		o.PatroniDCS = f.patroniDCS
+	}
+	if fs.Changed("patroni-package-flavour") {
+		o.PatroniPackageFlavour = f.patroniFlavour
 	}
 	// Platform-specific options count only when given: their defaults
 	// belong to their platform.
