@@ -426,6 +426,12 @@ func (c *Config) Validate() error {
 		}
 		if v, ok := in.Vars["haproxy_backend_servers"]; ok {
 			l, isList := v.([]any)
+			if ss, ok := v.([]string); ok {
+				isList = true
+				for _, x := range ss {
+					l = append(l, x)
+				}
+			}
 			if !isList {
 				add("haproxy_backend_servers must be a list of instance names", at("vars", "haproxy_backend_servers")...)
 			}

@@ -203,6 +203,12 @@ func TestValidateInMemory(t *testing.T) {
 		{"haproxy backends", func(c *Config) {
 			c.Instances = append(c.Instances, Instance{Name: "h", Node: 3, Role: []string{"haproxy"}, Vars: map[string]any{"haproxy_backend_servers": []any{"a", "zz"}}})
 		}, `instances[2].vars.haproxy_backend_servers[1]: haproxy_backend_servers entry zz names no instance`},
+		{"haproxy backends as strings", func(c *Config) {
+			c.Instances = append(c.Instances, Instance{Name: "h", Node: 3, Role: []string{"haproxy"}, Vars: map[string]any{"haproxy_backend_servers": []string{"yy"}}})
+		}, `instances[2].vars.haproxy_backend_servers[0]: haproxy_backend_servers entry yy names no instance`},
+		{"haproxy backends not a list", func(c *Config) {
+			c.Instances = append(c.Instances, Instance{Name: "h", Node: 3, Role: []string{"haproxy"}, Vars: map[string]any{"haproxy_backend_servers": "a"}})
+		}, `instances[2].vars.haproxy_backend_servers: haproxy_backend_servers must be a list of instance names`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
