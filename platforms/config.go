@@ -1,15 +1,12 @@
 package platforms
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"regexp"
-	"sort"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -18,8 +15,9 @@ import (
 	"github.com/tpago/tpago/inventory"
 )
 
-// loadConfig reads a cluster's config.yml. It is the one place that would
-// switch to the inventory package's loader.
+// loadConfig reads and checks a cluster's config.yml with the inventory
+// package (errors point at file:line:col), and returns a function that
+// finds the position of a YAML path, for the platforms' own errors.
 func loadConfig(file string) (*inventory.Config, func(string) string, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -28,9 +26,9 @@ func loadConfig(file string) (*inventory.Config, func(string) string, error) {
 		}
 		return nil, nil, err
 	}
-	var cfg inventory.Config
-	if err := yaml.Unmarshal(data, &cfg); err != nil {
-		return nil, nil, fmt.Errorf("%s:%s", file, strings.TrimPrefix(yaml.FormatError(err, false, true), "["))
+	cfg, err := inventory.ParseConfig(file, data)
+	if err != nil {
+		return nil, nil, err
 	}
 	f, _ := parser.ParseBytes(data, 0)
 	pos := func(path string) string {
@@ -53,7 +51,7 @@ func loadConfig(file string) (*inventory.Config, func(string) string, error) {
 		}
 		return ""
 	}
-	return &cfg, pos, nil
+	return cfg, pos, nil
 }
 
 func nodePos(file string, n ast.Node) string {
@@ -63,8 +61,6 @@ func nodePos(file string, n ast.Node) string {
 	}
 	return fmt.Sprintf("%s:%d:%d", file, t.Position.Line, t.Position.Column)
 }
-
-var hostnameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // LoadCluster reads dir/config.yml and checks what every platform needs:
 // a cluster name, unique instance names and addresses, known platforms.
@@ -83,8 +79,8 @@ func LoadCluster(dir string) (*Cluster, error) {
 	if c.Name == "" {
 		c.Name = filepath.Base(abs)
 	}
-	if !hostnameRE.MatchString(c.Name) {
-		return nil, fmt.Errorf("%s: cluster_name %q: use lower-case letters, digits and dashes", c.Where("$.cluster_name"), c.Name)
+	if !inventory.ValidName(c.Name) {
+		return nil, fmt.Errorf("%s: cluster_name %q: use letters, digits, '.', '_' and '-'", c.Where("$.cluster_name"), c.Name)
 	}
 	if len(cfg.Instances) == 0 {
 		return nil, fmt.Errorf("%s: no instances", c.Where("$.instances"))
@@ -108,7 +104,7 @@ func LoadCluster(dir string) (*Cluster, error) {
 		switch {
 		case in.Name == "":
 			return nil, fmt.Errorf("%s: instance %d has no Name", c.Where(fmt.Sprintf("$.instances[%d]", idx)), idx+1)
-		case !hostnameRE.MatchString(in.Name):
+		case !inventory.ValidHostname(in.Name):
 			return nil, c.InstanceError(in, "Name", "%q is not a valid host name (lower-case letters, digits and dashes)", in.Name)
 		case names[in.Name] != nil:
 			return nil, c.InstanceError(in, "Name", "%q is used twice (also instance %d)", in.Name, names[in.Name].Index+1)
@@ -165,173 +161,44 @@ func (c *Cluster) connectionVars(h Host) map[string]any {
 	return v
 }
 
-// buildInventory turns the cluster and its hosts into an inventory: every
-// host with its connection variables, node and vars; groups from roles
-// (role_<role>) and locations (location_<name>). It is the one place that
-// would switch to the inventory package's config conversion.
-func buildInventory(c *Cluster, hosts []Host) *inventory.Inventory {
-	inv := inventory.New()
-	inv.Dir = c.Dir
-	all := inv.Groups["all"]
-	all.Vars["cluster_name"] = c.Name
-	all.Vars["cluster_dir"] = c.Dir
-	all.Vars["platform"] = c.Platform()
-	for k, v := range c.Config.ClusterVars {
-		all.Vars[k] = v
-	}
-	for i, in := range c.Instances {
-		var groups []string
-		for _, r := range in.Role {
-			groups = append(groups, "role_"+r)
-		}
-		if in.Location != "" {
-			groups = append(groups, "location_"+in.Location)
-		}
-		if len(groups) == 0 {
-			groups = []string{"ungrouped"}
-		}
-		h := inv.AddHost(in.Name, groups...)
-		for k, v := range c.Config.InstanceDefaults.Vars {
-			h.Vars[k] = v
-		}
-		for k, v := range in.Vars {
-			h.Vars[k] = v
-		}
-		if in.Node != 0 {
-			h.Vars["node"] = in.Node
-		}
-		if len(in.Role) > 0 {
-			h.Vars["role"] = in.Role
-		}
-		if in.Upstream != "" {
-			h.Vars["upstream"] = in.Upstream
-		}
-		if in.Backup != "" {
-			h.Vars["backup"] = in.Backup
-		}
-		if in.Location != "" {
-			h.Vars["location"] = in.Location
-		}
-		for k, v := range c.connectionVars(hosts[i]) {
-			h.Vars[k] = v
-		}
-	}
-	return inv
-}
-
-// marshalInventory writes an Ansible YAML inventory. It is the one place
-// that would switch to the inventory package's writer.
-func marshalInventory(inv *inventory.Inventory) ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteString("# Written by tpago provision from config.yml; changes here are overwritten.\n")
-	var group func(name string, depth int) error
-	indent := func(d int) string { return strings.Repeat("  ", d) }
-	writeVars := func(vars map[string]any, depth int) error {
-		if len(vars) == 0 {
-			return nil
-		}
-		out, err := yaml.MarshalWithOptions(vars, yaml.Indent(2), yaml.IndentSequence(true))
-		if err != nil {
-			return err
-		}
-		for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
-			b.WriteString(indent(depth) + line + "\n")
-		}
-		return nil
-	}
-	group = func(name string, depth int) error {
-		g := inv.Groups[name]
-		fmt.Fprintf(&b, "%s%s:\n", indent(depth), name)
-		if len(g.Vars) > 0 {
-			fmt.Fprintf(&b, "%svars:\n", indent(depth+1))
-			if err := writeVars(g.Vars, depth+2); err != nil {
-				return err
-			}
-		}
-		if name == "all" {
-			fmt.Fprintf(&b, "%shosts:\n", indent(depth+1))
-			for _, hn := range inv.Order {
-				h := inv.Hosts[hn]
-				fmt.Fprintf(&b, "%s%s:\n", indent(depth+2), hn)
-				if err := writeVars(h.Vars, depth+3); err != nil {
-					return err
-				}
-			}
-		} else if len(g.Hosts) > 0 {
-			fmt.Fprintf(&b, "%shosts:\n", indent(depth+1))
-			for _, hn := range g.Hosts {
-				fmt.Fprintf(&b, "%s%s: {}\n", indent(depth+2), hn)
-			}
-		}
-		var children []string
-		for _, ch := range g.Children {
-			if ch == "ungrouped" && len(inv.Groups[ch].Hosts) == 0 {
-				continue
-			}
-			children = append(children, ch)
-		}
-		if len(children) > 0 {
-			fmt.Fprintf(&b, "%schildren:\n", indent(depth+1))
-			sort.Strings(children)
-			for _, ch := range children {
-				if err := group(ch, depth+2); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	}
-	if err := group("all", 0); err != nil {
+// buildInventory is the inventory of config.yml (see inventory.FromConfig)
+// with the connection variables of the hosts as provisioned: the address
+// (which Docker may have allocated), port and user; the key and
+// known_hosts unless the instance's vars name others.
+func buildInventory(c *Cluster, hosts []Host) (*inventory.Inventory, error) {
+	inv, err := inventory.FromConfig(c.Config, c.Dir)
+	if err != nil {
 		return nil, err
 	}
-	return b.Bytes(), nil
+	inv.Groups["all"].Vars["platform"] = c.Platform()
+	for _, h := range hosts {
+		ih := inv.Hosts[h.Name]
+		if ih == nil {
+			return nil, fmt.Errorf("host %s is not in the inventory made from config.yml", h.Name)
+		}
+		for k, v := range c.connectionVars(h) {
+			switch k {
+			case "ansible_ssh_private_key_file", "ansible_ssh_known_hosts_file":
+				if _, set := ih.Vars[k]; set {
+					continue
+				}
+			}
+			ih.Vars[k] = v
+		}
+	}
+	return inv, nil
 }
 
-// ReadInventoryHosts reads the hosts and their connection variables from an
-// Ansible YAML inventory: every host named under a "hosts" mapping, with
-// the variables given there merged.
+// ReadInventoryHosts reads an Ansible inventory (inventory.Load) and returns
+// its hosts in order with their variables (groups' and their own).
 func ReadInventoryHosts(file string) (names []string, vars map[string]map[string]any, err error) {
-	data, err := os.ReadFile(file)
+	inv, err := inventory.Load(file)
 	if err != nil {
 		return nil, nil, err
 	}
-	var root map[string]any
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", file, err)
-	}
 	vars = map[string]map[string]any{}
-	var walk func(g map[string]any)
-	walk = func(g map[string]any) {
-		if hosts, ok := g["hosts"].(map[string]any); ok {
-			hn := make([]string, 0, len(hosts))
-			for n := range hosts {
-				hn = append(hn, n)
-			}
-			sort.Strings(hn)
-			for _, n := range hn {
-				if _, seen := vars[n]; !seen {
-					vars[n] = map[string]any{}
-					names = append(names, n)
-				}
-				if hv, ok := hosts[n].(map[string]any); ok {
-					for k, v := range hv {
-						vars[n][k] = v
-					}
-				}
-			}
-		}
-		if ch, ok := g["children"].(map[string]any); ok {
-			for _, v := range ch {
-				if m, ok := v.(map[string]any); ok {
-					walk(m)
-				}
-			}
-		}
+	for _, n := range inv.Order {
+		vars[n] = inv.HostVars(n)
 	}
-	for _, v := range root {
-		if m, ok := v.(map[string]any); ok {
-			walk(m)
-		}
-	}
-	return names, vars, nil
+	return inv.Order, vars, nil
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/tpago/tpago/engine/conn"
+	"github.com/tpago/tpago/inventory"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -81,7 +82,11 @@ func Provision(ctx context.Context, dir string, opts Options) (*Result, error) {
 	if err := waitSSH(ctx, c, hosts, opts); err != nil {
 		return nil, err
 	}
-	data, err := marshalInventory(buildInventory(c, hosts))
+	inv, err := buildInventory(c, hosts)
+	if err != nil {
+		return nil, err
+	}
+	data, err := inventory.Marshal(inv)
 	if err != nil {
 		return nil, err
 	}

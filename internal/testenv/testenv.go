@@ -210,7 +210,7 @@ func create(key string, n int, logf func(string)) (*Env, error) {
 		KnownHosts:    filepath.Join(dir, "known_hosts"),
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "cluster_name: %s\narchitecture: testenv\ninstance_defaults:\n  platform: docker\n  image: %s\n", name, docker.DefaultImage)
+	fmt.Fprintf(&b, "cluster_name: %s\narchitecture: M1\ninstance_defaults:\n  platform: docker\n  image: %s\n", name, docker.DefaultImage)
 	fmt.Fprintf(&b, "docker_networks:\n- name: %s\n  ipam_config:\n  - subnet: %s\ninstances:\n", name, subnet)
 	a := subnet.Addr().Next().Next() // .2; the gateway is .1
 	for i := 1; i <= n; i++ {
@@ -218,6 +218,10 @@ func create(key string, n int, logf func(string)) (*Env, error) {
 		h := Host{Name: "node" + strconv.Itoa(i), Addr: a.String()}
 		e.Hosts = append(e.Hosts, h)
 		fmt.Fprintf(&b, "- Name: %s\n  node: %d\n  ip_address: %s\n", h.Name, i, h.Addr)
+		// config.yml describes an M1 cluster: node1 is its primary.
+		if i == 1 {
+			b.WriteString("  role: [primary]\n")
+		}
 	}
 	if err := os.WriteFile(filepath.Join(dir, "config.yml"), []byte(b.String()), 0o644); err != nil {
 		return nil, err

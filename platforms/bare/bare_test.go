@@ -30,6 +30,9 @@ func writeConfig(t *testing.T, dir string, hosts []host) {
 	b.WriteString("cluster_name: tpt-bare\narchitecture: M1\ninstance_defaults:\n  platform: bare\ninstances:\n")
 	for i, h := range hosts {
 		fmt.Fprintf(&b, "- Name: %s\n  node: %d\n", h.name, i+1)
+		if i == 0 {
+			b.WriteString("  role: [primary]\n")
+		}
 		if h.addr != "" {
 			fmt.Fprintf(&b, "  ip_address: %s\n  vars:\n    ansible_port: %d\n", h.addr, h.port)
 		}

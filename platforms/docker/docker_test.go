@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -53,6 +54,9 @@ func writeConfig(t *testing.T, dir, name, subnet string, hosts []cfgHost) {
 		}
 		if len(h.roles) > 0 {
 			fmt.Fprintf(&b, "  role: [%s]\n", strings.Join(h.roles, ", "))
+		}
+		if slices.Contains(h.roles, "replica") {
+			fmt.Fprintf(&b, "  upstream: %s\n", hosts[0].name)
 		}
 	}
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.yml"), []byte(b.String()), 0o644))
@@ -263,7 +267,7 @@ func TestClusterLifecycle(t *testing.T) {
 	subnet2 := testenv.ReserveSubnet(t)
 	dir2 := t.TempDir()
 	name2 := fmt.Sprintf("tpt-side-%d", os.Getpid())
-	writeConfig(t, dir2, name2, subnet2.String(), []cfgHost{{name: "alpha", ip: strings.TrimSuffix(subnet2.Addr().String(), ".0") + ".11"}})
+	writeConfig(t, dir2, name2, subnet2.String(), []cfgHost{{name: "alpha", roles: []string{"primary"}, ip: strings.TrimSuffix(subnet2.Addr().String(), ".0") + ".11"}})
 	deprovisionAtEnd(t, dir2)
 	_, err = platforms.Provision(ctx, dir2, platforms.Options{})
 	require.NoError(t, err)
@@ -297,35 +301,56 @@ func TestProvisionRejectsBadConfig(t *testing.T) {
 		{"duplicate name", `
 instances:
 - Name: one
+  node: 1
+  role: [primary]
   ip_address: BASE.11
 - Name: one
+  node: 2
   ip_address: BASE.12
-`, []string{"config.yml:11:9", "instance one", "Name", "used twice"}},
+`, []string{"config.yml:14:9", `duplicate instance Name "one"`, "> 14 | - Name: one"}},
 		{"duplicate address", `
 instances:
 - Name: one
+  node: 1
+  role: [primary]
   ip_address: BASE.11
 - Name: two
+  node: 2
   ip_address: BASE.11
-`, []string{"config.yml:12:15", "instance two", "ip_address", "also the address of one"}},
+`, []string{"config.yml:16:15", "duplicate ip_address BASE.11"}},
 		{"address outside the subnet", `
 instances:
 - Name: one
+  node: 1
+  role: [primary]
   ip_address: 10.1.2.3
-`, []string{"config.yml:10:15", "instance one", "ip_address", "outside the cluster's subnet"}},
+`, []string{"config.yml:13:15", "ip_address 10.1.2.3 is not in the docker_networks subnet"}},
 		{"unknown platform", `
 instances:
 - Name: one
+  node: 1
+  role: [primary]
   platform: vmware
-`, []string{"config.yml:10:13", "instance one", "platform", `unknown platform "vmware"`}},
+`, []string{"config.yml:13:13", `unknown platform "vmware"`}},
 		{"image that cannot be built", `
 instances:
 - Name: one
+  node: 1
+  role: [primary]
   image: example/nothing:1
-`, []string{"config.yml:10:10", "instance one", "image", "cannot build it"}},
+`, []string{"config.yml:13:10", "instance one: image: image example/nothing:1", "cannot build it"}},
+		{"platform without a provisioner", `
+instances:
+- Name: one
+  node: 1
+  role: [primary]
+  platform: aws
+`, []string{"config.yml:13:13", "instance one: platform", `unknown platform "aws"`}},
 		{"bad subnet", `
 instances:
 - Name: one
+  node: 1
+  role: [primary]
 `, []string{"subnet"}},
 	}
 	for i, tt := range tests {
@@ -336,13 +361,13 @@ instances:
 			if tt.name == "bad subnet" {
 				sn = "10.300.0.0/24"
 			}
-			cfg := fmt.Sprintf("cluster_name: %s\ninstance_defaults:\n  platform: docker\ndocker_networks:\n- name: %s\n  ipam_config:\n  - subnet: %s\n", name, name, sn) +
+			cfg := fmt.Sprintf("cluster_name: %s\narchitecture: M1\ninstance_defaults:\n  platform: docker\ndocker_networks:\n- name: %s\n  ipam_config:\n  - subnet: %s\n", name, name, sn) +
 				strings.TrimPrefix(strings.ReplaceAll(tt.config, "BASE", base), "\n")
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "config.yml"), []byte(cfg), 0o644))
 			_, err := platforms.Provision(context.Background(), dir, platforms.Options{})
 			require.Error(t, err)
 			for _, w := range tt.want {
-				assert.Contains(t, err.Error(), w)
+				assert.Contains(t, err.Error(), strings.ReplaceAll(w, "BASE", base))
 			}
 			ctrs, nets := labelled(t, cli, name)
 			assert.Empty(t, ctrs)
