@@ -31,6 +31,8 @@ type putFile struct {
 	mkdir bool
 	// afterHeader names the new content in diffs (default: dest).
 	afterHeader string
+	// pre is shell text run before the write (after the variables are set).
+	pre string
 }
 
 // script returns the shell text that checks and writes the file. It reports
@@ -46,6 +48,9 @@ func (p *putFile) script(rt *module.Runtime) *script {
 	} else {
 		sum := sha1.Sum(p.content)
 		s.set("want", hex.EncodeToString(sum[:]))
+	}
+	if p.pre != "" {
+		s.line(p.pre)
 	}
 	s.line(`if [ -d "$dest" ] && [ -n "$SRCBASE" ]; then dest="${dest%/}/$SRCBASE"; fi
 [ -d "$dest" ] && die "Destination $dest is a directory"
