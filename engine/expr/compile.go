@@ -149,6 +149,9 @@ func compileUncached(code string) (p *program, err error) {
 		return nil, &SyntaxError{Expr: code, Msg: "empty expression"}
 	}
 	rw := rewriteJinja(code)
+	if rw.err != nil {
+		return nil, &SyntaxError{Expr: code, Msg: rw.err.Error()}
+	}
 	config := newConfig()
 	tree, err := parser.ParseWithConfig(rw.code, config)
 	if err != nil {

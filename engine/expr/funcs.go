@@ -99,6 +99,7 @@ var allFuncsOnce sync.Once
 func allFuncs() []funcDef {
 	allFuncsOnce.Do(func() {
 		funcList = append(internalFuncs(), userFuncs()...)
+		funcList = append(funcList, selectFuncs()...)
 	})
 	return funcList
 }
@@ -633,7 +634,7 @@ func userFuncs() []funcDef {
 		}
 		v := materialize(a[0])
 		fallback := any("")
-		if len(a) > 1 {
+		if len(a) > 1 && (a[1] != nil || len(a) < 3) {
 			fallback = a[1]
 		}
 		if isUndefined(a[0]) || v == nil || (len(a) > 2 && Truthy(a[2]) && !Truthy(v)) {
@@ -844,7 +845,7 @@ func userFuncs() []funcDef {
 			return nil, err
 		}
 		w := 4
-		if len(a) > 1 {
+		if len(a) > 1 && a[1] != nil {
 			w, _ = toInt(a[1])
 		}
 		pad := strings.Repeat(" ", w)

@@ -191,6 +191,7 @@ type rewritten struct {
 	changed bool
 	concat  map[int]bool // rune offsets of ".." operators that were "~"
 	origPos []int        // for each rune offset in code, the byte offset in the original (-1 unknown)
+	err     error        // a Jinja construct that cannot be translated
 }
 
 func rewriteJinja(code string) rewritten {
@@ -243,6 +244,10 @@ func rewriteJinja(code string) rewritten {
 			name := toks[i+1]
 			if name.text == "contains" {
 				name.text = "contains_"
+			}
+			// Jinja's map with a filter name: x | map('upper')
+			if name.text == "map" && i+3 < len(toks) && toks[i+2].text == "(" && toks[i+3].kind == tkString {
+				name.text = "map_filter"
 			}
 			out = append(out, token{tkIdent, name.text, name.pos}, token{tkOpen, "(", -1})
 			out = append(out, operand...)
@@ -303,6 +308,14 @@ func rewriteJinja(code string) rewritten {
 		}
 	}
 	if fixed, ok := rewriteInlineIf(out); ok {
+		out = fixed
+		changed = true
+	}
+	fixed, ok, err := rewriteKeywords(out)
+	if err != nil {
+		return rewritten{code: code, err: err}
+	}
+	if ok {
 		out = fixed
 		changed = true
 	}

@@ -216,3 +216,11 @@ func BenchmarkTemplateRender(b *testing.B) {
 		}
 	}
 }
+
+func TestRefs(t *testing.T) {
+	tmpl, err := Parse("t", `{% set x = base %}{% for h in hosts %}{{ h.name }} {{ loop.index }} {{ x }} {{ port }}{% endfor %}{{ opt | default(1) }}{% if flag %}{{ h2 }}{% endif %}`)
+	require.NoError(t, err)
+	assert.Equal(t, []expr.Ref{
+		{Name: "base"}, {Name: "flag"}, {Name: "h2"}, {Name: "hosts"}, {Name: "opt", Optional: true}, {Name: "port"},
+	}, tmpl.Refs())
+}
