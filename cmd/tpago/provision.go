@@ -12,6 +12,7 @@ import (
 	"github.com/tpago/tpago/platforms"
 	_ "github.com/tpago/tpago/platforms/bare"
 	_ "github.com/tpago/tpago/platforms/docker"
+	"golang.org/x/sys/unix"
 )
 
 func init() {
@@ -73,8 +74,8 @@ func newDeprovisionCmd() *cobra.Command {
 }
 
 func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }
 
 func newPingCmd() *cobra.Command {

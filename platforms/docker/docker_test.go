@@ -207,6 +207,20 @@ func TestClusterLifecycle(t *testing.T) {
 		c.Close()
 	}
 
+	// Sixty small commands in a row over one connection.
+	{
+		c, err := conn.DialSSH(ctx, platforms.SSHConfigFromVars("alpha", vars["alpha"]))
+		require.NoError(t, err)
+		start := time.Now()
+		for i := range 60 {
+			rc, err := c.Exec(ctx, "test -d /tmp", nil, nil, nil)
+			require.NoError(t, err, "command %d", i)
+			require.Equal(t, 0, rc)
+		}
+		t.Logf("60 sequential commands on one container over one SSH connection: %s", time.Since(start).Round(time.Millisecond))
+		c.Close()
+	}
+
 	// A tampered known_hosts entry makes the connection fail.
 	tampered := filepath.Join(t.TempDir(), "known_hosts")
 	lines := strings.Split(strings.TrimSpace(string(kh)), "\n")
