@@ -1,0 +1,271 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tpago/tpago/architectures/m1"
+	"github.com/tpago/tpago/engine/executor"
+	"github.com/tpago/tpago/engine/playbook"
+	"github.com/tpago/tpago/inventory"
+)
+
+func init() {
+	commands = append(commands, newDeployCmd, newTestCmd, newShowPasswordCmd, newCmdCmd)
+}
+
+// cluster is a cluster directory, loaded.
+type cluster struct {
+	dir string
+	cfg *inventory.Config
+	inv *inventory.Inventory
+}
+
+func loadCluster(dir string) (*cluster, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	cfgPath := filepath.Join(abs, "config.yml")
+	if _, err := os.Stat(cfgPath); err != nil {
+		return nil, fmt.Errorf("%s is not a cluster directory (no config.yml): run `tpago configure %s …` first", dir, dir)
+	}
+	cfg, err := inventory.LoadConfig(cfgPath)
+	if err != nil {
+		return nil, err
+	}
+	inv, err := inventory.FromConfig(cfg, abs)
+	if err != nil {
+		return nil, err
+	}
+	return &cluster{dir: abs, cfg: cfg, inv: inv}, nil
+}
+
+// requireProvisioned fails with what to run when the cluster has no
+// known_hosts yet (provision writes it).
+func (c *cluster) requireProvisioned() error {
+	if _, err := os.Stat(filepath.Join(c.dir, "known_hosts")); err != nil {
+		return fmt.Errorf("cluster %s is not provisioned (no known_hosts): run `tpago provision %s` first", c.cfg.ClusterName, c.dir)
+	}
+	return nil
+}
+
+// architecturePlaybook returns the playbook to run: the cluster
+// directory's own NAME when it has one, else the architecture's.
+func (c *cluster) architecturePlaybook(name string) (string, []byte, error) {
+	own := filepath.Join(c.dir, name)
+	if data, err := os.ReadFile(own); err == nil {
+		return own, data, nil
+	}
+	if !strings.EqualFold(c.cfg.Architecture, "M1") {
+		return "", nil, fmt.Errorf("architecture %q: tpago knows M1 only", c.cfg.Architecture)
+	}
+	data, err := fs.ReadFile(m1.Playbooks, name)
+	if err != nil {
+		return "", nil, err
+	}
+	return own, data, nil
+}
+
+func (c *cluster) run(ctx context.Context, cmd *cobra.Command, name string, f runFlags) error {
+	if err := c.requireProvisioned(); err != nil {
+		return exitWith(2, err)
+	}
+	path, data, err := c.architecturePlaybook(name)
+	if err != nil {
+		return exitWith(2, err)
+	}
+	return runPlaybook(ctx, playRequest{
+		playbook: path, data: data, inv: c.inv, flags: f, stdout: cmd.OutOrStdout(),
+		rolePaths: []string{filepath.Join(c.dir, "roles")},
+	})
+}
+
+func newDeployCmd() *cobra.Command {
+	var f runFlags
+	c := &cobra.Command{
+		Use:   "deploy CLUSTER_DIR",
+		Short: "Deploy the cluster: run the architecture's playbook over its hosts",
+		Long: `Deploy runs the architecture's deploy playbook (or the cluster directory's own
+deploy.yml) over the cluster's hosts. It is idempotent: a second deploy changes
+nothing. With --check --diff it shows what would change and changes nothing.
+Hooks in CLUSTER_DIR/hooks/ and roles in CLUSTER_DIR/roles/ are used.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := loadCluster(args[0])
+			if err != nil {
+				return exitWith(2, err)
+			}
+			return cl.run(cmd.Context(), cmd, "deploy.yml", f)
+		},
+	}
+	f.register(c)
+	return c
+}
+
+func newTestCmd() *cobra.Command {
+	var f runFlags
+	c := &cobra.Command{
+		Use:   "test CLUSTER_DIR",
+		Short: "Check a deployed cluster with the real clients (replication, repmgr, Barman)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := loadCluster(args[0])
+			if err != nil {
+				return exitWith(2, err)
+			}
+			return cl.run(cmd.Context(), cmd, "test.yml", f)
+		},
+	}
+	f.register(c)
+	return c
+}
+
+func newShowPasswordCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "show-password CLUSTER_DIR USER",
+		Short: "Print a generated password of the cluster (postgres, repmgr, barman, streaming_barman)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir, user := args[0], args[1]
+			secrets := filepath.Join(dir, "secrets")
+			if strings.ContainsAny(user, "/\\") || user == "." || user == ".." {
+				return exitWith(2, fmt.Errorf("no password named %q", user))
+			}
+			data, err := os.ReadFile(filepath.Join(secrets, user))
+			if err != nil {
+				var names []string
+				if ents, err2 := os.ReadDir(secrets); err2 == nil {
+					for _, e := range ents {
+						if !strings.HasSuffix(e.Name(), ".tmp") {
+							names = append(names, e.Name())
+						}
+					}
+				}
+				if len(names) == 0 {
+					return exitWith(2, fmt.Errorf("cluster %s has no passwords yet: they are made by `tpago deploy`", dir))
+				}
+				sort.Strings(names)
+				return exitWith(2, fmt.Errorf("no password named %q; there are: %s", user, strings.Join(names, ", ")))
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), strings.TrimSpace(string(data)))
+			return nil
+		},
+	}
+}
+
+func newCmdCmd() *cobra.Command {
+	var become bool
+	var user string
+	var f runFlags
+	c := &cobra.Command{
+		Use:   "cmd CLUSTER_DIR HOST_PATTERN COMMAND",
+		Short: "Run a shell command on the cluster's hosts matching a pattern (ad hoc)",
+		Example: `  tpago cmd ~/clusters/m1 replica 'uptime'
+  tpago cmd ~/clusters/m1 all --become-user postgres 'psql -Atc "select pg_is_in_recovery()"'`,
+		Args: cobra.ExactArgs(3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := loadCluster(args[0])
+			if err != nil {
+				return exitWith(2, err)
+			}
+			if err := cl.requireProvisioned(); err != nil {
+				return exitWith(2, err)
+			}
+			return adHoc(cmd.Context(), cmd.OutOrStdout(), cl.inv, args[1], args[2], become || user != "", user, f)
+		},
+	}
+	c.Flags().BoolVarP(&become, "become", "b", false, "run with sudo")
+	c.Flags().StringVar(&user, "become-user", "", "run as this user (implies --become)")
+	f.register(c)
+	return c
+}
+
+// adHoc runs one shell command on the hosts of pattern and prints each
+// host's output as `ansible HOSTS -m shell` does.
+func adHoc(ctx context.Context, out io.Writer, inv *inventory.Inventory, pattern, command string, become bool, user string, f runFlags) error {
+	hosts, err := inv.Match(pattern)
+	if err != nil {
+		return exitWith(2, err)
+	}
+	if len(hosts) == 0 {
+		return exitWith(2, fmt.Errorf("pattern %q matches no host", pattern))
+	}
+	t := map[string]any{"shell": command}
+	pl := map[string]any{"hosts": pattern, "gather_facts": false, "tasks": []any{t}}
+	if become {
+		pl["become"] = true
+		if user != "" {
+			pl["become_user"] = user
+		}
+	}
+	data, err := yamlMarshal([]any{pl})
+	if err != nil {
+		return err
+	}
+	ld := newLoader(nil)
+	pb, err := ld.LoadPlaybookData(filepath.Join(os.TempDir(), "adhoc.yml"), data)
+	if err != nil {
+		return exitWith(2, err)
+	}
+	cb := &adHocOutput{w: out}
+	ex := executor.New(executor.Options{Inventory: inv, Limit: f.limit, Forks: f.forks, Output: cb,
+		ConnectTimeout: f.connTimeout, AcceptNewHostKeys: f.acceptNew, Loader: ld})
+	ctx, stop := interruptible(ctx)
+	defer stop()
+	res, err := ex.Run(ctx, pb)
+	if err != nil {
+		return exitWith(2, err)
+	}
+	if code := res.ExitCode(); code != 0 {
+		return exitWith(code, nil)
+	}
+	return nil
+}
+
+type adHocOutput struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (a *adHocOutput) PlayStart(*playbook.Play, string, []string) {}
+func (a *adHocOutput) TaskStart(*playbook.Task, string, bool)     {}
+func (a *adHocOutput) Retry(string, *playbook.Task, int, int)     {}
+func (a *adHocOutput) Warn(msg string)                            { fmt.Fprintln(os.Stderr, "[WARNING]:", msg) }
+func (a *adHocOutput) Recap([]*executor.Stats)                    {}
+func (a *adHocOutput) Trace(string, string, string)               {}
+func (a *adHocOutput) HostResult(r *executor.TaskResult) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	status := "CHANGED"
+	switch r.Status {
+	case executor.Failed:
+		status = "FAILED"
+	case executor.Unreachable:
+		fmt.Fprintf(a.w, "%s | UNREACHABLE! => %s\n", r.Host, r.Msg)
+		return
+	}
+	rc, _ := r.Result["rc"].(int)
+	fmt.Fprintf(a.w, "%s | %s | rc=%d >>\n", r.Host, status, rc)
+	if s, _ := r.Result["stdout"].(string); s != "" {
+		fmt.Fprintln(a.w, s)
+	}
+	if s, _ := r.Result["stderr"].(string); s != "" {
+		fmt.Fprintln(a.w, s)
+	}
+	if r.Status == executor.Failed && r.Result["rc"] == nil {
+		fmt.Fprintln(a.w, r.Msg)
+	}
+}
+
+var _ = errors.New
