@@ -192,11 +192,12 @@ type ifNode struct {
 }
 
 type forNode struct {
-	names []string
-	list  exprNode
-	body  []node
-	els   []node
-	pos   int
+	names  []string
+	list   exprNode
+	filter *exprNode // {% for x in list if cond %}
+	body   []node
+	els    []node
+	pos    int
 }
 
 type setNode struct {
@@ -359,11 +360,20 @@ func (p *parser) parseFor(content string, t token) (node, error) {
 	for _, n := range strings.Split(m[1], ",") {
 		names = append(names, strings.TrimSpace(n))
 	}
-	e, err := p.expression(m[2], t.code+strings.Index(t.text, content)+strings.LastIndex(content, m[2]))
+	listOff := t.code + strings.Index(t.text, content) + strings.LastIndex(content, m[2])
+	listCode, filter, filterAt := splitLoopFilter(m[2])
+	e, err := p.expression(listCode, listOff)
 	if err != nil {
 		return nil, err
 	}
 	n := &forNode{names: names, list: e, pos: t.pos}
+	if filterAt >= 0 {
+		f, err := p.expression(filter, listOff+filterAt)
+		if err != nil {
+			return nil, err
+		}
+		n.filter = &f
+	}
 	body, end, err := p.parseBody(map[string]bool{"else": true, "endfor": true})
 	if err != nil {
 		return nil, err
@@ -383,4 +393,52 @@ func (p *parser) parseFor(content string, t token) (node, error) {
 		n.els = els
 	}
 	return n, nil
+}
+
+// splitLoopFilter splits "list if cond" (Jinja's loop filter: an if at the
+// top level with no else after it) into its parts; at is the byte offset
+// of cond, or -1 when there is no filter.
+func splitLoopFilter(s string) (list, cond string, at int) {
+	depth := 0
+	var quote byte
+	ifAt := -1
+	word := func(i int, w string) bool {
+		if !strings.HasPrefix(s[i:], w) {
+			return false
+		}
+		before := i == 0 || !isWordChar(s[i-1])
+		after := i+len(w) >= len(s) || !isWordChar(s[i+len(w)])
+		return before && after
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if quote != 0 {
+			if c == '\\' {
+				i++
+			} else if c == quote {
+				quote = 0
+			}
+			continue
+		}
+		switch {
+		case c == '"' || c == '\'' || c == '`':
+			quote = c
+		case c == '(' || c == '[' || c == '{':
+			depth++
+		case c == ')' || c == ']' || c == '}':
+			depth--
+		case depth == 0 && word(i, "if"):
+			ifAt = i
+		case depth == 0 && ifAt >= 0 && word(i, "else"):
+			ifAt = -1
+		}
+	}
+	if ifAt < 0 {
+		return s, "", -1
+	}
+	return s[:ifAt], s[ifAt+2:], ifAt + 2
+}
+
+func isWordChar(c byte) bool {
+	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
 }

@@ -89,6 +89,25 @@ func (r *renderer) loop(b *strings.Builder, f *forNode) error {
 	if err != nil {
 		return r.fail(f.list.pos, fmt.Errorf("for %s in %s: %w", strings.Join(f.names, ", "), f.list.code, err))
 	}
+	if f.filter != nil {
+		kept := items[:0:0]
+		for _, item := range items {
+			frame, err := bindNames(f, item)
+			if err != nil {
+				return r.fail(f.pos, err)
+			}
+			r.sc.frames = append(r.sc.frames, frame)
+			v, err := r.eval(*f.filter)
+			r.sc.frames = r.sc.frames[:len(r.sc.frames)-1]
+			if err != nil {
+				return err
+			}
+			if expr.Truthy(v) {
+				kept = append(kept, item)
+			}
+		}
+		items = kept
+	}
 	if len(items) == 0 {
 		return r.nodes(b, f.els)
 	}
@@ -104,25 +123,37 @@ func (r *renderer) loop(b *strings.Builder, f *forNode) error {
 				"length":    len(items),
 			},
 		}
-		if len(f.names) == 1 {
-			frame[f.names[0]] = item
-		} else {
-			parts, err := unpack(item, len(f.names))
-			if err != nil {
-				return r.fail(f.pos, fmt.Errorf("for %s in %s: %w", strings.Join(f.names, ", "), f.list.code, err))
-			}
-			for k, name := range f.names {
-				frame[name] = parts[k]
-			}
+		names, err := bindNames(f, item)
+		if err != nil {
+			return r.fail(f.pos, err)
+		}
+		for k, v := range names {
+			frame[k] = v
 		}
 		r.sc.frames = append(r.sc.frames, frame)
-		err := r.nodes(b, f.body)
+		err = r.nodes(b, f.body)
 		r.sc.frames = r.sc.frames[:len(r.sc.frames)-1]
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// bindNames gives the loop's names their values for one item.
+func bindNames(f *forNode, item any) (map[string]any, error) {
+	if len(f.names) == 1 {
+		return map[string]any{f.names[0]: item}, nil
+	}
+	parts, err := unpack(item, len(f.names))
+	if err != nil {
+		return nil, fmt.Errorf("for %s in %s: %w", strings.Join(f.names, ", "), f.list.code, err)
+	}
+	out := make(map[string]any, len(parts))
+	for k, name := range f.names {
+		out[name] = parts[k]
+	}
+	return out, nil
 }
 
 // iterate lists what a for loop walks over: a list's elements, a map's keys

@@ -76,9 +76,24 @@ func RenderString(name, text string, vars map[string]any) (string, error) {
 	return t.Render(vars)
 }
 
+// RenderStringIn parses and renders text with the variables of sc.
+func RenderStringIn(name, text string, sc expr.Scope) (string, error) {
+	t, err := Parse(name, text)
+	if err != nil {
+		return "", err
+	}
+	return t.RenderIn(sc)
+}
+
 // Render renders the template with vars; runtime errors name name:line.
 func (t *Template) Render(vars map[string]any) (string, error) {
-	r := &renderer{t: t, sc: &scope{base: expr.MapScope(vars)}}
+	return t.RenderIn(expr.MapScope(vars))
+}
+
+// RenderIn renders the template with the variables of sc, which are looked
+// up (and rendered) only when the template uses them.
+func (t *Template) RenderIn(sc expr.Scope) (string, error) {
+	r := &renderer{t: t, sc: &scope{base: sc}}
 	var b strings.Builder
 	if err := r.nodes(&b, t.body); err != nil {
 		return "", err

@@ -224,3 +224,22 @@ func TestRefs(t *testing.T) {
 		{Name: "base"}, {Name: "flag"}, {Name: "h2"}, {Name: "hosts"}, {Name: "opt", Optional: true}, {Name: "port"},
 	}, tmpl.Refs())
 }
+
+type countingScope struct {
+	vars   map[string]any
+	looked map[string]int
+}
+
+func (c *countingScope) Lookup(name string) (any, bool) {
+	c.looked[name]++
+	v, ok := c.vars[name]
+	return v, ok
+}
+
+func TestRenderInIsLazy(t *testing.T) {
+	sc := &countingScope{vars: map[string]any{"a": "{{ b }}!", "b": 1, "unused": "{{ broken"}, looked: map[string]int{}}
+	out, err := RenderStringIn("t", "{{ a }}", sc)
+	require.NoError(t, err)
+	assert.Equal(t, "1!", out)
+	assert.Zero(t, sc.looked["unused"], "variables the template does not use are not read")
+}
