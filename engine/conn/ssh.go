@@ -202,10 +202,14 @@ func DialSSH(ctx context.Context, cfg SSHConfig) (*SSH, error) {
 // Client returns the underlying goph client (for SFTP and the like).
 func (c *SSH) Client() *goph.Client { return c.client }
 
+// sessionRetry bounds how long a refused session is retried.
+const sessionRetry = 30 * time.Second
+
 // newSession opens a session, waiting and retrying while the server refuses
 // one (sshd's MaxSessions).
 func (c *SSH) newSession(ctx context.Context) (*ssh.Session, error) {
 	delay := 10 * time.Millisecond
+	giveUp := time.Now().Add(sessionRetry)
 	for {
 		s, err := c.client.NewSession()
 		if err == nil {
@@ -214,6 +218,9 @@ func (c *SSH) newSession(ctx context.Context) (*ssh.Session, error) {
 		var oce *ssh.OpenChannelError
 		if !errors.As(err, &oce) {
 			return nil, fmt.Errorf("%w: %s: open session: %v", ErrUnreachable, c.name, err)
+		}
+		if time.Now().After(giveUp) {
+			return nil, fmt.Errorf("%s: the server refused a session for %s: %v", c.name, sessionRetry, err)
 		}
 		select {
 		case <-ctx.Done():
@@ -240,7 +247,15 @@ func (c *SSH) Exec(ctx context.Context, cmd string, stdin io.Reader, stdout, std
 		return -1, err
 	}
 	defer s.Close()
-	s.Stdin = stdin
+	// stdin is fed by a goroutine of our own, so that a command that exits
+	// without reading all of it does not leave Wait waiting for a reader
+	// that never ends.
+	var stdinPipe io.WriteCloser
+	if stdin != nil {
+		if stdinPipe, err = s.StdinPipe(); err != nil {
+			return -1, fmt.Errorf("%w: %s: %v", ErrUnreachable, c.name, err)
+		}
+	}
 	s.Stdout = stdout
 	s.Stderr = stderr
 	if s.Stdout == nil {
@@ -251,6 +266,12 @@ func (c *SSH) Exec(ctx context.Context, cmd string, stdin io.Reader, stdout, std
 	}
 	if err := s.Start(cmd); err != nil {
 		return -1, fmt.Errorf("%w: %s: start command: %v", ErrUnreachable, c.name, err)
+	}
+	if stdinPipe != nil {
+		go func() {
+			_, _ = io.Copy(stdinPipe, stdin)
+			stdinPipe.Close()
+		}()
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.Wait() }()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -215,6 +216,29 @@ func TestSSHSessionRefusedRetries(t *testing.T) {
 	wg.Wait()
 	for i, err := range errs {
 		require.NoError(t, err, "exec %d", i)
+	}
+}
+
+// A command that exits without reading its stdin returns even when stdin
+// never ends.
+func TestSSHUnreadStdin(t *testing.T) {
+	s := startSSHD(t, "")
+	c, err := DialSSH(context.Background(), s.config(s.knownHosts(t)))
+	require.NoError(t, err)
+	defer c.Close()
+	r, w := io.Pipe()
+	defer w.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		rc, err := c.Exec(context.Background(), "exit 7", r, nil, nil)
+		assert.NoError(t, err)
+		assert.Equal(t, 7, rc)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Exec waits for stdin after the command ended")
 	}
 }
 
