@@ -41,10 +41,6 @@ import (
 // 10.219.255.0.
 var Subnets = [2]netip.Prefix{netip.MustParsePrefix("10.216.0.0/24"), netip.MustParsePrefix("10.219.255.0/24")}
 
-// LabelOwner marks test clusters with the pid of the test binary, so that
-// clusters left by a killed binary are removed by the next one.
-const LabelOwner = "tpago.testenv.pid"
-
 // Host is one host of a test cluster.
 type Host struct {
 	Name string
@@ -226,7 +222,7 @@ func create(key string, n int, logf func(string)) (*Env, error) {
 	if err := os.WriteFile(filepath.Join(dir, "config.yml"), []byte(b.String()), 0o644); err != nil {
 		return nil, err
 	}
-	// The owner label lets a later binary reap what a killed one left.
+	// The owner file lets a later binary reap what a killed one left.
 	if err := os.WriteFile(filepath.Join(dir, ".owner"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os/exec"
 	"sort"
 	"strings"
 	"sync"
@@ -189,8 +190,14 @@ func (p *Provisioner) Validate(ctx context.Context, c *platforms.Cluster) error 
 		if err != nil {
 			return err
 		}
-		if _, buildable := Buildable(img); !ok && !buildable {
+		if ok {
+			continue
+		}
+		if _, buildable := Buildable(img); !buildable {
 			return c.InstanceError(in, "image", "image %s is not in the Docker engine and tpago cannot build it (it builds tpago/debian:12 with `tpago image build`)", img)
+		}
+		if _, err := exec.LookPath("debootstrap"); err != nil {
+			return c.InstanceError(in, "image", "image %s is not in the Docker engine, and building it needs debootstrap, which is not installed: run `sh scripts/setup.sh`", img)
 		}
 	}
 	return nil

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tpago/tpago/internal/testenv"
+)
+
+// runTpago runs `tpago args…` and returns its output and exit status.
+func runTpago(t *testing.T, args ...string) (string, int, error) {
+	t.Helper()
+	root := newRoot()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
+	err := root.Execute()
+	code := 0
+	if err != nil {
+		code = 1
+		var ee *exitError
+		if errors.As(err, &ee) {
+			code = ee.code
+		}
+	}
+	return out.String(), code, err
+}
+
+// provision, ping and deprovision of a bare cluster whose host is an sshd
+// on loopback.
+func TestProvisionPingBareCLI(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "id_clibare")
+	out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput()
+	require.NoError(t, err, string(out))
+	sshd := testenv.StartSSHD(t, "127.0.0.1", key+".pub")
+	cfg := fmt.Sprintf("cluster_name: clibare\narchitecture: M1\ninstance_defaults:\n  platform: bare\ninstances:\n- Name: one\n  node: 1\n  role: [primary]\n  ip_address: 127.0.0.1\n  vars:\n    ansible_port: %d\n", sshd.Port)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.yml"), []byte(cfg), 0o644))
+
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"ping", dir}, 1, "run tpago provision"},
+		{[]string{"provision", dir}, 1, "host key unknown"},
+		{[]string{"provision", "--accept-new-host-keys", dir}, 0, "1 hosts ready"},
+		{[]string{"provision", dir}, 0, "nothing to change"},
+		{[]string{"ping", dir}, 0, "one                  127.0.0.1        ok"},
+		{[]string{"deprovision", dir}, 2, "give --yes"},
+		{[]string{"deprovision", "--yes", dir}, 0, "nothing to remove"},
+		{[]string{"provision", filepath.Join(dir, "nowhere")}, 1, "config.yml does not exist"},
+	}
+	for _, tt := range tests {
+		out, code, err := runTpago(t, tt.args...)
+		msg := out
+		if err != nil {
+			msg += err.Error()
+		}
+		assert.Equal(t, tt.code, code, "%v: %s", tt.args, msg)
+		assert.Contains(t, msg, tt.want, "%v", tt.args)
+	}
+}
