@@ -32,6 +32,7 @@ func (*Copy) Spec() module.Spec {
 			{Name: "backup", Type: module.Bool, Default: false, Doc: "keep a timestamped copy of the file being replaced"},
 			{Name: "force", Type: module.Bool, Default: true, Aliases: []string{"thirsty"}, Doc: "replace the file when its content differs; with false only create missing files"},
 			{Name: "remote_src", Type: module.Bool, Default: false, Doc: "src is a file on the host, not on the control machine"},
+			validateArg,
 		}, attrArgs()...),
 		OneOf:     [][]string{{"src", "content"}},
 		Exclusive: [][]string{{"src", "content"}},
@@ -41,7 +42,11 @@ func (*Copy) Spec() module.Spec {
 // Run implements module.Module.
 func (*Copy) Run(ctx context.Context, rt *module.Runtime, args module.Args) (*module.Result, error) {
 	dest := args.String("dest")
-	p := &putFile{dest: dest, attrs: args, backup: args.Bool("backup"), keep: !args.Bool("force")}
+	validate, err := checkValidate(args)
+	if err != nil {
+		return nil, err
+	}
+	p := &putFile{dest: dest, attrs: args, backup: args.Bool("backup"), keep: !args.Bool("force"), validate: validate}
 	switch {
 	case args.Has("content"):
 		if strings.HasSuffix(dest, "/") {
@@ -102,7 +107,7 @@ func copyTree(ctx context.Context, rt *module.Runtime, args module.Args, local, 
 			return err
 		}
 		pf := &putFile{dest: path.Join(root, filepath.ToSlash(rel)), content: data, attrs: args,
-			backup: args.Bool("backup"), keep: !args.Bool("force"), mkdir: true, afterHeader: p}
+			backup: args.Bool("backup"), keep: !args.Bool("force"), mkdir: true, afterHeader: p, validate: args.String("validate")}
 		r, err := pf.run(ctx, rt)
 		if err != nil {
 			return err
@@ -143,6 +148,7 @@ func (*Template) Spec() module.Spec {
 			{Name: "dest", Type: module.String, Required: true, Doc: "path on the host"},
 			{Name: "backup", Type: module.Bool, Default: false, Doc: "keep a timestamped copy of the file being replaced"},
 			{Name: "force", Type: module.Bool, Default: true, Doc: "replace the file when its content differs; with false only create missing files"},
+			validateArg,
 		}, attrArgs()...),
 	}
 }
@@ -165,8 +171,12 @@ func (*Template) Run(ctx context.Context, rt *module.Runtime, args module.Args) 
 		}
 	}
 	dest := args.String("dest")
+	validate, err := checkValidate(args)
+	if err != nil {
+		return nil, err
+	}
 	p := &putFile{dest: dest, content: []byte(out), srcBase: strings.TrimSuffix(filepath.Base(local), ".j2"),
-		attrs: args, backup: args.Bool("backup"), keep: !args.Bool("force"), afterHeader: local}
+		attrs: args, backup: args.Bool("backup"), keep: !args.Bool("force"), afterHeader: local, validate: validate}
 	if strings.HasSuffix(dest, "/") {
 		p.dest, p.mkdir = dest+p.srcBase, true
 	}

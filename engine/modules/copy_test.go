@@ -100,3 +100,19 @@ func TestTemplate(t *testing.T) {
 	require.Len(t, first.Diff, 1)
 	assert.Equal(t, "hello world\n", first.Diff[0].After)
 }
+
+func TestCopyValidate(t *testing.T) {
+	dir := t.TempDir()
+	rt := localRT(t, dir)
+	dest := filepath.Join(dir, "sudoers")
+	mustRun(t, rt, "copy", map[string]any{"content": "ok\n", "dest": dest, "validate": "grep -q ok %s"})
+	_, err := runMod(t, rt, "copy", map[string]any{"content": "bad\n", "dest": dest, "validate": "grep -q ok %s"})
+	require.ErrorContains(t, err, "failed to validate")
+	assert.Equal(t, "ok\n", readFile(t, dest), "a file that fails validation is not put in place")
+	_, err = runMod(t, rt, "copy", map[string]any{"content": "bad\n", "dest": dest, "validate": "true"})
+	require.ErrorContains(t, err, "validate must contain %s")
+	_, err = runMod(t, rt, "lineinfile", map[string]any{"path": dest, "line": "bad", "validate": "grep -q nothing-like-this %s"})
+	require.ErrorContains(t, err, "failed to validate")
+	entries, _ := os.ReadDir(dir)
+	assert.Len(t, entries, 1, "no temporary file is left behind")
+}

@@ -67,6 +67,10 @@ func (f *remoteFile) attrsMatch(args module.Args) bool {
 // alone (and absent).
 func editFile(ctx context.Context, rt *module.Runtime, args module.Args, path string, create bool,
 	edit func(f *remoteFile) (content []byte, msg string, err error)) (*module.Result, error) {
+	validate, err := checkValidate(args)
+	if err != nil {
+		return nil, err
+	}
 	f, err := fetchRemote(ctx, rt, path)
 	if err != nil {
 		return nil, err
@@ -84,7 +88,7 @@ func editFile(ctx context.Context, rt *module.Runtime, args module.Args, path st
 	if f.exists && string(newContent) == string(f.content) && f.attrsMatch(args) {
 		return &module.Result{Msg: msg, Data: map[string]any{"path": f.path}}, nil
 	}
-	p := &putFile{dest: f.path, content: newContent, attrs: args, backup: args.Bool("backup"), mkdir: create}
+	p := &putFile{dest: f.path, content: newContent, attrs: args, backup: args.Bool("backup"), mkdir: create, validate: validate}
 	r, _, err := run(ctx, rt, p.script(noDiff(rt)))
 	if err != nil {
 		return nil, err

@@ -30,7 +30,9 @@ import (
 //	                   (empty = leave alone), reporting *_before/*_after
 //	                   and attrs_changed=1; honours $CHECK.
 const prelude = `umask 022
-say() { printf '@T %s=%s\n' "$1" "$(printf '%s' "$2" | tr '\n' ' ')"; }
+nl='
+'
+say() { case $2 in *"$nl"*) printf '@T %s=%s\n' "$1" "$(printf '%s' "$2" | tr '\n' ' ')" ;; *) printf '@T %s=%s\n' "$1" "$2" ;; esac; }
 say64() { printf '@T %s=' "$1"; base64 -w0 < "$2"; printf '\n'; }
 die() { say fail "$1"; exit 1; }
 isnum() { case $1 in ''|*[!0-9]*) return 1;; esac; return 0; }

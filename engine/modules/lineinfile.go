@@ -35,6 +35,7 @@ func (*LineInFile) Spec() module.Spec {
 			{Name: "backrefs", Type: module.Bool, Default: false, Doc: "line holds \\1 or \\g<name> back-references to regexp; without a match nothing changes"},
 			{Name: "create", Type: module.Bool, Default: false, Doc: "create the file when it does not exist"},
 			{Name: "backup", Type: module.Bool, Default: false, Doc: "keep a timestamped copy of the file being changed"},
+			validateArg,
 		}, attrArgs()...),
 		Exclusive: [][]string{{"insertafter", "insertbefore"}, {"regexp", "search_string"}, {"backrefs", "search_string"}},
 	}
@@ -261,6 +262,7 @@ func (*BlockInFile) Spec() module.Spec {
 			{Name: "insertbefore", Type: module.String, Doc: "a new block goes before the last line matching this regexp, or at BOF"},
 			{Name: "create", Type: module.Bool, Default: false, Doc: "create the file when it does not exist"},
 			{Name: "backup", Type: module.Bool, Default: false, Doc: "keep a timestamped copy of the file being changed"},
+			validateArg,
 		}, attrArgs()...),
 		Exclusive: [][]string{{"insertafter", "insertbefore"}},
 	}

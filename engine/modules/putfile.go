@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
+	"strings"
 
 	"github.com/tpago/tpago/engine/module"
 )
@@ -33,6 +34,9 @@ type putFile struct {
 	afterHeader string
 	// pre is shell text run before the write (after the variables are set).
 	pre string
+	// validate is a command checking the new file before it replaces dest;
+	// %s stands for the new file's path.
+	validate string
 }
 
 // script returns the shell text that checks and writes the file. It reports
@@ -89,6 +93,7 @@ if [ "$cur" != "$want" ] && ! { [ -n "$cur" ] && [ "$KEEP" = 1 ]; }; then
       chmod 0644 "$tmp"
     fi
     ` + attrsCall(`"$tmp"`, p.attrs) + `
+    ` + p.validateLine() + `
     mv -f "$tmp" "$dest" || die "cannot replace $dest"
     trap - EXIT
     wrote=1
@@ -99,6 +104,28 @@ if [ "$wrote" = 0 ] && [ -e "$dest" ] && ! { [ "$KEEP" = 1 ] && [ "$cur" != "$wa
 fi
 say checksum "$want"`)
 	return s
+}
+
+// validateLine is the shell line that runs the validate command on "$tmp".
+func (p *putFile) validateLine() string {
+	if p.validate == "" {
+		return ":"
+	}
+	cmd := strings.ReplaceAll(p.validate, "%s", `"$tmp"`)
+	return `vout=$( ` + cmd + ` 2>&1 ) || die "failed to validate: $(printf '%s' "$vout" | tail -n 5)"`
+}
+
+// validateArg declares the validate argument of file-writing modules.
+var validateArg = module.Arg{Name: "validate", Type: module.String,
+	Doc: "command that checks the new file before it is put in place; %s is the file's path (e.g. visudo -cf %s)"}
+
+// checkValidate checks a validate argument.
+func checkValidate(args module.Args) (string, error) {
+	v := args.String("validate")
+	if v != "" && !strings.Contains(v, "%s") {
+		return "", fmt.Errorf("validate must contain %%s: %q", v)
+	}
+	return v, nil
 }
 
 // run runs the write and turns its report into a result.

@@ -1,0 +1,34 @@
+package modules
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/tpago/tpago/engine/module"
+)
+
+// The CLI's module list and the docs reference come from the registry:
+// every module and argument must be documented.
+func TestRegistryDocumented(t *testing.T) {
+	want := []string{"apt", "assert", "authorized_key", "blockinfile", "command", "copy", "debug", "fail", "fetch",
+		"file", "group", "hostname", "lineinfile", "pause", "ping", "service", "set_fact", "shell", "slurp", "stat",
+		"sysctl", "systemd", "systemd_service", "template", "user", "wait_for"}
+	names := module.Names()
+	for _, n := range want {
+		assert.Contains(t, names, n)
+	}
+	for _, n := range names {
+		_, spec, _ := module.Lookup(n)
+		assert.NotEmpty(t, spec.Doc, "module %s has no doc", n)
+		for _, a := range spec.Args {
+			assert.NotEmpty(t, a.Doc, "argument %s of %s has no doc", a.Name, n)
+		}
+	}
+	_, spec, _ := module.Lookup("user")
+	pw, _ := spec.Arg("password")
+	assert.True(t, pw.NoLog, "user password is a secret")
+	_, spec, _ = module.Lookup("copy")
+	c, _ := spec.Arg("content")
+	assert.False(t, c.NoLog)
+}
