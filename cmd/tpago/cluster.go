@@ -87,7 +87,7 @@ func (c *cluster) run(ctx context.Context, cmd *cobra.Command, name string, f ru
 	}
 	return runPlaybook(ctx, playRequest{
 		playbook: path, data: data, inv: c.inv, flags: f, stdout: cmd.OutOrStdout(),
-		rolePaths: []string{filepath.Join(c.dir, "roles")},
+		rolePaths: []string{filepath.Join(c.dir, "roles")}, playbookFS: m1.Playbooks,
 	})
 }
 

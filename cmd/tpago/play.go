@@ -89,9 +89,11 @@ type playRequest struct {
 	inventory string
 	inv       *inventory.Inventory
 	rolePaths []string
-	extraVars map[string]any
-	flags     runFlags
-	stdout    io.Writer
+	// playbookFS holds embedded playbooks that import_playbook may name.
+	playbookFS fs.FS
+	extraVars  map[string]any
+	flags      runFlags
+	stdout     io.Writer
 }
 
 // loadInventory reads -i: a file, a folder, or "h1,h2,".
@@ -206,6 +208,7 @@ func runPlaybook(ctx context.Context, req playRequest) error {
 		}
 	}
 	ld := newLoader(req.rolePaths)
+	ld.PlaybookFS = req.playbookFS
 	var pb *playbook.Playbook
 	if req.data != nil {
 		pb, err = ld.LoadPlaybookData(req.playbook, req.data)

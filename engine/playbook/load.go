@@ -23,6 +23,9 @@ type Loader struct {
 	// BuiltinRoles holds the roles embedded in the binary, one folder per
 	// role at its root; searched last.
 	BuiltinRoles fs.FS
+	// PlaybookFS holds embedded playbooks: an import_playbook whose file is
+	// not on disk beside the importing playbook is read from here.
+	PlaybookFS fs.FS
 
 	errs      []error
 	pbDir     string
@@ -144,11 +147,23 @@ func (ld *Loader) LoadPlaybookData(file string, data []byte) (*Playbook, error) 
 				sub = pn.Get("ansible.builtin.import_playbook")
 			}
 			p := sub.String()
+			rel := p
 			if !filepath.IsAbs(p) {
 				p = filepath.Join(pb.Dir, p)
 			}
-			inner := &Loader{RolePaths: ld.RolePaths, BuiltinRoles: ld.BuiltinRoles}
-			ipb, err := inner.LoadPlaybook(p)
+			inner := &Loader{RolePaths: ld.RolePaths, BuiltinRoles: ld.BuiltinRoles, PlaybookFS: ld.PlaybookFS}
+			var ipb *Playbook
+			var err error
+			if _, statErr := os.Stat(p); statErr != nil && ld.PlaybookFS != nil && !filepath.IsAbs(rel) {
+				data, rerr := fs.ReadFile(ld.PlaybookFS, path.Clean(rel))
+				if rerr != nil {
+					err = fmt.Errorf("%s: import_playbook: %s not found", sub.Pos, rel)
+				} else {
+					ipb, err = inner.LoadPlaybookData(p, data)
+				}
+			} else {
+				ipb, err = inner.LoadPlaybook(p)
+			}
 			if err != nil {
 				ld.fail(yamlx.WithChain(err, "imported from "+sub.Pos.String()))
 				continue
