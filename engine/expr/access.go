@@ -193,6 +193,22 @@ func member(base, key any, path string, mode accessMode, lazy bool) (any, error)
 			return raw.Value, nil
 		}
 		return v, nil
+	case string:
+		i, ok := asIndex(key)
+		if !ok {
+			return nil, &EvalError{Msg: fmt.Sprintf("a string index must be an integer, not %s (%s)", quoteKey(key), path)}
+		}
+		r := []rune(b)
+		if i < 0 {
+			i += len(r)
+		}
+		if i < 0 || i >= len(r) {
+			if mode == strict {
+				return nil, &EvalError{Msg: fmt.Sprintf("index %v out of range for a string of %d characters (%s)", key, len(r), path)}
+			}
+			return missing(mode, path, key)
+		}
+		return string(r[i]), nil
 	case []any:
 		i, ok := asIndex(key)
 		if !ok {

@@ -281,7 +281,12 @@ func (pt *patcher) node(n *ast.Node, c ctx) {
 				}
 				if _, known := funcIndex[name]; known {
 					x.Callee = &ast.IdentifierNode{Value: name}
-					x.Arguments = append([]ast.Node{m.Node}, x.Arguments...)
+					if name == "join" && len(x.Arguments) == 1 {
+						// Python's sep.join(list)
+						x.Arguments = []ast.Node{x.Arguments[0], m.Node}
+					} else {
+						x.Arguments = append([]ast.Node{m.Node}, x.Arguments...)
+					}
 				}
 			}
 		}

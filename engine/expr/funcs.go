@@ -834,6 +834,24 @@ func userFuncs() []funcDef {
 		}
 		return strings.TrimSpace(str(a[0])), nil
 	})
+	add("lstrip", "lstrip(s, [chars])", "s without leading whitespace (or chars)", func(a ...any) (any, error) {
+		if err := nargs("lstrip", a, 1, 2); err != nil {
+			return nil, err
+		}
+		if len(a) == 2 {
+			return strings.TrimLeft(str(a[0]), str(a[1])), nil
+		}
+		return strings.TrimLeft(str(a[0]), " \t\r\n\v\f"), nil
+	})
+	add("rstrip", "rstrip(s, [chars])", "s without trailing whitespace (or chars)", func(a ...any) (any, error) {
+		if err := nargs("rstrip", a, 1, 2); err != nil {
+			return nil, err
+		}
+		if len(a) == 2 {
+			return strings.TrimRight(str(a[0]), str(a[1])), nil
+		}
+		return strings.TrimRight(str(a[0]), " \t\r\n\v\f"), nil
+	})
 	add("replace", "replace(s, old, new)", "s with every old replaced by new", func(a ...any) (any, error) {
 		if err := nargs("replace", a, 3, 3); err != nil {
 			return nil, err

@@ -224,6 +224,11 @@ func rewriteJinja(code string) rewritten {
 		case t.kind == tkIdent && t.text == "contains" && !prevOperand && nextIs("("):
 			changed = true
 			out = append(out, token{tkIdent, "contains_", t.pos})
+		case t.kind == tkOp && t.text == "." && prevOperand && i+1 < len(toks) && toks[i+1].kind == tkNumber && allDigits(toks[i+1].text):
+			// Jinja's list.0 is list[0]
+			changed = true
+			out = append(out, token{tkOpen, "[", t.pos}, toks[i+1], token{tkClose, "]", -1})
+			i++
 		case t.kind == tkOp && t.text == "~":
 			changed = true
 			out = append(out, token{tkOp, "..", t.pos})
@@ -438,4 +443,13 @@ func inlineIfSegment(seg []token) []token {
 	out = append(out, b...)
 	out = append(out, cl)
 	return out
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
