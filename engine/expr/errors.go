@@ -71,3 +71,16 @@ func (e *EvalError) Error() string {
 }
 
 func (e *EvalError) Unwrap() error { return e.Err }
+
+// VarError is a failure while rendering the value of a variable that an
+// expression used: Name is that variable.
+type VarError struct {
+	Name string
+	Err  error
+}
+
+func (e *VarError) Error() string {
+	return fmt.Sprintf("variable %q: %v", e.Name, e.Err)
+}
+
+func (e *VarError) Unwrap() error { return e.Err }

@@ -154,7 +154,11 @@ func (r *resolver) lookup(name string) (any, bool, error) {
 	out, err := r.renderDeep(v)
 	r.stack = r.stack[:len(r.stack)-1]
 	if err != nil {
-		return nil, false, err
+		var ce *CycleError
+		if errors.As(err, &ce) {
+			return nil, false, ce
+		}
+		return nil, false, &VarError{Name: name, Err: err}
 	}
 	if r.memo == nil {
 		r.memo = map[string]any{}
@@ -227,34 +231,35 @@ func (r *resolver) eval(code string) (any, error) {
 }
 
 func runtimeErr(code string, err error) error {
-	var ue *UndefinedError
-	if errors.As(err, &ue) {
-		if ue.Expr == "" {
-			c := *ue
+	inner := err
+	var fe *file.Error
+	if errors.As(err, &fe) && fe.Prev != nil {
+		inner = fe.Prev
+	}
+	switch x := inner.(type) {
+	case *UndefinedError:
+		if x.Expr == "" {
+			c := *x
 			c.Expr = code
 			return &c
 		}
-		return ue
+		return x
+	case *EvalError:
+		if x.Expr == "" {
+			c := *x
+			c.Expr = code
+			return &c
+		}
+		return x
+	case *CycleError, *SyntaxError, *VarError:
+		return x
 	}
-	var ce *CycleError
-	if errors.As(err, &ce) {
-		return ce
-	}
-	var ee *EvalError
-	if errors.As(err, &ee) {
-		return ee
-	}
-	var se *SyntaxError
-	if errors.As(err, &se) {
-		return se
+	if inner != err {
+		return &EvalError{Expr: code, Msg: inner.Error(), Err: inner}
 	}
 	msg := err.Error()
-	var fe *file.Error
-	if errors.As(err, &fe) {
+	if fe != nil {
 		msg = fe.Message
-		if fe.Prev != nil {
-			msg = fe.Prev.Error()
-		}
 	}
 	return &EvalError{Expr: code, Msg: msg, Err: err}
 }
