@@ -489,3 +489,13 @@ func BenchmarkRender(b *testing.B) {
 		}
 	}
 }
+
+func TestTestsDocumented(t *testing.T) {
+	for _, d := range Tests() {
+		_, ok := funcIndex["is_"+d.Name]
+		if !ok {
+			_, ok = testAliases[d.Name]
+		}
+		assert.True(t, ok, "test %q is documented but does not exist", d.Name)
+	}
+}
