@@ -406,3 +406,46 @@ func mustAddr(t *testing.T, s string) netip.Addr {
 	require.NoError(t, err)
 	return a
 }
+
+func TestFirstFree(t *testing.T) {
+	p := netip.MustParsePrefix
+	r := [2]netip.Prefix{p("10.200.0.0/24"), p("10.200.3.0/24")}
+	tests := []struct {
+		name string
+		used []string
+		skip string
+		want string
+	}{
+		{"empty", nil, "", "10.200.0.0/24"},
+		{"first used", []string{"10.200.0.0/24"}, "", "10.200.1.0/24"},
+		{"a wide network covers several", []string{"10.200.0.0/23"}, "", "10.200.2.0/24"},
+		{"skipped", []string{"10.200.0.0/24"}, "10.200.1.0/24", "10.200.2.0/24"},
+		{"all used", []string{"10.200.0.0/16"}, "", ""},
+		{"unrelated networks", []string{"172.17.0.0/16", "10.201.0.0/24"}, "", "10.200.0.0/24"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			used := map[netip.Prefix]string{}
+			for _, u := range tt.used {
+				used[p(u)] = "n"
+			}
+			var skip func(netip.Prefix) bool
+			if tt.skip != "" {
+				skip = func(s netip.Prefix) bool { return s == p(tt.skip) }
+			}
+			got, err := docker.FirstFree(r, used, skip)
+			if tt.want == "" {
+				require.Error(t, err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got.String())
+		})
+	}
+}
+
+func TestMachineMirror(t *testing.T) {
+	mirror, _, err := docker.MachineMirror()
+	require.NoError(t, err, "this machine's apt sources name no Debian mirror")
+	assert.True(t, strings.HasPrefix(mirror, "http"), mirror)
+}

@@ -169,9 +169,19 @@ func BuildImage(ctx context.Context, cli *client.Client, opts ImageOptions) (str
 	if err := finishRootfs(rootfs, suite, mirror, security); err != nil {
 		return name, false, err
 	}
+	var oldID string
+	if exists {
+		if img, err := cli.ImageInspect(ctx, name); err == nil {
+			oldID = img.ID
+		}
+	}
 	fmt.Fprintf(out, "image %s: importing into Docker\n", name)
 	if err := importRootfs(ctx, cli, rootfs, name); err != nil {
 		return name, false, err
+	}
+	if oldID != "" {
+		// The image it replaces goes too, unless containers still use it.
+		_, _ = cli.ImageRemove(ctx, oldID, image.RemoveOptions{PruneChildren: true})
 	}
 	fmt.Fprintf(out, "image %s: built in %s\n", name, time.Since(start).Round(time.Second))
 	return name, true, nil
