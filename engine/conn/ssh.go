@@ -23,8 +23,8 @@ type SSHConfig struct {
 	Port int // 22 when 0
 	User string
 	// KeyFiles are private keys (ansible_ssh_private_key_file). When empty,
-	// and neither the agent nor a password is used, the user's default keys
-	// (~/.ssh/id_ed25519, id_ecdsa, id_rsa) are tried, as OpenSSH does.
+	// the user's default keys (~/.ssh/id_ed25519, id_ecdsa, id_rsa) that
+	// exist are tried, as OpenSSH does.
 	KeyFiles []string
 	// UseAgent also tries the keys of the agent at SSH_AUTH_SOCK.
 	UseAgent bool
@@ -77,7 +77,7 @@ func expandHome(p string) string {
 func (cfg *SSHConfig) auth() (goph.Auth, error) {
 	var auth goph.Auth
 	keys := cfg.KeyFiles
-	if len(keys) == 0 && !cfg.UseAgent && cfg.Password == "" {
+	if len(keys) == 0 {
 		for _, n := range []string{"id_ed25519", "id_ecdsa", "id_rsa"} {
 			p := expandHome("~/.ssh/" + n)
 			if _, err := os.Stat(p); err == nil {
