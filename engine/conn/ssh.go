@@ -77,7 +77,8 @@ func expandHome(p string) string {
 func (cfg *SSHConfig) auth() (goph.Auth, error) {
 	var auth goph.Auth
 	keys := cfg.KeyFiles
-	if len(keys) == 0 {
+	defaults := len(keys) == 0
+	if defaults {
 		for _, n := range []string{"id_ed25519", "id_ecdsa", "id_rsa"} {
 			p := expandHome("~/.ssh/" + n)
 			if _, err := os.Stat(p); err == nil {
@@ -89,6 +90,9 @@ func (cfg *SSHConfig) auth() (goph.Auth, error) {
 	for _, f := range keys {
 		s, err := goph.GetSigner(expandHome(f), "")
 		if err != nil {
+			if defaults {
+				continue // a default key with a passphrase, say: the agent may have it
+			}
 			return nil, fmt.Errorf("private key %s: %w", f, err)
 		}
 		signers = append(signers, s)
