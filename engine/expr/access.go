@@ -321,6 +321,19 @@ func internalFuncs() []funcDef {
 			}
 			return r, nil
 		}},
+		{name: "__add", fn: func(a ...any) (any, error) {
+			if l, ok := toList(a[0]); ok {
+				if _, isStr := a[0].(string); !isStr {
+					r, ok2 := toList(a[1])
+					if !ok2 {
+						return nil, &EvalError{Msg: fmt.Sprintf("cannot add %T to a list", a[1])}
+					}
+					out := make([]any, 0, len(l)+len(r))
+					return append(append(out, l...), r...), nil
+				}
+			}
+			return runtime.Add(a[0], a[1]), nil
+		}},
 		{name: "__concat", fn: func(a ...any) (any, error) { return ToString(a[0]) + ToString(a[1]), nil }},
 	}
 }

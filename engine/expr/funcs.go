@@ -57,7 +57,6 @@ func init() {
 var builtinDocs = []FuncDoc{
 	{"len", "len(v)", "length of a string, list or map (same as length)"},
 	{"abs", "abs(n)", "absolute value"},
-	{"round", "round(n)", "nearest integer, as a float"},
 	{"ceil", "ceil(n)", "smallest integer not less than n, as a float"},
 	{"floor", "floor(n)", "largest integer not greater than n, as a float"},
 	{"reverse", "reverse(list)", "the list in reverse order"},
@@ -1322,6 +1321,33 @@ func userFuncs() []funcDef {
 			return nil, err
 		}
 		return ScramSHA256(str(a[0]), str(a[1])), nil
+	})
+	add("round", "round(n, [precision], [method])", "n rounded to precision decimals (0), half to even as Python; method 'ceil' or 'floor' rounds up or down", func(a ...any) (any, error) {
+		if err := nargs("round", a, 1, 3); err != nil {
+			return nil, err
+		}
+		x, ok := toFloat(materialize(a[0]))
+		if !ok {
+			return nil, argErr("round", "expects a number, got %T", a[0])
+		}
+		prec := 0
+		if len(a) > 1 && a[1] != nil {
+			prec, _ = toInt(a[1])
+		}
+		method := "common"
+		if len(a) > 2 {
+			method = str(a[2])
+		}
+		p := math.Pow(10, float64(prec))
+		switch method {
+		case "common":
+			return math.RoundToEven(x*p) / p, nil
+		case "ceil":
+			return math.Ceil(x*p) / p, nil
+		case "floor":
+			return math.Floor(x*p) / p, nil
+		}
+		return nil, argErr("round", "unknown method %q (common, ceil, floor)", method)
 	})
 	add("range", "range([start], end, [step])", "the integers from start (0) up to but not including end", func(a ...any) (any, error) {
 		if err := nargs("range", a, 1, 3); err != nil {

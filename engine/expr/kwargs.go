@@ -28,6 +28,7 @@ var keywordParams = map[string][]string{
 	"mandatory":     {"", "msg"},
 	"split":         {"", "sep", "maxsplit"},
 	"trim":          {"", "chars"},
+	"round":         {"", "precision", "method"},
 }
 
 // rewriteKeywords rewrites every call in toks that uses name=value

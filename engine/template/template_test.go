@@ -243,3 +243,47 @@ func TestRenderInIsLazy(t *testing.T) {
 	assert.Equal(t, "1!", out)
 	assert.Zero(t, sc.looked["unused"], "variables the template does not use are not read")
 }
+
+// TestWhitespaceAgainstJinja replays random mixes of tags, text and
+// whitespace controls whose output real Jinja2 produced (see
+// testdata/gen_whitespace.py).
+func TestWhitespaceAgainstJinja(t *testing.T) {
+	b, err := os.ReadFile("testdata/whitespace.json")
+	require.NoError(t, err)
+	var cases []struct{ Src, Out string }
+	require.NoError(t, json.Unmarshal(b, &cases))
+	require.NotEmpty(t, cases)
+	vars := map[string]any{"v": "V", "t": true, "f": false, "l": []any{1, 2}, "n": nil, "b": 1.0}
+	for _, c := range cases {
+		got, err := RenderString("case", c.Src, vars)
+		if assert.NoError(t, err, "%q", c.Src) {
+			assert.Equal(t, c.Out, got, "%q", c.Src)
+		}
+	}
+}
+
+// TestExpressionsAgainstJinja renders expressions written alike in both
+// languages and compares with real Jinja2's output (testdata/gen_expressions.py).
+func TestExpressionsAgainstJinja(t *testing.T) {
+	b, err := os.ReadFile("testdata/expressions.json")
+	require.NoError(t, err)
+	var cases []struct{ Expr, Out string }
+	require.NoError(t, json.Unmarshal(b, &cases))
+	// Deliberate differences: string() writes values as task arguments do
+	// (lowercase booleans, nil as ""), and default() also replaces nil.
+	deliberate := map[string]string{
+		"true | string":             "true",
+		"nothing | string":          "",
+		"nothing | default('dflt')": "dflt",
+	}
+	vars := loadVars(t)
+	for _, c := range cases {
+		if want, ok := deliberate[c.Expr]; ok {
+			c.Out = want
+		}
+		got, err := RenderString("expr", "{{ "+c.Expr+" }}", vars)
+		if assert.NoError(t, err, c.Expr) {
+			assert.Equal(t, c.Out, got, c.Expr)
+		}
+	}
+}
