@@ -390,9 +390,11 @@ type segment struct {
 }
 
 type parsedString struct {
-	segs   []segment
-	single bool // exactly one expression and only spaces around it (a newline makes it text)
-	err    error
+	blocks   bool // holds {% %} tags: rendered by the block engine
+	blockCol int
+	segs     []segment
+	single   bool // exactly one expression and only spaces around it (a newline makes it text)
+	err      error
 }
 
 var (
@@ -419,7 +421,8 @@ func parseStringUncached(s string) *parsedString {
 	for {
 		i := strings.Index(rest, "{{")
 		if j := strings.Index(rest, "{%"); j >= 0 && (i < 0 || j < i) {
-			p.err = &SyntaxError{Expr: s, Msg: "{% %} block tags are only supported in template files; use an expression such as {{ cond ? a : b }} or a if c else b", Col: len([]rune(s[:len(s)-len(rest)+j])) + 1}
+			p.blocks = true
+			p.blockCol = len([]rune(s[:len(s)-len(rest)+j])) + 1
 			return p
 		}
 		if i < 0 {
@@ -499,6 +502,13 @@ func CheckTemplate(s string) error {
 	if p.err != nil {
 		return p.err
 	}
+	if p.blocks {
+		be := currentBlockEngine()
+		if be == nil {
+			return noBlockEngine(s, p)
+		}
+		return be.Check(s)
+	}
 	for _, sg := range p.segs {
 		if sg.isCode {
 			if err := Check(sg.code); err != nil {
@@ -513,6 +523,9 @@ func (r *resolver) render(s string) (any, error) {
 	p := parseString(s)
 	if p.err != nil {
 		return nil, p.err
+	}
+	if p.blocks {
+		return r.renderBlocks(s, p)
 	}
 	if p.single {
 		for _, sg := range p.segs {

@@ -373,7 +373,7 @@ func TestRender(t *testing.T) {
 	require.ErrorAs(t, err, &ue)
 	assert.Equal(t, "nope", ue.Name)
 	_, err = Render("{% if x %}y{% endif %}", vars)
-	require.ErrorContains(t, err, "only supported in template files")
+	require.ErrorContains(t, err, "{% %} tags need the template engine") // tested with it in engine/template
 }
 
 func TestRenderDeep(t *testing.T) {

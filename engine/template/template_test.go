@@ -287,3 +287,26 @@ func TestExpressionsAgainstJinja(t *testing.T) {
 		}
 	}
 }
+
+func TestInlineBlocksInExprRender(t *testing.T) {
+	vars := map[string]any{
+		"hosts":  []any{"a", "b"},
+		"conf":   "{% for h in hosts %}{{ h }}:{{ port }}\n{% endfor %}",
+		"port":   "{{ base + 1 }}",
+		"base":   5432,
+		"loopy":  "{% if loopy2 %}x{% endif %}",
+		"loopy2": "{{ loopy }}",
+	}
+	got, err := expr.Render("{{ conf }}", vars)
+	require.NoError(t, err)
+	assert.Equal(t, "a:5433\nb:5433\n", got)
+	got, err = expr.Render("{% if base > 1 %}big{% else %}small{% endif %}", vars)
+	require.NoError(t, err)
+	assert.Equal(t, "big", got)
+	require.NoError(t, expr.CheckTemplate("{% for x in y %}{{ x }}{% endfor %}"))
+	assert.ErrorContains(t, expr.CheckTemplate("{% for x in y %}"), "inline template:1:1: {% for %} is not closed")
+	_, err = expr.Render("{{ loopy }}", vars)
+	var ce *expr.CycleError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, []string{"loopy", "loopy2", "loopy"}, ce.Chain)
+}
