@@ -1,6 +1,9 @@
 package expr
 
-import "sync/atomic"
+import (
+	"sort"
+	"sync/atomic"
+)
 
 // BlockEngine renders strings holding {% %} tags (if, for, set). Package
 // engine/template registers one when it is linked in; without it such
@@ -65,5 +68,53 @@ func (r *resolver) renderBlocks(s string, p *parsedString) (any, error) {
 		}
 		return nil, err
 	}
+	return out, nil
+}
+
+// refsEngine is a BlockEngine that can also list a template's variables.
+type refsEngine interface {
+	Refs(s string) ([]Ref, error)
+}
+
+// TemplateRefs lists the variables a templated string refers to (every
+// {{ }} expression, and the tags of a string with {% %}), sorted by name.
+func TemplateRefs(s string) ([]Ref, error) {
+	p := parseString(s)
+	if p.err != nil {
+		return nil, p.err
+	}
+	if p.blocks {
+		be := currentBlockEngine()
+		if be == nil {
+			return nil, noBlockEngine(s, p)
+		}
+		re, ok := be.(refsEngine)
+		if !ok {
+			return nil, nil
+		}
+		return re.Refs(s)
+	}
+	all := map[string]bool{}
+	for _, sg := range p.segs {
+		if !sg.isCode {
+			continue
+		}
+		refs, err := Refs(sg.code)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range refs {
+			if prev, seen := all[r.Name]; seen {
+				all[r.Name] = prev && r.Optional
+			} else {
+				all[r.Name] = r.Optional
+			}
+		}
+	}
+	out := make([]Ref, 0, len(all))
+	for name, opt := range all {
+		out = append(out, Ref{Name: name, Optional: opt})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }

@@ -54,3 +54,11 @@ func (inlineEngine) Render(s string, sc expr.Scope) (string, error) {
 }
 
 func init() { expr.RegisterBlockEngine(inlineEngine{}) }
+
+func (inlineEngine) Refs(s string) ([]expr.Ref, error) {
+	t, err := parseInline(s)
+	if err != nil {
+		return nil, err
+	}
+	return t.Refs(), nil
+}

@@ -310,3 +310,12 @@ func TestInlineBlocksInExprRender(t *testing.T) {
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, []string{"loopy", "loopy2", "loopy"}, ce.Chain)
 }
+
+func TestTemplateRefs(t *testing.T) {
+	refs, err := expr.TemplateRefs("{{ a }}-{{ b | default(1) }}-{{ a ~ c }}")
+	require.NoError(t, err)
+	assert.Equal(t, []expr.Ref{{Name: "a"}, {Name: "b", Optional: true}, {Name: "c"}}, refs)
+	refs, err = expr.TemplateRefs("{% for h in hosts %}{{ h }}{{ sep }}{% endfor %}")
+	require.NoError(t, err)
+	assert.Equal(t, []expr.Ref{{Name: "hosts"}, {Name: "sep"}}, refs)
+}
