@@ -78,7 +78,7 @@ func (*Command) Run(ctx context.Context, rt *module.Runtime, args module.Args) (
 	if len(argv) == 0 {
 		return nil, fmt.Errorf("no command given")
 	}
-	return runCommand(ctx, rt, args, "exec "+quoteAll(argv), strings.Join(argv, " "))
+	return runCommand(ctx, rt, args, "exec "+quoteAll(argv), strs(argv))
 }
 
 // Run implements module.Module.
@@ -93,8 +93,9 @@ func (*Shell) Run(ctx context.Context, rt *module.Runtime, args module.Args) (*m
 
 // runCommand runs line (a shell line that execs the command) after the
 // creates/removes and chdir steps. The command's output is the script's
-// output; a marker line with a per-run nonce says it was not run.
-func runCommand(ctx context.Context, rt *module.Runtime, args module.Args, line, shown string) (*module.Result, error) {
+// output; a marker line with a per-run nonce says it was not run. shown is
+// the result's cmd: the argv list for command, the string for shell.
+func runCommand(ctx context.Context, rt *module.Runtime, args module.Args, line string, shown any) (*module.Result, error) {
 	nonce := make([]byte, 8)
 	_, _ = rand.Read(nonce)
 	marker := "__TPAGO_NOT_RUN_" + hex.EncodeToString(nonce) + "__"

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -67,7 +68,27 @@ func TestMain(m *testing.M) {
 	if hostStarted {
 		removeHost()
 	}
+	if hostLock != nil {
+		hostLock.Close()
+	}
 	os.Exit(code)
+}
+
+// hostLock keeps two test processes on this machine from sharing the
+// container: the second waits for the first.
+var hostLock *os.File
+
+func lockHost() error {
+	f, err := os.OpenFile(filepath.Join(os.TempDir(), "tpago-modtest.lock"), os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		return err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return err
+	}
+	hostLock = f
+	return nil
 }
 
 func docker(args ...string) (string, error) {
@@ -97,6 +118,9 @@ func startHost() error {
 	}
 	if _, err := docker("image", "inspect", testImage); err != nil {
 		return fmt.Errorf("image %s is missing: build it with `sh scripts/setup.sh`", testImage)
+	}
+	if err := lockHost(); err != nil {
+		return fmt.Errorf("locking the test host: %w", err)
 	}
 	removeHost()
 	hostStarted = true

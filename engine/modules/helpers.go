@@ -30,6 +30,7 @@ import (
 //	                   (empty = leave alone), reporting *_before/*_after
 //	                   and attrs_changed=1; honours $CHECK.
 const prelude = `umask 022
+set -f
 nl='
 '
 say() { case $2 in *"$nl"*) printf '@T %s=%s\n' "$1" "$(printf '%s' "$2" | tr '\n' ' ')" ;; *) printf '@T %s=%s\n' "$1" "$2" ;; esac; }
