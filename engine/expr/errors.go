@@ -1,6 +1,3 @@
-// Package expr evaluates tpago's expression language: expr-lang/expr with
-// Ansible-friendly spellings (filters with |, tests with is, True/False/None,
-// ~ concatenation) and lazy, recursive resolution of templated variables.
 package expr
 
 import (
