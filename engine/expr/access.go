@@ -321,6 +321,23 @@ func internalFuncs() []funcDef {
 			}
 			return r, nil
 		}},
+		{name: "__floordiv", fn: func(a ...any) (any, error) {
+			x, okx := toFloat(a[0])
+			y, oky := toFloat(a[1])
+			if !okx || !oky || !isNumber(a[0]) || !isNumber(a[1]) {
+				return nil, &EvalError{Msg: fmt.Sprintf("// needs numbers, got %T and %T", a[0], a[1])}
+			}
+			if y == 0 {
+				return nil, &EvalError{Msg: "integer division by zero"}
+			}
+			r := math.Floor(x / y)
+			_, fx := a[0].(float64)
+			_, fy := a[1].(float64)
+			if !fx && !fy {
+				return int(r), nil
+			}
+			return r, nil
+		}},
 		{name: "__add", fn: func(a ...any) (any, error) {
 			if l, ok := toList(a[0]); ok {
 				if _, isStr := a[0].(string); !isStr {

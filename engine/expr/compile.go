@@ -325,6 +325,8 @@ func (pt *patcher) node(n *ast.Node, c ctx) {
 			ast.Patch(n, call("contains_", x.Left, x.Right))
 		case x.Operator == "in":
 			ast.Patch(n, call("is_in", x.Left, x.Right))
+		case x.Operator == "/" && pt.rw.floorDiv[x.Location().From]:
+			ast.Patch(n, call("__floordiv", x.Left, x.Right))
 		case x.Operator == "+":
 			ast.Patch(n, call("__add", x.Left, x.Right))
 		case x.Operator == "**" || x.Operator == "^":

@@ -47,7 +47,7 @@ func (t token) operandEnd() bool {
 	return false
 }
 
-var multiOps = []string{"?.", "??", "..", "**", "==", "!=", "<=", ">=", "&&", "||"}
+var multiOps = []string{"?.", "??", "..", "**", "//", "==", "!=", "<=", ">=", "&&", "||"}
 
 // lex splits code into tokens; ok is false for input it does not understand
 // (expr will then report the error on the original code).
@@ -187,11 +187,12 @@ func operandStart(out []token) int {
 
 // concatMark is the position marker of a ".." operator that came from "~".
 type rewritten struct {
-	code    string
-	changed bool
-	concat  map[int]bool // rune offsets of ".." operators that were "~"
-	origPos []int        // for each rune offset in code, the byte offset in the original (-1 unknown)
-	err     error        // a Jinja construct that cannot be translated
+	code     string
+	changed  bool
+	concat   map[int]bool // rune offsets of ".." operators that were "~"
+	floorDiv map[int]bool // rune offsets of "/" operators that were "//"
+	origPos  []int        // for each rune offset in code, the byte offset in the original (-1 unknown)
+	err      error        // a Jinja construct that cannot be translated
 }
 
 func rewriteJinja(code string) rewritten {
@@ -232,6 +233,9 @@ func rewriteJinja(code string) rewritten {
 		case t.kind == tkOp && t.text == "~":
 			changed = true
 			out = append(out, token{tkOp, "..", t.pos})
+		case t.kind == tkOp && t.text == "//":
+			changed = true
+			out = append(out, token{tkOp, "/", t.pos})
 		case t.kind == tkOp && t.text == "|" && i+1 < len(toks) && toks[i+1].kind == tkIdent:
 			start := operandStart(out)
 			// a unary sign belongs to the operand: -5 | abs is abs(-5)
@@ -328,7 +332,7 @@ func rewriteJinja(code string) rewritten {
 		return rewritten{code: code}
 	}
 	var b strings.Builder
-	r := rewritten{changed: true, concat: map[int]bool{}}
+	r := rewritten{changed: true, concat: map[int]bool{}, floorDiv: map[int]bool{}}
 	runes := 0
 	for k, t := range out {
 		if k > 0 {
@@ -338,6 +342,9 @@ func rewriteJinja(code string) rewritten {
 		}
 		if t.kind == tkOp && t.text == ".." && t.pos >= 0 && code[t.pos] == '~' {
 			r.concat[runes] = true
+		}
+		if t.kind == tkOp && t.text == "/" && t.pos >= 0 && strings.HasPrefix(code[t.pos:], "//") {
+			r.floorDiv[runes] = true
 		}
 		for range t.text {
 			r.origPos = append(r.origPos, t.pos)

@@ -7,7 +7,7 @@ here = os.path.dirname(os.path.abspath(__file__))
 env = jinja2.Environment(trim_blocks=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
 vars = json.load(open(os.path.join(here, "golden", "vars.json")))
 exprs = [
-  "1 + 2 * 3", "(1 + 2) * 3", "7 / 2", "8 / 2", "7 % 3", "2 ** 8", "-port", "port - 32 * 2", "ratio * 4", "big + 1", "0.1 + 0.2",
+  "1 + 2 * 3", "port // 1000", "-7 // 2", "7.5 // 2", "(1 + 2) * 3", "7 / 2", "8 / 2", "7 % 3", "2 ** 8", "-port", "port - 32 * 2", "ratio * 4", "big + 1", "0.1 + 0.2",
   "1 < 2", "port >= 5432 and port < 6000", "not enabled", "enabled or disabled", "port == 5432.0", "'a' < 'b'", "nothing == None",
   "'x' ~ port ~ 'y'", "cluster_name ~ '-' ~ names[0]", "names[1]", "names[-1]", "hosts[1].name", "hosts[2]['ip']", "settings.max_connections + 1",
   "'alpha' in names", "'zeta' not in names", "'10.0' in hosts[0].ip", "'max_connections' in settings",
