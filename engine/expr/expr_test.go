@@ -504,3 +504,12 @@ func TestTestsDocumented(t *testing.T) {
 		assert.True(t, ok, "test %q is documented but does not exist", d.Name)
 	}
 }
+
+// BenchmarkCompile is the cost the program cache saves on every repeat.
+func BenchmarkCompile(b *testing.B) {
+	for b.Loop() {
+		if _, err := compileUncached("hosts | selectattr('role', 'eq', 'primary') | map(attribute='name') | join(',') ~ default(x, '')"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
