@@ -399,6 +399,22 @@ func TestRenderDeep(t *testing.T) {
 	assert.Equal(t, "{{ c }}", in["list"].([]any)[0])
 }
 
+func TestMixedIntegerTypes(t *testing.T) {
+	vars := map[string]any{"u": uint64(1), "i": int64(2), "f": 2.0}
+	for code, want := range map[string]any{
+		"u + 1":             2,
+		"u + i == 3":        true,
+		"i == f":            true,
+		"u in [1, 2]":       true,
+		"[u, i] | max":      int64(2),
+		"range(i) | length": 2,
+	} {
+		got, err := Eval(code, vars)
+		require.NoError(t, err, code)
+		assert.EqualValues(t, want, got, code)
+	}
+}
+
 func TestTruthy(t *testing.T) {
 	for _, v := range []any{nil, false, 0, 0.0, "", "false", "No", "OFF", []any{}, map[string]any{}, int64(0), uint8(0)} {
 		assert.False(t, Truthy(v), "%#v", v)
