@@ -1,0 +1,243 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tpago/tpago/architectures/m1"
+	"github.com/tpago/tpago/engine/module"
+	"github.com/tpago/tpago/engine/playbook"
+	"github.com/tpago/tpago/engine/validate"
+	"github.com/tpago/tpago/inventory"
+)
+
+func init() { commands = append(commands, newValidateCmd) }
+
+func newValidateCmd() *cobra.Command {
+	var inv string
+	var extra []string
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "validate PLAYBOOK|CLUSTER_DIR|ROLE_DIR",
+		Short: "Check a playbook, a cluster directory or a role without contacting any host",
+		Long: `Validate loads everything a run would load and checks it, and more, without
+contacting any host: YAML, module names and arguments, expressions, includes
+and roles, handlers, templates (found and parsed), and variables that nothing
+(inventory, play, role, vars, register, set_fact, -e) could define.
+
+  tpago validate site.yml -i inventory.yml
+  tpago validate ~/clusters/m1      # config.yml, the deploy playbook, hooks/, roles/
+  tpago validate roles/pgaudit      # one role on its own
+
+Each problem is printed as file:line:col with the line, a caret and a hint.
+Exit status: 0 when nothing is found, 2 otherwise.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			ev, err := parseExtraVars(extra)
+			if err != nil {
+				return exitWith(2, err)
+			}
+			findings, err := validateTarget(args[0], inv, ev)
+			if err != nil {
+				return exitWith(2, err)
+			}
+			return reportFindings(c.OutOrStdout(), args[0], findings, asJSON)
+		},
+	}
+	c.Flags().StringVarP(&inv, "inventory", "i", "", "inventory file or folder (YAML), or a comma-separated host list")
+	c.Flags().StringArrayVarP(&extra, "extra-vars", "e", nil, "extra variables: k=v, YAML/JSON, or @file.yml")
+	c.Flags().BoolVar(&asJSON, "json", false, "print the findings as JSON")
+	return c
+}
+
+// validateTarget checks a playbook file, a cluster directory (it has a
+// config.yml) or a role folder (it has tasks/).
+func validateTarget(target, invSpec string, extra map[string]any) ([]validate.Finding, error) {
+	st, err := os.Stat(target)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", target, err)
+	}
+	if !st.IsDir() {
+		var inv *inventory.Inventory
+		if inv, err = loadInventory(invSpec); err != nil {
+			return validate.FromError(err), nil
+		}
+		res := validate.Playbook(newLoader(nil), target, nil, validate.Options{Inventory: inv, ExtraVars: extra})
+		return res.Findings, nil
+	}
+	if _, err := os.Stat(filepath.Join(target, "config.yml")); err == nil {
+		return validateCluster(target, extra), nil
+	}
+	if _, err := os.Stat(filepath.Join(target, "tasks")); err == nil {
+		var inv *inventory.Inventory
+		if inv, err = loadInventory(invSpec); err != nil {
+			return validate.FromError(err), nil
+		}
+		return validateRole(newLoader(nil), target, validate.Options{Inventory: inv, ExtraVars: extra}), nil
+	}
+	return nil, fmt.Errorf("%s is a folder with neither config.yml (a cluster directory) nor tasks/ (a role)", target)
+}
+
+// validateRole checks a role on its own, as a play that uses it would.
+func validateRole(ld *playbook.Loader, dir string, opts validate.Options) []validate.Finding {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		abs = dir
+	}
+	play := fmt.Sprintf("- hosts: all\n  gather_facts: false\n  roles:\n    - %q\n", abs)
+	file := filepath.Join(filepath.Dir(abs), "(validate "+filepath.Base(abs)+").yml")
+	return validate.Playbook(ld, file, []byte(play), opts).Findings
+}
+
+// validateCluster checks a cluster directory: config.yml, the deploy
+// playbook with the cluster's inventory, hooks/*.yml and roles/.
+func validateCluster(dir string, extra map[string]any) []validate.Finding {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		abs = dir
+	}
+	cfg, err := inventory.LoadConfig(filepath.Join(abs, "config.yml"))
+	if err != nil {
+		return validate.FromError(err)
+	}
+	inv, err := inventory.FromConfig(cfg, abs)
+	if err != nil {
+		return validate.FromError(err)
+	}
+	cl := &cluster{dir: abs, cfg: cfg, inv: inv}
+	pbPath, data, err := cl.architecturePlaybook("deploy.yml")
+	if err != nil {
+		return validate.FromError(err)
+	}
+	rolePaths := []string{filepath.Join(abs, "roles")}
+	ld := newLoader(rolePaths)
+	ld.PlaybookFS = m1.Playbooks
+	opts := validate.Options{Inventory: inv, ExtraVars: extra}
+	res := validate.Playbook(ld, pbPath, data, opts)
+	findings := res.Findings
+	if res.Playbook == nil {
+		return findings
+	}
+
+	// Hooks: task files the deploy includes by name.
+	hooks := hookNames(res.Playbook)
+	files, _ := filepath.Glob(filepath.Join(abs, "hooks", "*"))
+	sort.Strings(files)
+	for _, f := range files {
+		base := filepath.Base(f)
+		name := strings.TrimSuffix(base, filepath.Ext(base))
+		if !hooks[name] || filepath.Ext(base) != ".yml" {
+			findings = append(findings, unknownHook(f, name, hooks))
+			continue
+		}
+		known := append(append([]string(nil), res.Defined...), "hook", "hook_file", "role_name", "role_path")
+		hr := validate.Tasks(newLoader(rolePaths), f, validate.Options{Inventory: inv, ExtraVars: extra,
+			Known: known, Handlers: res.Handlers, Dir: abs})
+		findings = append(findings, hr.Findings...)
+	}
+
+	// Roles in roles/ that the deploy does not use are checked on their own.
+	used := map[string]bool{}
+	for _, p := range res.Playbook.Plays {
+		for _, r := range p.AllRoles {
+			used[r.Path] = true
+		}
+	}
+	roleDirs, _ := filepath.Glob(filepath.Join(abs, "roles", "*"))
+	sort.Strings(roleDirs)
+	for _, rd := range roleDirs {
+		if st, err := os.Stat(rd); err != nil || !st.IsDir() || used[rd] {
+			continue
+		}
+		findings = append(findings, validateRole(newLoader(rolePaths), rd, validate.Options{Inventory: inv,
+			ExtraVars: extra, Known: res.Defined})...)
+	}
+	return validate.Sorted(findings)
+}
+
+// hookNames finds the hooks a playbook runs: the vars hook: NAME of each
+// use of the hook role.
+func hookNames(pb *playbook.Playbook) map[string]bool {
+	out := map[string]bool{}
+	var walk func(ts []*playbook.Task)
+	walk = func(ts []*playbook.Task) {
+		for _, t := range ts {
+			if h, ok := t.Vars["hook"].(string); ok {
+				out[h] = true
+			}
+			walk(t.Block)
+			walk(t.Rescue)
+			walk(t.Always)
+			if t.Include != nil {
+				walk(t.Include.Loaded)
+				if t.Include.LoadedRole != nil {
+					walk(t.Include.LoadedRole.Tasks)
+				}
+			}
+		}
+	}
+	for _, p := range pb.Plays {
+		walk(p.PreTasks)
+		walk(p.Tasks)
+		walk(p.PostTasks)
+	}
+	return out
+}
+
+func unknownHook(file, name string, hooks map[string]bool) validate.Finding {
+	var names []string
+	for h := range hooks {
+		names = append(names, h)
+	}
+	sort.Strings(names)
+	best, bd := "", 4
+	for _, h := range names {
+		if d := module.Distance(name, h); d < bd {
+			best, bd = h, d
+		}
+	}
+	f := validate.Finding{File: file,
+		Reason: fmt.Sprintf("hooks/%s is not a hook the deploy runs, so it never runs; the hooks are %s.yml",
+			filepath.Base(file), strings.Join(names, ".yml, "))}
+	if best != "" {
+		f.Hint = fmt.Sprintf("did you mean hooks/%s.yml?", best)
+	}
+	return f
+}
+
+func reportFindings(out io.Writer, target string, findings []validate.Finding, asJSON bool) error {
+	if asJSON {
+		if findings == nil {
+			findings = []validate.Finding{}
+		}
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(map[string]any{"target": target, "ok": len(findings) == 0, "findings": findings}); err != nil {
+			return err
+		}
+		if len(findings) > 0 {
+			return exitWith(2, nil)
+		}
+		return nil
+	}
+	if len(findings) == 0 {
+		fmt.Fprintf(out, "%s: ok, no problem found (no host was contacted)\n", target)
+		return nil
+	}
+	for _, f := range findings {
+		fmt.Fprintln(out, f.String())
+		fmt.Fprintln(out)
+	}
+	s := "s"
+	if len(findings) == 1 {
+		s = ""
+	}
+	return exitWith(2, fmt.Errorf("%s: %d problem%s found (no host was contacted)", target, len(findings), s))
+}

@@ -1,0 +1,146 @@
+// Package validate checks playbooks, task files and roles without
+// contacting any host: everything the loader checks (YAML, modules and
+// their arguments, expressions, includes, roles, handlers), and more —
+// variables that nothing could define, templates that do not parse or
+// cannot be found. Each problem is a Finding at file:line:col.
+package validate
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/tpago/tpago/engine/template"
+	"github.com/tpago/tpago/engine/yamlx"
+	"github.com/tpago/tpago/inventory"
+)
+
+// Finding is one problem, at a place in a file.
+type Finding struct {
+	File string `json:"file"`
+	Line int    `json:"line,omitempty"`
+	Col  int    `json:"col,omitempty"`
+	// Reason is one line saying what is wrong.
+	Reason string `json:"reason"`
+	// Hint says how to fix it, when there is something useful to say.
+	Hint string `json:"hint,omitempty"`
+	// Snippet is the line (and the one before) with a caret under Col.
+	Snippet string `json:"snippet,omitempty"`
+	// Chain is how the file was reached ("in role x, used at site.yml:4:7").
+	Chain []string `json:"chain,omitempty"`
+}
+
+// Pos is where the finding is, as file:line:col.
+func (f Finding) Pos() string {
+	return yamlx.Pos{File: f.File, Line: f.Line, Col: f.Col}.String()
+}
+
+// String is the finding as printed for people: file:line:col: reason, the
+// snippet, the hint and the chain.
+func (f Finding) String() string {
+	var b strings.Builder
+	b.WriteString(f.Pos())
+	b.WriteString(": ")
+	b.WriteString(f.Reason)
+	if f.Snippet != "" {
+		b.WriteString("\n")
+		b.WriteString(f.Snippet)
+	}
+	if f.Hint != "" {
+		b.WriteString("\n  hint: ")
+		b.WriteString(f.Hint)
+	}
+	for _, c := range f.Chain {
+		b.WriteString("\n  ")
+		b.WriteString(c)
+	}
+	return b.String()
+}
+
+// at makes a finding at pos with its snippet.
+func at(pos yamlx.Pos, hint, format string, args ...any) Finding {
+	return Finding{File: pos.File, Line: pos.Line, Col: pos.Col, Reason: fmt.Sprintf(format, args...),
+		Hint: hint, Snippet: yamlx.Snippet(pos)}
+}
+
+var posPrefix = regexp.MustCompile(`^(\S+?):(\d+):(\d+): (.*)$`)
+
+// FromError turns an error of the playbook loader, of the inventory or of
+// config.yml into findings: one per problem, keeping its place.
+func FromError(err error) []Finding {
+	if err == nil {
+		return nil
+	}
+	var ye *yamlx.Error
+	if errors.As(err, &ye) && ye == err {
+		return []Finding{{File: ye.Pos.File, Line: ye.Pos.Line, Col: ye.Pos.Col, Reason: ye.Msg, Hint: ye.Hint,
+			Snippet: yamlx.Snippet(ye.Pos), Chain: ye.Chain}}
+	}
+	if ce, ok := err.(*inventory.ConfigError); ok {
+		reason := ce.Msg
+		if ce.Path != "" {
+			reason = ce.Path + ": " + ce.Msg
+		}
+		return []Finding{{File: ce.File, Line: ce.Line, Col: ce.Column, Reason: reason, Snippet: ce.Snippet}}
+	}
+	if te, ok := err.(*template.Error); ok {
+		msg := te.Msg
+		if msg == "" && te.Err != nil {
+			msg = te.Err.Error()
+		}
+		return []Finding{{File: te.Name, Line: te.Line, Col: te.Col, Reason: msg}}
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []Finding
+		for _, e := range j.Unwrap() {
+			out = append(out, FromError(e)...)
+		}
+		return out
+	}
+	if errors.As(err, &ye) {
+		return FromError(ye)
+	}
+	// A plain error: keep a leading file:line:col when it has one.
+	first, rest, _ := strings.Cut(err.Error(), "\n")
+	f := Finding{Reason: first}
+	if m := posPrefix.FindStringSubmatch(first); m != nil {
+		line, _ := strconv.Atoi(m[2])
+		col, _ := strconv.Atoi(m[3])
+		f = Finding{File: m[1], Line: line, Col: col, Reason: m[4]}
+		f.Snippet = yamlx.Snippet(yamlx.Pos{File: f.File, Line: line, Col: col})
+	}
+	for _, l := range strings.Split(rest, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			f.Chain = append(f.Chain, l)
+		}
+	}
+	return []Finding{f}
+}
+
+// Sorted returns the findings in file, line, column order, each once.
+func Sorted(fs []Finding) []Finding {
+	out := make([]Finding, 0, len(fs))
+	seen := map[string]bool{}
+	for _, f := range fs {
+		k := fmt.Sprintf("%s\x00%d\x00%d\x00%s", f.File, f.Line, f.Col, f.Reason)
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, f)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Col < b.Col
+	})
+	return out
+}

@@ -1,0 +1,570 @@
+package validate
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/tpago/tpago/engine/expr"
+	"github.com/tpago/tpago/engine/module"
+	"github.com/tpago/tpago/engine/playbook"
+	"github.com/tpago/tpago/engine/template"
+	"github.com/tpago/tpago/engine/yamlx"
+	"github.com/tpago/tpago/inventory"
+)
+
+// Options say what surrounds the files being checked.
+type Options struct {
+	// Inventory supplies host and group variables (nil: none).
+	Inventory *inventory.Inventory
+	// ExtraVars are the -e variables.
+	ExtraVars map[string]any
+	// Known are more variable names taken as defined (a hook sees the
+	// variables of the playbook that runs it).
+	Known []string
+	// Handlers are handler names a task file may notify (a hook may notify
+	// the handlers of the play that runs it); nil: notify is not checked.
+	Handlers []string
+	// Dir is where files of a task file are looked up beside (templates/);
+	// default: the task file's folder.
+	Dir string
+}
+
+// Result is what a check found.
+type Result struct {
+	Findings []Finding
+	// Playbook is the loaded playbook (nil when it did not load).
+	Playbook *playbook.Playbook
+	// Defined are the variable names that something could define.
+	Defined []string
+	// Handlers are the names (and listen topics) of every handler.
+	Handlers []string
+}
+
+// OK reports whether nothing was found.
+func (r *Result) OK() bool { return len(r.Findings) == 0 }
+
+// Playbook loads and checks a playbook (data is its content, or nil to
+// read file). No host is contacted.
+func Playbook(ld *playbook.Loader, file string, data []byte, opts Options) *Result {
+	var pb *playbook.Playbook
+	var err error
+	if data != nil {
+		pb, err = ld.LoadPlaybookData(file, data)
+	} else {
+		pb, err = ld.LoadPlaybook(file)
+	}
+	res := &Result{Playbook: pb}
+	if err != nil {
+		res.Findings = Sorted(FromError(err))
+		return res
+	}
+	a := newAnalyzer(opts)
+	a.pbDir = pb.Dir
+	for _, p := range pb.Plays {
+		a.collectPlay(p)
+	}
+	for _, p := range pb.Plays {
+		a.checkPlay(p)
+	}
+	res.Findings = Sorted(a.findings)
+	res.Defined = a.names()
+	res.Handlers = a.handlerNames(pb)
+	return res
+}
+
+// Tasks loads and checks a task file, such as a hook, that some playbook
+// includes: opts.Known and opts.Handlers say what that playbook defines.
+func Tasks(ld *playbook.Loader, file string, opts Options) *Result {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		abs = file
+	}
+	res := &Result{}
+	ts, err := ld.LoadTasks(abs, nil)
+	if err != nil {
+		res.Findings = Sorted(FromError(err))
+		return res
+	}
+	a := newAnalyzer(opts)
+	a.pbDir = opts.Dir
+	if a.pbDir == "" {
+		a.pbDir = filepath.Dir(abs)
+	}
+	a.collectTasks(ts)
+	a.checkTasks(ts, nil, nil)
+	if opts.Handlers != nil {
+		names := map[string]bool{}
+		for _, h := range opts.Handlers {
+			names[h] = true
+		}
+		a.checkNotify(ts, names)
+	}
+	res.Findings = Sorted(a.findings)
+	res.Defined = a.names()
+	return res
+}
+
+type analyzer struct {
+	defined  map[string]bool
+	pbDir    string
+	findings []Finding
+	checked  map[string]bool // template files already parsed
+}
+
+// magic are the variables the executor defines for every task.
+var magic = []string{
+	"inventory_hostname", "inventory_hostname_short", "group_names", "groups", "hostvars",
+	"ansible_play_hosts", "ansible_play_batch", "ansible_play_hosts_all", "ansible_check_mode",
+	"ansible_diff_mode", "ansible_verbosity", "playbook_dir", "inventory_dir", "omit",
+	"ansible_run_tags", "ansible_skip_tags",
+}
+
+// roleMagic are defined for the tasks of a role.
+var roleMagic = []string{"role_name", "role_path"}
+
+// factNames are the facts gather_facts sets (each also as ansible_NAME).
+var factNames = []string{"hostname", "fqdn", "nodename", "distribution", "distribution_version",
+	"distribution_major_version", "distribution_release", "os_family", "system", "kernel", "architecture",
+	"user_id", "processor_vcpus", "memtotal_mb", "default_ipv4", "all_ipv4_addresses", "service_mgr", "pkg_mgr"}
+
+func newAnalyzer(opts Options) *analyzer {
+	a := &analyzer{defined: map[string]bool{}, checked: map[string]bool{}}
+	for _, m := range magic {
+		a.defined[m] = true
+	}
+	for _, k := range opts.Known {
+		a.defined[k] = true
+	}
+	for k := range opts.ExtraVars {
+		a.defined[k] = true
+	}
+	if inv := opts.Inventory; inv != nil {
+		for _, h := range inv.Order {
+			for k := range inv.HostVars(h) {
+				a.defined[k] = true
+			}
+		}
+		for _, g := range inv.Groups {
+			for k := range g.Vars {
+				a.defined[k] = true
+			}
+		}
+	}
+	return a
+}
+
+func (a *analyzer) names() []string {
+	out := make([]string, 0, len(a.defined))
+	for k := range a.defined {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (a *analyzer) add(m map[string]any) {
+	for k := range m {
+		a.defined[k] = true
+	}
+}
+
+func (a *analyzer) collectPlay(p *playbook.Play) {
+	a.add(p.Vars)
+	for _, vf := range p.VarsFiles {
+		a.add(vf)
+	}
+	if p.GatherFacts {
+		a.defined["ansible_facts"] = true
+		for _, f := range factNames {
+			a.defined["ansible_"+f] = true
+		}
+	}
+	for _, r := range p.AllRoles {
+		a.collectRole(r)
+	}
+	a.collectTasks(p.PreTasks)
+	a.collectTasks(p.Tasks)
+	a.collectTasks(p.PostTasks)
+	a.collectTasks(p.Handlers)
+}
+
+func (a *analyzer) collectRole(r *playbook.Role) {
+	a.add(r.Defaults)
+	a.add(r.Vars)
+	a.add(r.Params)
+	a.collectTasks(r.Tasks)
+	a.collectTasks(r.Handlers)
+}
+
+// collectTasks adds what tasks define for the tasks after them: vars,
+// include parameters, register, set_fact keys, facts.
+func (a *analyzer) collectTasks(ts []*playbook.Task) {
+	for _, t := range ts {
+		a.add(t.Vars)
+		if t.Register != "" {
+			a.defined[t.Register] = true
+		}
+		if t.Module == "set_fact" {
+			for k := range t.Args {
+				if k != "cacheable" && !expr.HasTemplate(k) {
+					a.defined[k] = true
+				}
+			}
+		}
+		a.collectTasks(t.Block)
+		a.collectTasks(t.Rescue)
+		a.collectTasks(t.Always)
+		if in := t.Include; in != nil {
+			a.add(in.Params)
+			a.collectTasks(in.Loaded)
+			if in.LoadedRole != nil {
+				a.collectRole(in.LoadedRole)
+			}
+		}
+	}
+}
+
+func (a *analyzer) checkPlay(p *playbook.Play) {
+	a.checkTasks(p.PreTasks, nil, nil)
+	a.checkTasks(p.Tasks, nil, nil)
+	a.checkTasks(p.PostTasks, nil, nil)
+	a.checkTasks(p.Handlers, nil, nil)
+}
+
+// checkTasks checks the variables that tasks use; local holds the names
+// only they see (loop variables), role the role they run in.
+func (a *analyzer) checkTasks(ts []*playbook.Task, local map[string]bool, role *playbook.Role) {
+	for _, t := range ts {
+		r := role
+		if t.Role != nil {
+			r = t.Role
+		}
+		in := local
+		if t.HasLoop {
+			in = map[string]bool{}
+			for k := range local {
+				in[k] = true
+			}
+			lv := t.LoopVar
+			if lv == "" {
+				lv = "item"
+			}
+			in[lv] = true
+			in["ansible_loop"] = true
+			in["ansible_loop_var"] = true
+			if t.IndexVar != "" {
+				in[t.IndexVar] = true
+			}
+			if s, ok := t.Loop.(string); ok {
+				a.useTemplate(s, keyPos(t.Pos, "loop"), local, r, "loop")
+			} else {
+				walkStrings(t.Loop, func(s string) { a.useTemplate(s, keyPos(t.Pos, "loop"), local, r, "loop") })
+			}
+		}
+		for _, c := range t.When {
+			a.useExpr(c.Expr, c.Pos, in, r, "when")
+		}
+		for _, c := range t.ChangedWhen {
+			a.useExpr(c.Expr, c.Pos, in, r, "changed_when")
+		}
+		for _, c := range t.FailedWhen {
+			a.useExpr(c.Expr, c.Pos, in, r, "failed_when")
+		}
+		for _, c := range t.Until {
+			a.useExpr(c.Expr, c.Pos, in, r, "until")
+		}
+		if t.DelegateTo != "" {
+			a.useTemplate(t.DelegateTo, keyPos(t.Pos, "delegate_to"), in, r, "delegate_to")
+		}
+		if t.Module != "" && t.Module != "meta" {
+			a.checkArgs(t, in, r)
+		}
+		a.checkTasks(t.Block, in, r)
+		a.checkTasks(t.Rescue, in, r)
+		a.checkTasks(t.Always, in, r)
+		if inc := t.Include; inc != nil {
+			if inc.Kind == "tasks" {
+				a.useTemplate(inc.File, t.Pos, in, r, "include_tasks")
+				a.checkTasks(inc.Loaded, in, r)
+			}
+			if inc.LoadedRole != nil {
+				a.checkRoleOnce(inc.LoadedRole, in)
+			}
+		}
+	}
+}
+
+func (a *analyzer) checkRoleOnce(r *playbook.Role, local map[string]bool) {
+	a.checkTasks(r.Tasks, local, r)
+	a.checkTasks(r.Handlers, local, r)
+}
+
+func (a *analyzer) checkArgs(t *playbook.Task, local map[string]bool, r *playbook.Role) {
+	keys := make([]string, 0, len(t.Args))
+	for k := range t.Args {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := t.Args[k]
+		pos := t.Pos
+		if p, ok := t.ArgPos[k]; ok {
+			pos = p
+		}
+		if arg, ok := t.Spec.Arg(k); ok && arg.Type == module.Expr {
+			for _, e := range exprList(v) {
+				a.useExpr(e, pos, local, r, t.Module+" "+k)
+			}
+			continue
+		}
+		walkStrings(v, func(s string) { a.useTemplate(s, pos, local, r, t.Module+" "+k) })
+	}
+	if t.Module == "template" {
+		if src, ok := t.Args["src"].(string); ok && !expr.HasTemplate(src) {
+			a.checkTemplateFile(t, src, local, r)
+		}
+	}
+}
+
+func exprList(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		var out []string
+		for _, it := range x {
+			if s, ok := it.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+func walkStrings(v any, f func(string)) {
+	switch x := v.(type) {
+	case string:
+		f(x)
+	case []any:
+		for _, it := range x {
+			walkStrings(it, f)
+		}
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			walkStrings(x[k], f)
+		}
+	}
+}
+
+func (a *analyzer) isDefined(name string, local map[string]bool, r *playbook.Role) bool {
+	if a.defined[name] || local[name] {
+		return true
+	}
+	if r != nil {
+		for _, m := range roleMagic {
+			if m == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (a *analyzer) useExpr(code string, pos yamlx.Pos, local map[string]bool, r *playbook.Role, where string) {
+	refs, err := expr.Refs(code)
+	if err != nil {
+		return // the loader reports expressions that do not compile
+	}
+	a.useRefs(refs, pos, local, r, where)
+}
+
+func (a *analyzer) useTemplate(s string, pos yamlx.Pos, local map[string]bool, r *playbook.Role, where string) {
+	if !expr.HasTemplate(s) {
+		return
+	}
+	tp, err := template.Parse(pos.File, s)
+	if err != nil {
+		return
+	}
+	a.useRefs(tp.Refs(), pos, local, r, where)
+}
+
+func (a *analyzer) useRefs(refs []expr.Ref, pos yamlx.Pos, local map[string]bool, r *playbook.Role, where string) {
+	for _, ref := range refs {
+		if ref.Optional || a.isDefined(ref.Name, local, r) {
+			continue
+		}
+		p := refineCol(pos, ref.Name)
+		a.findings = append(a.findings, at(p, a.hintFor(ref.Name, local),
+			"undefined variable %q in %s: no inventory, play, role, vars, register or set_fact defines it", ref.Name, where))
+	}
+}
+
+func (a *analyzer) hintFor(name string, local map[string]bool) string {
+	if name == "item" {
+		return "item is only defined in a task with loop:"
+	}
+	best, bd := "", 3
+	if len(name) <= 3 {
+		bd = 2
+	}
+	try := func(c string) {
+		if d := module.Distance(name, c); d < bd || (d == bd && best != "" && c < best) {
+			best, bd = c, d
+		}
+	}
+	for _, c := range a.names() {
+		try(c)
+	}
+	for c := range local {
+		try(c)
+	}
+	if best != "" {
+		return fmt.Sprintf("did you mean %s? (if it is optional, write default(%s, VALUE))", best, name)
+	}
+	return fmt.Sprintf("define it (role defaults, vars, inventory, -e) or write default(%s, VALUE) if it is optional", name)
+}
+
+// checkTemplateFile finds a template module's src as the executor does
+// (the role's templates/, then templates/ beside the playbook, then the
+// playbook's folder), parses it and checks the variables it reads.
+func (a *analyzer) checkTemplateFile(t *playbook.Task, src string, local map[string]bool, r *playbook.Role) {
+	srcPos := t.Pos
+	if p, ok := t.ArgPos["src"]; ok {
+		srcPos = p
+	}
+	var text []byte
+	var name string
+	var tried []string
+	if filepath.IsAbs(src) {
+		name = src
+		data, err := os.ReadFile(src)
+		if err == nil {
+			text = data
+		}
+		tried = append(tried, src)
+	} else {
+		if r != nil {
+			p := path.Join("templates", src)
+			if r.OnDisk {
+				full := filepath.Join(r.Path, p)
+				tried = append(tried, full)
+				if data, err := os.ReadFile(full); err == nil {
+					text, name = data, full
+				}
+			} else if data, err := fs.ReadFile(r.FS, path.Join(r.Path, p)); err == nil {
+				text, name = data, "(built-in) roles/"+r.Name+"/"+p
+			} else {
+				tried = append(tried, "(built-in) roles/"+r.Name+"/"+p)
+			}
+		}
+		if text == nil && a.pbDir != "" {
+			for _, p := range []string{filepath.Join(a.pbDir, "templates", src), filepath.Join(a.pbDir, src)} {
+				tried = append(tried, p)
+				if data, err := os.ReadFile(p); err == nil {
+					text, name = data, p
+					break
+				}
+			}
+		}
+	}
+	if text == nil {
+		a.findings = append(a.findings, at(srcPos, "put the file in the role's templates/ folder, or in templates/ beside the playbook",
+			"template %s not found; looked in: %s", src, strings.Join(tried, ", ")))
+		return
+	}
+	key := name + "\x00" + fmt.Sprint(r != nil)
+	if a.checked[key] {
+		return
+	}
+	a.checked[key] = true
+	tp, err := template.Parse(name, string(text))
+	if err != nil {
+		for _, f := range FromError(err) {
+			f.Snippet = snippetOf(string(text), f.Line, f.Col)
+			f.Chain = append(f.Chain, "template used at "+srcPos.String())
+			a.findings = append(a.findings, f)
+		}
+		return
+	}
+	for _, ref := range tp.Refs() {
+		if ref.Optional || a.isDefined(ref.Name, local, r) {
+			continue
+		}
+		line, col := findIdent(string(text), ref.Name)
+		f := Finding{File: name, Line: line, Col: col,
+			Reason:  fmt.Sprintf("undefined variable %q in template: no inventory, play, role, vars, register or set_fact defines it", ref.Name),
+			Hint:    a.hintFor(ref.Name, local),
+			Snippet: snippetOf(string(text), line, col),
+			Chain:   []string{"template used at " + srcPos.String()}}
+		a.findings = append(a.findings, f)
+	}
+}
+
+// checkNotify reports notify: names that no handler has (task files run by
+// a playbook that is not at hand).
+func (a *analyzer) checkNotify(ts []*playbook.Task, names map[string]bool) {
+	for _, t := range ts {
+		for _, n := range t.Notify {
+			if names[n] || expr.HasTemplate(n) {
+				continue
+			}
+			best, bd := "", 4
+			for h := range names {
+				if d := module.Distance(n, h); d < bd || (d == bd && h < best) {
+					best, bd = h, d
+				}
+			}
+			hint := ""
+			if best != "" {
+				hint = fmt.Sprintf("did you mean %q?", best)
+			}
+			a.findings = append(a.findings, at(keyPos(t.Pos, "notify"), hint, "notify: no handler named or listening to %q", n))
+		}
+		a.checkNotify(t.Block, names)
+		a.checkNotify(t.Rescue, names)
+		a.checkNotify(t.Always, names)
+		if t.Include != nil {
+			a.checkNotify(t.Include.Loaded, names)
+		}
+	}
+}
+
+func (a *analyzer) handlerNames(pb *playbook.Playbook) []string {
+	set := map[string]bool{}
+	var walk func(ts []*playbook.Task)
+	walk = func(ts []*playbook.Task) {
+		for _, h := range ts {
+			if h.Name != "" {
+				set[h.Name] = true
+				if h.Role != nil {
+					set[h.Role.Name+" : "+h.Name] = true
+				}
+			}
+			for _, l := range h.Listen {
+				set[l] = true
+			}
+			walk(h.Block)
+		}
+	}
+	for _, p := range pb.Plays {
+		walk(p.Handlers)
+	}
+	out := make([]string, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
