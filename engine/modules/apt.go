@@ -43,7 +43,7 @@ status() { dpkg-query -W -f='${db:Status-Abbrev}|${Version}\n' "$1" 2>/dev/null 
 installed() {
   _n=${1%%=*}; _v=; case $1 in *=*) _v=${1#*=} ;; esac
   _s=$(status "$_n")
-  case $_s in ii*) ;; *) return 1 ;; esac
+  case $_s in ii*|hi*) ;; *) return 1 ;; esac
   [ -z "$_v" ] || [ "${_s#*|}" = "$_v" ]
 }
 aptfail() {

@@ -88,7 +88,7 @@ func (*Copy) Run(ctx context.Context, rt *module.Runtime, args module.Args) (*mo
 	return p.run(ctx, rt)
 }
 
-// copyTree copies a local directory to the host, file by file. Like
+// copyTree copies a local directory to the host in one script. Like
 // Ansible, "dir" copies the directory itself into dest and "dir/" copies its
 // content.
 func copyTree(ctx context.Context, rt *module.Runtime, args module.Args, local, dest string) (*module.Result, error) {
@@ -96,7 +96,7 @@ func copyTree(ctx context.Context, rt *module.Runtime, args module.Args, local, 
 	if !strings.HasSuffix(args.String("src"), "/") {
 		root = path.Join(root, filepath.Base(local))
 	}
-	res := &module.Result{Data: map[string]any{"dest": root}}
+	var files []*putFile
 	err := filepath.WalkDir(local, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -106,18 +106,40 @@ func copyTree(ctx context.Context, rt *module.Runtime, args module.Args, local, 
 		if err != nil {
 			return err
 		}
-		pf := &putFile{dest: path.Join(root, filepath.ToSlash(rel)), content: data, attrs: args,
-			backup: args.Bool("backup"), keep: !args.Bool("force"), mkdir: true, afterHeader: p, validate: args.String("validate")}
-		r, err := pf.run(ctx, rt)
-		if err != nil {
-			return err
-		}
-		res.Changed = res.Changed || r.Changed
-		res.Diff = append(res.Diff, r.Diff...)
+		files = append(files, &putFile{dest: path.Join(root, filepath.ToSlash(rel)), content: data, attrs: args,
+			backup: args.Bool("backup"), keep: !args.Bool("force"), mkdir: true, afterHeader: p, validate: args.String("validate")})
 		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	s := newScript(rt)
+	for i, f := range files {
+		s.linef("say file %d", i)
+		s.line("(")
+		f.body(s)
+		s.line(") || exit 1")
+	}
+	out, err := rt.Remote.Run(ctx, s.String())
+	if err != nil {
+		return nil, err
+	}
+	secs := parseSections(out.Stdout)
+	if out.RC != 0 {
+		msg := ""
+		if len(secs) > 0 {
+			msg = secs[len(secs)-1].get("fail")
+		}
+		return nil, &scriptError{msg: msg, rc: out.RC, stderr: string(out.Stderr)}
+	}
+	if len(secs) != len(files) {
+		return nil, fmt.Errorf("copy %s: the host reported %d files out of %d", local, len(secs), len(files))
+	}
+	res := &module.Result{Data: map[string]any{"dest": root}}
+	for i, f := range files {
+		r := f.result(rt, secs[i])
+		res.Changed = res.Changed || r.Changed
+		res.Diff = append(res.Diff, r.Diff...)
 	}
 	return res, nil
 }

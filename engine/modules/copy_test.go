@@ -72,9 +72,16 @@ func TestCopySrc(t *testing.T) {
 	idempotent(t, rt, "copy", map[string]any{"src": filepath.Join(out, "motd"), "remote_src": true, "dest": filepath.Join(out, "motd2")}, nil)
 	assert.Equal(t, "welcome\n", readFile(t, filepath.Join(out, "motd2")))
 
-	// A directory is copied recursively.
+	// A directory is copied recursively, in one script.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "files", "tree", "y"), []byte("y\n"), 0o644))
 	idempotent(t, rt, "copy", map[string]any{"src": "tree", "dest": out + "/"}, nil)
 	assert.Equal(t, "x\n", readFile(t, filepath.Join(out, "tree", "sub", "x")))
+	assert.Equal(t, "y\n", readFile(t, filepath.Join(out, "tree", "y")))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "files", "tree", "y"), []byte("y2\n"), 0o644))
+	first := idempotent(t, rt, "copy", map[string]any{"src": "tree/", "dest": out + "/tree"}, nil)
+	require.Len(t, first.Diff, 1, "only the changed file has a diff")
+	assert.Equal(t, "y\n", first.Diff[0].Before)
+	assert.Equal(t, "y2\n", readFile(t, filepath.Join(out, "tree", "y")))
 
 	// force=no leaves an existing file alone.
 	res := mustRun(t, rt, "copy", map[string]any{"content": "other\n", "dest": filepath.Join(out, "motd"), "force": false})

@@ -142,6 +142,26 @@ func parse(out []byte) kv {
 	return r
 }
 
+// parseSections splits a report at each "@T file=…" line: one kv per
+// section, for scripts that handle several files.
+func parseSections(out []byte) []kv {
+	var secs []kv
+	for _, l := range bytes.Split(out, []byte("\n")) {
+		rest, ok := bytes.CutPrefix(l, []byte("@T "))
+		if !ok {
+			continue
+		}
+		k, v, _ := bytes.Cut(rest, []byte("="))
+		if string(k) == "file" {
+			secs = append(secs, kv{})
+		}
+		if len(secs) > 0 {
+			secs[len(secs)-1][string(k)] = append(secs[len(secs)-1][string(k)], string(v))
+		}
+	}
+	return secs
+}
+
 // get returns the last value reported for k ("" if none).
 func (r kv) get(k string) string {
 	v := r[k]

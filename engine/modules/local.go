@@ -67,7 +67,7 @@ func (*Debug) Spec() module.Spec {
 
 // Run implements module.Module.
 func (*Debug) Run(_ context.Context, rt *module.Runtime, args module.Args) (*module.Result, error) {
-	res := &module.Result{Data: map[string]any{"verbosity": args.Int("verbosity")}}
+	res := &module.Result{Data: map[string]any{}}
 	if args.Has("var") {
 		expr := fmt.Sprint(args["var"])
 		if rt.Eval == nil {

@@ -44,6 +44,12 @@ type putFile struct {
 // the attrs reports.
 func (p *putFile) script(rt *module.Runtime) *script {
 	s := newScript(rt)
+	p.body(s)
+	return s
+}
+
+// body appends the write's shell text to s (whose prelude is in place).
+func (p *putFile) body(s *script) {
 	s.set("dest", p.dest).set("SRCBASE", p.srcBase).setb("BACKUP", p.backup).setb("KEEP", p.keep).setb("MKDIR", p.mkdir)
 	if p.remoteSrc != "" {
 		s.set("src", p.remoteSrc)
@@ -103,7 +109,6 @@ if [ "$wrote" = 0 ] && [ -e "$dest" ] && ! { [ "$KEEP" = 1 ] && [ "$cur" != "$wa
   ` + attrsCall(`"$dest"`, p.attrs) + `
 fi
 say checksum "$want"`)
-	return s
 }
 
 // validateLine is the shell line that runs the validate command on "$tmp".

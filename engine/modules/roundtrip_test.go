@@ -32,6 +32,9 @@ func TestOneRoundTripPerTask(t *testing.T) {
 	rt := localRT(t, dir)
 	f := filepath.Join(dir, "f")
 	require.NoError(t, os.WriteFile(f, []byte("a\n"), 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "files", "conf", "sub"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "files", "conf", "one"), []byte("1\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "files", "conf", "sub", "two"), []byte("2\n"), 0o644))
 	for _, tc := range []struct {
 		module string
 		args   map[string]any
@@ -47,6 +50,7 @@ func TestOneRoundTripPerTask(t *testing.T) {
 		{"lineinfile", map[string]any{"path": f, "line": "b", "mode": "0644"}, 1},
 		{"blockinfile", map[string]any{"path": f, "block": "z"}, 2},
 		{"blockinfile", map[string]any{"path": f, "block": "z"}, 1},
+		{"copy", map[string]any{"src": "conf", "dest": filepath.Join(dir, "out") + "/"}, 1},
 	} {
 		cr := &countingRunner{Runner: rt.Remote}
 		c := *rt
