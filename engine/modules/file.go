@@ -36,13 +36,20 @@ elif [ -d "$p" ]; then cur=directory
 elif [ -e "$p" ]; then
   if [ "$(stat -c %h "$p")" -gt 1 ]; then cur=hard; else cur=file; fi
 else cur=absent; fi
-say before "$cur"
-if [ -z "$state" ]; then
-  if [ "$cur" = absent ]; then state=file; else state=$cur; fi
-fi
-say state "$state"
 target=$p
 if [ "$cur" = link ] && [ "$FOLLOW" = 1 ]; then target=$(readlink -f "$p"); fi
+shown=$cur
+if [ -z "$state" ]; then
+  case $cur in
+  absent|hard) state=file ;;
+  link) if [ -d "$target" ]; then state=directory; else state=file; fi; shown=$state ;;
+  *) state=$cur ;;
+  esac
+  [ "$cur" = hard ] && shown=file
+fi
+[ "$state" = hard ] && [ "$cur" = hard ] && shown=hard
+say before "$shown"
+say state "$state"
 changed=0
 case $state in
 absent)

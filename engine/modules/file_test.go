@@ -51,6 +51,12 @@ func TestFile(t *testing.T) {
 	idempotent(t, rt, "file", map[string]any{"path": l, "src": f, "state": "link"}, nil)
 	target, _ = os.Readlink(l)
 	assert.Equal(t, f, target)
+	// Without state, an existing link's target gets the attributes.
+	res := mustRun(t, rt, "file", map[string]any{"path": l, "mode": "0640"})
+	assert.True(t, res.Changed)
+	assert.Equal(t, os.FileMode(0o640), modeOf(t, f))
+	res = mustRun(t, rt, "file", map[string]any{"path": l, "mode": "0640"})
+	assert.False(t, res.Changed)
 	// A file is not replaced by a link without force.
 	_, err = runMod(t, rt, "file", map[string]any{"path": f, "src": d, "state": "link"})
 	require.ErrorContains(t, err, "refusing to convert")
@@ -67,7 +73,7 @@ func TestFile(t *testing.T) {
 
 	// touch creates, and always reports a change; state=file needs the file.
 	tf := filepath.Join(dir, "t")
-	res := mustRun(t, rt, "file", map[string]any{"path": tf, "state": "touch", "mode": "0600"})
+	res = mustRun(t, rt, "file", map[string]any{"path": tf, "state": "touch", "mode": "0600"})
 	assert.True(t, res.Changed)
 	assert.Equal(t, os.FileMode(0o600), modeOf(t, tf))
 	res = mustRun(t, rt, "file", map[string]any{"path": tf, "mode": "0600"})
