@@ -60,7 +60,15 @@ func Playbook(ld *playbook.Loader, file string, data []byte, opts Options) *Resu
 	}
 	res := &Result{Playbook: pb}
 	if err != nil {
-		res.Findings = Sorted(FromError(err))
+		fs := FromError(err)
+		for i, f := range fs {
+			// The loader places a missing handler at its task; point at notify:.
+			if strings.HasPrefix(f.Reason, "notify: ") && f.Line > 0 {
+				p := keyPos(yamlx.Pos{File: f.File, Line: f.Line, Col: f.Col}, "notify")
+				fs[i].Line, fs[i].Col, fs[i].Snippet = p.Line, p.Col, yamlx.Snippet(p)
+			}
+		}
+		res.Findings = Sorted(fs)
 		return res
 	}
 	a := newAnalyzer(opts)
