@@ -41,7 +41,7 @@ var AllocRange = [2]netip.Prefix{netip.MustParsePrefix("10.200.0.0/24"), netip.M
 
 // Provisioner is the docker platform.
 type Provisioner struct {
-	// BootWait bounds the wait for a container's sshd host key (1 minute when 0).
+	// BootWait bounds the wait for a container's sshd host key (3 minutes when 0).
 	BootWait time.Duration
 }
 
@@ -232,7 +232,7 @@ func (p *Provisioner) Provision(ctx context.Context, c *platforms.Cluster) ([]pl
 			continue
 		}
 		opts, _ := Buildable(img)
-		c.Say("image %s is missing: building it", img)
+		c.Say("image %s is missing (or was built by an older tpago): building it", img)
 		opts.Out = c.Out
 		if _, _, err := BuildImage(ctx, cli, opts); err != nil {
 			return nil, err
@@ -495,7 +495,7 @@ func (p *Provisioner) ensureContainer(ctx context.Context, cli *client.Client, c
 	// The host key appears when ssh.service first starts.
 	wait := p.BootWait
 	if wait <= 0 {
-		wait = time.Minute
+		wait = 3 * time.Minute
 	}
 	deadline := time.Now().Add(wait)
 	var pub string

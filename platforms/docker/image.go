@@ -65,16 +65,27 @@ func Buildable(name string) (ImageOptions, bool) {
 	return ImageOptions{Distribution: dist, Version: ver}, true
 }
 
-// ImageExists says whether the engine has the image.
+// Recipe is the version of the way tpago builds its images; an image made
+// by an older recipe is rebuilt.
+const Recipe = "2"
+
+// LabelRecipe carries Recipe on the images tpago builds.
+const LabelRecipe = "tpago.image.recipe"
+
+// ImageExists says whether the engine has the image, and for an image
+// tpago builds, whether it was built by the current Recipe.
 func ImageExists(ctx context.Context, cli *client.Client, name string) (bool, error) {
-	_, err := cli.ImageInspect(ctx, name)
-	if err == nil {
-		return true, nil
+	img, err := cli.ImageInspect(ctx, name)
+	if err != nil {
+		if errdefs.IsNotFound(err) {
+			return false, nil
+		}
+		return false, daemonError(err)
 	}
-	if errdefs.IsNotFound(err) {
+	if _, ours := Buildable(name); ours && (img.Config == nil || img.Config.Labels[LabelRecipe] != Recipe) {
 		return false, nil
 	}
-	return false, daemonError(err)
+	return true, nil
 }
 
 // BuildImage makes a Debian image locally: debootstrap a root filesystem
@@ -170,10 +181,8 @@ func BuildImage(ctx context.Context, cli *client.Client, opts ImageOptions) (str
 		return name, false, err
 	}
 	var oldID string
-	if exists {
-		if img, err := cli.ImageInspect(ctx, name); err == nil {
-			oldID = img.ID
-		}
+	if img, err := cli.ImageInspect(ctx, name); err == nil {
+		oldID = img.ID
 	}
 	fmt.Fprintf(out, "image %s: importing into Docker\n", name)
 	if err := importRootfs(ctx, cli, rootfs, name); err != nil {
@@ -312,8 +321,13 @@ func finishRootfs(rootfs, suite, mirror, security string) error {
 	files := map[string]string{
 		"etc/apt/sources.list.d/debian.sources": sources,
 		"etc/apt/sources.list":                  "",
-		// Every container makes its own host keys before sshd starts.
-		"etc/systemd/system/ssh.service.d/tpago-host-keys.conf": "[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n",
+		// Every container makes its own host key before sshd first starts:
+		// ed25519 only, which takes no time (RSA can take seconds on a
+		// busy machine).
+		"etc/systemd/system/ssh.service.d/tpago-host-keys.conf": "[Service]\nExecStartPre=\n" +
+			"ExecStartPre=/bin/sh -c 'test -s /etc/ssh/ssh_host_ed25519_key || exec /usr/bin/ssh-keygen -q -t ed25519 -N \"\" -f /etc/ssh/ssh_host_ed25519_key'\n" +
+			"ExecStartPre=/usr/sbin/sshd -t\n",
+		"etc/ssh/sshd_config.d/tpago-host-keys.conf": "HostKey /etc/ssh/ssh_host_ed25519_key\n",
 		"etc/machine-id": "",
 		"etc/hostname":   "",
 	}
@@ -347,7 +361,7 @@ func importRootfs(ctx context.Context, cli *client.Client, rootfs, name string) 
 		return err
 	}
 	rc, err := cli.ImageImport(ctx, image.ImportSource{Source: stdout, SourceName: "-"}, name,
-		image.ImportOptions{Changes: []string{`CMD ["/sbin/init"]`, `LABEL tpago.image=` + name}, Message: "tpago image build"})
+		image.ImportOptions{Changes: []string{`CMD ["/sbin/init"]`, `LABEL tpago.image=` + name + ` ` + LabelRecipe + `=` + Recipe}, Message: "tpago image build"})
 	if err != nil {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
