@@ -8,8 +8,10 @@ import (
 
 // Match returns the hosts a pattern selects, in inventory order: names of
 // hosts or groups, "all" or "*", globs (web*), unions (a:b or a,b),
-// intersections (a:&b) and exclusions (a:!b), as in Ansible. A pattern
-// that matches nothing at all is an error that names it.
+// intersections (a:&b) and exclusions (a:!b), as in Ansible. A name that
+// is neither a host nor a group matches nothing (as in Ansible, where a
+// play for a group that a cluster lacks simply has no hosts); Unmatched
+// lists such names.
 func (inv *Inventory) Match(pattern string) ([]string, error) {
 	groups := inv.GroupMap()
 	parts := splitPattern(pattern)
@@ -105,5 +107,22 @@ func (inv *Inventory) atom(p string, groups map[string][]string) (map[string]boo
 		set["localhost"] = true // Ansible's implicit localhost
 		return set, nil
 	}
-	return nil, fmt.Errorf("host pattern %q matches no host or group of the inventory", p)
+	return set, nil
 }
+
+// Unmatched returns the names in pattern that are neither hosts, groups,
+// nor globs matching any of them.
+func (inv *Inventory) Unmatched(pattern string) []string {
+	groups := inv.GroupMap()
+	var out []string
+	for _, p := range splitPattern(pattern) {
+		p = strings.TrimLeft(p, "!&")
+		set, _ := inv.atom(p, groups)
+		if len(set) == 0 && p != "localhost" && p != "127.0.0.1" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+var _ = fmt.Sprintf

@@ -198,6 +198,9 @@ func (e *Executor) runPlay(ctx context.Context, pb *playbook.Playbook, p *playbo
 	if err != nil {
 		return fmt.Errorf("play %q (%s): %w", p.Name, p.Pos, err)
 	}
+	if um := e.opts.Inventory.Unmatched(p.Hosts); len(um) > 0 && e.opts.Verbosity > 0 {
+		e.out.Warn(fmt.Sprintf("play %q: no host or group named %s in the inventory", p.Name, strings.Join(um, ", ")))
+	}
 	if e.opts.Limit != "" {
 		lim, err := e.opts.Inventory.Match(e.opts.Limit)
 		if err != nil {
@@ -235,7 +238,7 @@ func (e *Executor) runPlay(ctx context.Context, pb *playbook.Playbook, p *playbo
 	}
 	e.out.PlayStart(p, name, live)
 	if len(live) == 0 {
-		e.out.Warn(fmt.Sprintf("play %q: no hosts matched", name))
+		e.out.Warn(fmt.Sprintf("play %q: no hosts matched, skipping", name))
 		return nil
 	}
 	pv := map[string]any{}

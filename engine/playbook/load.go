@@ -325,6 +325,9 @@ func roleBlock(r *Role, ref *roleRef, pos yamlx.Pos) []*Task {
 		out = append(out, roleBlock(d, &roleRef{}, pos)...)
 	}
 	b := &Task{Pos: pos, Name: "role " + r.Name, Block: r.Tasks, Static: true, Role: r}
+	if b.Block == nil {
+		b.Block = []*Task{}
+	}
 	if ref != nil && ref.keywords != nil {
 		ref.keywords(b)
 	}
