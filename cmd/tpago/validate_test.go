@@ -1,0 +1,90 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestValidateExamplesAreClean(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"playbook", []string{"validate", "../../examples/site.yml", "-i", "../../examples/inventory.yml"}},
+		{"role", []string{"validate", "../../examples/roles/motd"}},
+		{"cluster directory", []string{"validate", "../../examples/cluster"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, code := tpago(t, tc.args...)
+			assert.Equal(t, 0, code, out)
+			assert.Contains(t, out, "ok, no problem found")
+		})
+	}
+}
+
+// copyDir copies a folder with cp -r (test set-up only).
+func copyDir(t *testing.T, from, to string) {
+	t.Helper()
+	out, err := exec.Command("cp", "-r", from, to).CombinedOutput()
+	require.NoError(t, err, string(out))
+}
+
+func TestValidateClusterFindsHookProblems(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "c")
+	copyDir(t, "../../examples/cluster", dir)
+	require.NoError(t, os.Rename(filepath.Join(dir, "hooks", "pre-deploy.yml"), filepath.Join(dir, "hooks", "predeploy.yml")))
+	hook := filepath.Join(dir, "hooks", "post-deploy.yml")
+	require.NoError(t, os.WriteFile(hook, []byte("- name: say\n  debug:\n    msg: \"{{ postgres_prot }}\"\n"), 0o644))
+
+	out, code := tpago(t, "validate", dir, "--json")
+	require.Equal(t, 2, code, out)
+	var rep struct {
+		OK       bool
+		Findings []struct {
+			File, Reason, Hint string
+			Line, Col          int
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &rep), out)
+	assert.False(t, rep.OK)
+	require.Len(t, rep.Findings, 2, out)
+	f := rep.Findings[0]
+	assert.Equal(t, hook, f.File)
+	assert.Equal(t, []int{3, 14}, []int{f.Line, f.Col})
+	assert.Contains(t, f.Reason, `undefined variable "postgres_prot"`)
+	assert.Contains(t, f.Hint, "did you mean postgres_port?")
+	f = rep.Findings[1]
+	assert.Equal(t, filepath.Join(dir, "hooks", "predeploy.yml"), f.File)
+	assert.Contains(t, f.Reason, "is not a hook the deploy runs")
+	assert.Equal(t, "did you mean hooks/pre-deploy.yml?", f.Hint)
+}
+
+func TestValidateBadConfig(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.yml"), []byte("architecture: M1\ncluster_name: x\ninstances: 3\n"), 0o644))
+	out, code := tpago(t, "validate", dir)
+	assert.Equal(t, 2, code, out)
+	assert.Contains(t, out, filepath.Join(dir, "config.yml")+":3:")
+}
+
+func TestValidateBadPlaybookExitsTwo(t *testing.T) {
+	pb := "../../engine/validate/testdata/undefined_when.yml"
+	out, code := tpago(t, "validate", pb)
+	assert.Equal(t, 2, code)
+	abs, err := filepath.Abs(pb)
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(out, abs+":8:13: undefined variable \"pg_prot\""), out)
+	assert.Contains(t, out, "1 problem found (no host was contacted)")
+
+	// -e defines it.
+	out, code = tpago(t, "validate", pb, "-e", "pg_prot=1")
+	assert.Equal(t, 0, code, out)
+}
