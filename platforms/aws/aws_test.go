@@ -394,8 +394,11 @@ func TestProvisionRefusesBadInput(t *testing.T) {
 		{"vpc for another region", edit("ec2_vpc:\n  eu-west-1:", "ec2_vpc:\n  us-east-1:"), "ec2_vpc has no entry for the region eu-west-1"},
 		{"subnet outside the VPC", edit("10.33.2.0/24", "10.34.2.0/24"), "10.34.2.0/24 is not a subnet (/28 or larger) of the VPC's 10.33.0.0/16"},
 		{"instance subnet not listed", edit("    subnet: 10.33.2.0/24\n  - Name: wombat", "    subnet: 10.33.9.0/24\n  - Name: wombat"), `instance coyote: subnet: "10.33.9.0/24" is not one of the subnets`},
-		{"bad rule", edit("proto: tcp\n    from_port: 5432", "proto: sctp\n    from_port: 5432"), `cluster_rules[1]: proto "sctp": tcp, udp, icmp or all`},
-		{"bad volume", edit("volume_type: gp3", "volume_type: fast"), `instance_defaults.volumes[0]: volume_type "fast": one of gp2`},
+		{"bad rule", edit("proto: tcp\n    from_port: 5432", "proto: sctp\n    from_port: 5432"), `config.yml:43:12: cluster_rules[1]: proto "sctp": tcp, udp, icmp or all`},
+		{"bad volume", edit("volume_type: gp3", "volume_type: fast"), `config.yml:19:20: instance_defaults.volumes[0]: volume_type "fast": one of gp2`},
+		{"zone of another region", edit("az: eu-west-1b", "az: us-east-1b"), `config.yml:35:11: ec2_vpc_subnets: availability zone "us-east-1b" is not in the region eu-west-1`},
+		{"VPC too large", edit("cidr: 10.33.0.0/16", "cidr: 10.0.0.0/8"), `config.yml:25:11: ec2_vpc.eu-west-1.cidr: "10.0.0.0/8" is not an IPv4 network from /16 to /28`},
+		{"rule without port", edit("    from_port: 5432\n", ""), "cluster_rules[1]: no from_port"},
 		{"image not an AMI", edit("    subnet: 10.33.1.0/24\n  - Name: hornet", "    subnet: 10.33.1.0/24\n    image: debian\n  - Name: hornet"), `instance pine: image: "debian" is not an AMI id`},
 		{"reserved tag", edit("  Owner: alice", "  Owner: alice\n  Name: x"), "cluster_tags.Name: this tag is set by tpago"},
 	} {
@@ -516,4 +519,25 @@ func TestCheckRegion(t *testing.T) {
 	}
 	assert.EqualError(t, CheckRegion("us-east-7"), `unknown AWS region "us-east-7" (known: us-east-1, us-east-2)`)
 	assert.ErrorContains(t, CheckRegion("mars"), `unknown AWS region "mars" (known: af-south-1,`)
+}
+
+func TestDeprovisionThroughThePlatformsPackage(t *testing.T) {
+	// tpago deprovision DIR: LoadCluster, the registered aws provisioner,
+	// credentials and endpoint from the environment.
+	f := newFakeEC2(t)
+	f.console = consoleText(t)
+	c, out := cluster(t, demoConfig)
+	_, err := testProvisioner(f, &sshWaits{}).Provision(context.Background(), c)
+	require.NoError(t, err, out.String())
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDFAKE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "fake-secret")
+	t.Setenv("AWS_ENDPOINT_URL_EC2", f.srv.URL)
+	var log bytes.Buffer
+	removed, err := platforms.Deprovision(context.Background(), c.Dir, &log)
+	require.NoError(t, err, log.String())
+	assert.Len(t, removed, 11)
+	assert.Contains(t, log.String(), "instance pine (i-")
+	assert.Contains(t, log.String(), "vpc vpc-")
+	assert.Empty(t, f.ids("vpc"))
+	assert.Empty(t, f.ids("key"))
 }

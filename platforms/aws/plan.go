@@ -164,7 +164,7 @@ func makePlan(c *platforms.Cluster) (*plan, error) {
 					case "az":
 						sp.az = fmt.Sprint(v)
 						if !strings.HasPrefix(sp.az, pl.region) {
-							return nil, fmt.Errorf("%s: ec2_vpc_subnets: availability zone %q is not in the region %s", where, sp.az, pl.region)
+							return nil, fmt.Errorf("%s: ec2_vpc_subnets: availability zone %q is not in the region %s", c.Where(path+".az"), sp.az, pl.region)
 						}
 					case "location":
 						sp.location = fmt.Sprint(v)
@@ -298,7 +298,7 @@ func makePlan(c *platforms.Cluster) (*plan, error) {
 	for i, v := range cfg.InstanceDefaults.Volumes {
 		vol, err := parseVolume(v)
 		if err != nil {
-			return nil, fmt.Errorf("%s: instance_defaults.volumes[%d]: %w", c.Where(fmt.Sprintf("$.instance_defaults.volumes[%d]", i)), i, err)
+			return nil, fmt.Errorf("%s: instance_defaults.volumes[%d]: %w", c.Where(fmt.Sprintf("$.instance_defaults.volumes[%d]%s", i, keyPath(err))), i, err)
 		}
 		for _, o := range pl.volumes {
 			if o.device == vol.device {
@@ -315,16 +315,39 @@ func makePlan(c *platforms.Cluster) (*plan, error) {
 	for i, r := range cfg.ClusterRules {
 		ru, err := parseRule(r)
 		if err != nil {
-			return nil, fmt.Errorf("%s: cluster_rules[%d]: %w", c.Where(fmt.Sprintf("$.cluster_rules[%d]", i)), i, err)
+			return nil, fmt.Errorf("%s: cluster_rules[%d]: %w", c.Where(fmt.Sprintf("$.cluster_rules[%d]%s", i, keyPath(err))), i, err)
 		}
 		pl.rules = append(pl.rules, ru)
 	}
 	return pl, nil
 }
 
-func parseVolume(v map[string]any) (volume, error) {
-	var vol volume
-	for k, x := range v {
+// keyError is a problem with one key of a mapping.
+type keyError struct {
+	key string
+	err error
+}
+
+func (e *keyError) Error() string { return e.err.Error() }
+
+// keyPath is ".key" for a keyError, "" otherwise.
+func keyPath(err error) string {
+	if ke, ok := err.(*keyError); ok {
+		return "." + ke.key
+	}
+	return ""
+}
+
+func parseVolume(v map[string]any) (vol volume, err error) {
+	var key string
+	defer func() {
+		if err != nil && key != "" {
+			err = &keyError{key, err}
+		}
+	}()
+	for _, k := range sortedKeys(v) {
+		key = k
+		x := v[k]
 		s := fmt.Sprint(x)
 		switch k {
 		case "device_name":
@@ -373,6 +396,7 @@ func parseVolume(v map[string]any) (volume, error) {
 			// are the deploy's business.
 		}
 	}
+	key = ""
 	if vol.device == "" {
 		return vol, fmt.Errorf("no device_name (root, or a device like /dev/xvdf)")
 	}
@@ -382,8 +406,14 @@ func parseVolume(v map[string]any) (volume, error) {
 	return vol, nil
 }
 
-func parseRule(r map[string]any) (rule, error) {
-	ru := rule{proto: "tcp"}
+func parseRule(r map[string]any) (ru rule, err error) {
+	ru = rule{proto: "tcp"}
+	var key string
+	defer func() {
+		if err != nil && key != "" {
+			err = &keyError{key, err}
+		}
+	}()
 	var hasFrom, hasTo bool
 	port := func(k string, x any) (int32, error) {
 		n, err := strconv.Atoi(fmt.Sprint(x))
@@ -392,9 +422,10 @@ func parseRule(r map[string]any) (rule, error) {
 		}
 		return int32(n), nil
 	}
-	for k, x := range r {
+	for _, k := range sortedKeys(r) {
+		key = k
+		x := r[k]
 		s := fmt.Sprint(x)
-		var err error
 		switch k {
 		case "cidr_ip":
 			pfx, perr := netip.ParsePrefix(s)
@@ -424,6 +455,7 @@ func parseRule(r map[string]any) (rule, error) {
 			return ru, err
 		}
 	}
+	key = ""
 	if ru.cidr == "" {
 		return ru, fmt.Errorf("no cidr_ip")
 	}
