@@ -541,3 +541,82 @@ func TestDeprovisionThroughThePlatformsPackage(t *testing.T) {
 	assert.Empty(t, f.ids("vpc"))
 	assert.Empty(t, f.ids("key"))
 }
+
+func TestProvisionFollowsConfigChanges(t *testing.T) {
+	f := newFakeEC2(t)
+	f.console = consoleText(t)
+	p := testProvisioner(f, &sshWaits{})
+	c, out := cluster(t, demoConfig)
+	_, err := p.Provision(context.Background(), c)
+	require.NoError(t, err, out.String())
+
+	// A new rule and a new key: only they are sent.
+	cfg := strings.Replace(demoConfig, "instances:\n", "  - cidr_ip: 192.0.2.0/24\n    proto: tcp\n    from_port: 6432\n    to_port: 6432\ninstances:\n", 1)
+	f.reset()
+	c2, out2 := cluster(t, cfg)
+	_, err = p.Provision(context.Background(), c2)
+	require.NoError(t, err, out2.String())
+	assert.Equal(t, []string{"AuthorizeSecurityGroupIngress", "DeleteKeyPair", "ImportKeyPair"}, creates(f.actions()))
+	auth := f.callsOf("AuthorizeSecurityGroupIngress")[0]
+	assert.Equal(t, "6432", auth.Get("IpPermissions.1.FromPort"))
+	assert.Equal(t, "192.0.2.0/24", auth.Get("IpPermissions.1.IpRanges.1.CidrIp"))
+	assert.Empty(t, auth.Get("IpPermissions.2.IpProtocol"))
+	assert.Contains(t, out2.String(), "holds another key")
+	keys := f.ids("key")
+	require.Len(t, keys, 1)
+	assert.Equal(t, c2.PublicKey, f.get(keys[0]).f["public"])
+}
+
+func TestProvisionDefaultRulesAreNotSentTwice(t *testing.T) {
+	cfg := strings.Replace(demoConfig, "cluster_rules:\n  - cidr_ip: 0.0.0.0/0\n    proto: tcp\n    from_port: 22\n    to_port: 22\n  - cidr_ip: 10.33.0.0/16\n    proto: tcp\n    from_port: 5432\n    to_port: 5432\n", "", 1)
+	require.NotContains(t, cfg, "cluster_rules")
+	f := newFakeEC2(t)
+	f.console = consoleText(t)
+	p := testProvisioner(f, &sshWaits{})
+	c, out := cluster(t, cfg)
+	_, err := p.Provision(context.Background(), c)
+	require.NoError(t, err, out.String())
+	auth := f.callsOf("AuthorizeSecurityGroupIngress")
+	require.Len(t, auth, 1)
+	assert.Equal(t, "22", auth[0].Get("IpPermissions.1.ToPort"))
+	assert.Equal(t, "-1", auth[0].Get("IpPermissions.2.IpProtocol"))
+	assert.Empty(t, auth[0].Get("IpPermissions.2.FromPort"))
+	f.reset()
+	c2, out2 := cluster(t, cfg)
+	c2.PublicKey = c.PublicKey
+	_, err = p.Provision(context.Background(), c2)
+	require.NoError(t, err, out2.String())
+	assert.Empty(t, creates(f.actions()))
+}
+
+func TestProvisionRefusesWhatIsNotTheClusters(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(f *fakeEC2)
+		want  string
+	}{
+		{"a key pair of the same name without the tag", func(f *fakeEC2) {
+			f.add("key", "key-0foreign000000001", nil, map[string]string{"name": "tpago-demo"})
+		}, "a key pair named tpago-demo exists in eu-west-1 and is not this cluster's (it lacks the tag tpago.cluster=demo)"},
+		{"a VPC of that Name made for another cluster", func(f *fakeEC2) {
+			f.add("vpc", "vpc-0foreign000000001", map[string]string{"Name": "demo", TagCluster: "demo2"}, map[string]string{"cidr": "10.33.0.0/16"})
+		}, "ec2_vpc: the VPC named demo (vpc-0foreign000000001) was made for the cluster demo2: name another VPC"},
+		{"two instances of one name", func(f *fakeEC2) {
+			for _, id := range []string{"i-0dup0000000000001", "i-0dup0000000000002"} {
+				f.add("instance", id, map[string]string{TagCluster: "demo", TagInstance: "pine"}, map[string]string{"state": "running"})
+			}
+		}, "cluster demo has two instances called pine: i-0dup0000000000001 and i-0dup0000000000002; terminate one"},
+		{"EC2 refuses to launch", func(f *fakeEC2) {
+			f.failAction["RunInstances"] = "InsufficientInstanceCapacity"
+		}, "instance pine: run t3.micro from ami-0bbbbbbbbbbbbbbb2: operation error EC2: RunInstances"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeEC2(t)
+			f.console = consoleText(t)
+			tc.setup(f)
+			c, _ := cluster(t, demoConfig)
+			_, err := testProvisioner(f, &sshWaits{}).Provision(context.Background(), c)
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}
