@@ -69,8 +69,17 @@ func at(pos yamlx.Pos, hint, format string, args ...any) Finding {
 var posPrefix = regexp.MustCompile(`^(\S+?):(\d+):(\d+): (.*)$`)
 
 // FromError turns an error of the playbook loader, of the inventory or of
-// config.yml into findings: one per problem, keeping its place.
+// config.yml into findings: one per problem, keeping its place. A finding
+// about an Ansible construct tpago lacks says what to write instead.
 func FromError(err error) []Finding {
+	fs := fromError(err)
+	for i := range fs {
+		fs[i] = explainAnsible(fs[i])
+	}
+	return fs
+}
+
+func fromError(err error) []Finding {
 	if err == nil {
 		return nil
 	}
@@ -96,12 +105,12 @@ func FromError(err error) []Finding {
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		var out []Finding
 		for _, e := range j.Unwrap() {
-			out = append(out, FromError(e)...)
+			out = append(out, fromError(e)...)
 		}
 		return out
 	}
 	if errors.As(err, &ye) {
-		return FromError(ye)
+		return fromError(ye)
 	}
 	// A plain error: keep a leading file:line:col when it has one.
 	first, rest, _ := strings.Cut(err.Error(), "\n")
