@@ -620,3 +620,21 @@ func TestProvisionRefusesWhatIsNotTheClusters(t *testing.T) {
 		})
 	}
 }
+
+func TestProvisionReadsTheConsoleOfOlderInstanceTypes(t *testing.T) {
+	f := newFakeEC2(t)
+	f.console = consoleText(t)
+	f.oldInstances = true
+	c, out := cluster(t, strings.Replace(demoConfig, "t3.micro", "t2.micro", 1))
+	hosts, err := testProvisioner(f, &sshWaits{}).Provision(context.Background(), c)
+	require.NoError(t, err, out.String())
+	for _, h := range hosts {
+		assert.Len(t, h.HostKeys, 2, h.Name)
+	}
+	var latest []string
+	for _, form := range f.callsOf("GetConsoleOutput") {
+		latest = append(latest, form.Get("Latest"))
+	}
+	assert.Contains(t, latest, "true")
+	assert.Contains(t, latest, "false")
+}

@@ -28,9 +28,12 @@ type fakeEC2 struct {
 	byID   map[string]*fres
 	images []fimage
 	// console is what GetConsoleOutput returns for every instance.
-	console    string
-	pubN       int
-	failAction map[string]string // action → error code to answer with
+	console string
+	pubN    int
+	// oldInstances answers GetConsoleOutput with Latest as EC2 does for
+	// instances that are not on the Nitro system.
+	oldInstances bool
+	failAction   map[string]string // action → error code to answer with
 }
 
 type call struct {
@@ -716,6 +719,9 @@ func (f *fakeEC2) do(action string, form url.Values) (string, *apiError) {
 		id := form.Get("InstanceId")
 		if f.byID[id] == nil {
 			return "", notFoundErr("InvalidInstanceID.NotFound", id)
+		}
+		if f.oldInstances && form.Get("Latest") == "true" {
+			return "", &apiError{"UnsupportedOperation", "This instance type does not support retrieving the latest console output."}
 		}
 		return el("instanceId", id) + el("timestamp", "2024-07-18T10:00:00.000Z") + el("output", base64.StdEncoding.EncodeToString([]byte(f.console))), nil
 	}

@@ -590,7 +590,12 @@ func (p *Provisioner) ensureInstances(ctx context.Context, cli *ec2.Client, c *p
 			case "stopped":
 				toStart = append(toStart, ids[i])
 			case "stopping":
+				fresh[i] = true
 				c.Say("instance %s (%s): stopping; it is started once stopped", in.Name, ids[i])
+			case "pending":
+				// Launched by a run that did not see it boot.
+				fresh[i] = true
+				c.Say("instance %s (%s): pending", in.Name, ids[i])
 			default:
 				c.Say("instance %s (%s): %s", in.Name, ids[i], state)
 			}
@@ -760,7 +765,9 @@ func (p *Provisioner) hostReady(ctx context.Context, cli *ec2.Client, id, pub st
 	latest := true
 	for {
 		out, err := cli.GetConsoleOutput(ctx, &ec2.GetConsoleOutputInput{InstanceId: aws.String(id), Latest: aws.Bool(latest)})
-		if err != nil && latest && errCode(err) == "UnsupportedOperation" {
+		if err != nil && latest && ctx.Err() == nil {
+			// Only Nitro instances have the latest output; others the
+			// output as last buffered.
 			latest = false
 			continue
 		}
