@@ -1,0 +1,168 @@
+package m1
+
+import (
+	"flag"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tpago/tpago/engine/template"
+	"github.com/tpago/tpago/engine/yamlx"
+	"github.com/tpago/tpago/inventory"
+	"github.com/tpago/tpago/roles"
+)
+
+var updateTemplates = flag.Bool("update-templates", false, "rewrite the role template golden files")
+
+// roleDefaults reads a built-in role's defaults/main.yml.
+func roleDefaults(t *testing.T, role string) map[string]any {
+	t.Helper()
+	data, err := fs.ReadFile(roles.FS, role+"/defaults/main.yml")
+	require.NoError(t, err)
+	n, err := yamlx.ParseOne(role+"/defaults/main.yml", data)
+	require.NoError(t, err)
+	m, _ := n.Plain().(map[string]any)
+	return m
+}
+
+// hostScope is what a role's template sees on host h: the common and the
+// role's defaults, then the inventory's variables, the host's own, groups,
+// hostvars and extra (registered results and the like).
+func hostScope(t *testing.T, inv *inventory.Inventory, role, h string, extra map[string]any) map[string]any {
+	t.Helper()
+	base := map[string]any{}
+	for _, r := range []string{"common", role} {
+		for k, v := range roleDefaults(t, r) {
+			base[k] = v
+		}
+	}
+	for k, v := range inv.Groups["all"].Vars {
+		base[k] = v
+	}
+	groups := map[string]any{}
+	for name, g := range inv.Groups {
+		l := make([]any, 0, len(g.Hosts))
+		for _, x := range g.Hosts {
+			l = append(l, x)
+		}
+		groups[name] = l
+	}
+	all := make([]any, 0, len(inv.Order))
+	for _, x := range inv.Order {
+		all = append(all, x)
+	}
+	groups["all"] = all
+	hostvars := map[string]any{}
+	for _, name := range inv.Order {
+		hv := map[string]any{}
+		for k, v := range base {
+			hv[k] = v
+		}
+		for k, v := range inv.Hosts[name].Vars {
+			hv[k] = v
+		}
+		hv["inventory_hostname"] = name
+		hostvars[name] = hv
+	}
+	vars := map[string]any{}
+	for k, v := range hostvars[h].(map[string]any) {
+		vars[k] = v
+	}
+	for k, v := range extra {
+		vars[k] = v
+	}
+	vars["groups"] = groups
+	vars["hostvars"] = hostvars
+	return vars
+}
+
+func clusterInventory(t *testing.T, opts Options) *inventory.Inventory {
+	t.Helper()
+	data, err := Generate(opts)
+	require.NoError(t, err)
+	cfg, err := inventory.ParseConfig("config.yml", data)
+	require.NoError(t, err)
+	inv, err := inventory.FromConfig(cfg, "/clusters/"+opts.ClusterName)
+	require.NoError(t, err)
+	return inv
+}
+
+// TestRoleTemplatesGolden renders the EFM, Patroni, etcd and HAProxy
+// templates for clusters made by configure and compares them with
+// testdata/templates. EFM cannot be installed on test machines (it needs
+// EDB's repositories), so these files are what proves its configuration.
+func TestRoleTemplatesGolden(t *testing.T) {
+	opts := func(fm string, n int, haproxy bool) Options {
+		o := DefaultOptions()
+		o.ClusterName = "gold"
+		o.PostgresVersion = "15"
+		o.FailoverManager = fm
+		o.Platform = "docker"
+		o.Subnet = "10.214.250.0/24"
+		o.NumCascadedReplicas = n
+		o.EnableHAProxy = haproxy
+		o.Hostnames = []string{"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"}
+		return o
+	}
+	efmExtra := map[string]any{"efm_db_password_encrypted": "0123456789abcdef0123456789abcdef"}
+	patroniExtra := map[string]any{"patroni_passwords": map[string]any{
+		"postgres": "pgpw", "replication": "replpw", "barman": "bpw", "streaming_barman": "sbpw"}}
+	cases := []struct {
+		name     string
+		opts     Options
+		role     string
+		template string
+		hosts    []string
+		extra    map[string]any
+	}{
+		// 2 cascaded replicas: 4 Postgres nodes, so Barman is also the witness.
+		{"efm-n2", opts("efm", 2, false), "efm", "efm.properties.j2", []string{"one", "two", "three", "four"}, efmExtra},
+		{"efm-n2", opts("efm", 2, false), "efm", "efm.nodes.j2", []string{"one"}, efmExtra},
+		{"efm-n1", opts("efm", 1, false), "efm", "efm.nodes.j2", []string{"one"}, efmExtra},
+		{"patroni-n1", opts("patroni", 1, true), "patroni", "patroni.yml.j2", []string{"one", "two", "four"}, patroniExtra},
+		{"patroni-n1", opts("patroni", 1, true), "etcd", "etcd.j2", []string{"five"}, nil},
+		{"patroni-n1", opts("patroni", 1, true), "haproxy", "haproxy.cfg.j2", []string{"eight"}, nil},
+	}
+	for _, c := range cases {
+		inv := clusterInventory(t, c.opts)
+		src, err := fs.ReadFile(roles.FS, path.Join(c.role, "templates", c.template))
+		require.NoError(t, err)
+		tpl, err := template.Parse(c.template, string(src))
+		require.NoError(t, err)
+		for _, h := range c.hosts {
+			t.Run(c.name+"/"+h+"/"+c.template, func(t *testing.T) {
+				got, err := tpl.Render(hostScope(t, inv, c.role, h, c.extra))
+				require.NoError(t, err)
+				golden := filepath.Join("testdata", "templates", c.name, h+"."+c.template[:len(c.template)-3])
+				if *updateTemplates {
+					require.NoError(t, os.MkdirAll(filepath.Dir(golden), 0o755))
+					require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
+				}
+				want, err := os.ReadFile(golden)
+				require.NoError(t, err, "no golden file: go test ./architectures/m1 -run TestRoleTemplatesGolden -update-templates")
+				assert.Equal(t, string(want), got)
+			})
+		}
+	}
+}
+
+// TestEFMNeedsEDBToken: without edb_repo_token the EFM role stops with a
+// message that says what to configure, before any task that touches a host.
+func TestEFMNeedsEDBToken(t *testing.T) {
+	data, err := fs.ReadFile(roles.FS, "efm/tasks/check.yml")
+	require.NoError(t, err)
+	assert.Contains(t, string(data), "edb_repo_token")
+	main, err := fs.ReadFile(roles.FS, "efm/tasks/main.yml")
+	require.NoError(t, err)
+	n, err := yamlx.ParseOne("efm/tasks/main.yml", main)
+	require.NoError(t, err)
+	tasks, _ := n.Plain().([]any)
+	require.NotEmpty(t, tasks)
+	first, _ := tasks[0].(map[string]any)
+	assert.Equal(t, "check.yml", first["import_tasks"], "the EFM role must check for the token first")
+}
