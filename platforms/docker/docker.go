@@ -506,7 +506,8 @@ func (p *Provisioner) ensureContainer(ctx context.Context, cli *client.Client, c
 			break
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("no SSH host key after %s (is sshd starting? docker exec %s systemctl status ssh)", wait, cname)
+			diag, _, _, _ := Exec(ctx, cli, cname, []string{"/bin/sh", "-c", "systemctl is-system-running; systemctl list-jobs --no-pager | head -8; systemctl status ssh --no-pager -n 5 | head -15"})
+			return nil, fmt.Errorf("no SSH host key after %s; the host says:\n%s", wait, strings.TrimSpace(diag))
 		}
 		select {
 		case <-ctx.Done():
