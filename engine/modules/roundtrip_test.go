@@ -81,7 +81,7 @@ func TestRoundTripTiming(t *testing.T) {
 		dir  string
 	}{
 		{"local", func() *module.Runtime { return localRT(t, dir) }, dir},
-		{"container", func() *module.Runtime { return remoteRT(t) }, "/tmp"},
+		{"ssh", func() *module.Runtime { return remoteRT(t) }, "/tmp"},
 	} {
 		rt := h.rt()
 		for _, tc := range []struct {
