@@ -518,7 +518,9 @@ func TestCheckRegion(t *testing.T) {
 		assert.NoError(t, CheckRegion(r), r)
 	}
 	assert.EqualError(t, CheckRegion("us-east-7"), `unknown AWS region "us-east-7" (known: us-east-1, us-east-2)`)
+	assert.EqualError(t, CheckRegion("eu-wset-1"), `unknown AWS region "eu-wset-1" (known: eu-central-1, eu-central-2, eu-north-1, eu-south-1, eu-south-2, eu-west-1, eu-west-2, eu-west-3)`)
 	assert.ErrorContains(t, CheckRegion("mars"), `unknown AWS region "mars" (known: af-south-1,`)
+	assert.ErrorContains(t, CheckRegion(""), `unknown AWS region "" (known: af-south-1,`)
 }
 
 func TestDeprovisionThroughThePlatformsPackage(t *testing.T) {

@@ -34,10 +34,14 @@ func CheckRegion(region string) error {
 	if slices.Contains(Regions, region) {
 		return nil
 	}
+	// The regions of the same area (eu-west-, then eu-), or all of them.
 	var near []string
-	if i := strings.LastIndex(region, "-"); i > 0 {
+	for _, cut := range []int{strings.LastIndex(region, "-"), strings.Index(region, "-")} {
+		if cut <= 0 || len(near) > 0 {
+			continue
+		}
 		for _, r := range Regions {
-			if strings.HasPrefix(r, region[:i+1]) {
+			if strings.HasPrefix(r, region[:cut+1]) {
 				near = append(near, r)
 			}
 		}
