@@ -611,6 +611,9 @@ func TestProvisionRefusesWhatIsNotTheClusters(t *testing.T) {
 		{"EC2 refuses to launch", func(f *fakeEC2) {
 			f.failAction["RunInstances"] = "InsufficientInstanceCapacity"
 		}, "instance pine: run t3.micro from ami-0bbbbbbbbbbbbbbb2: operation error EC2: RunInstances"},
+		{"what was made is named when a later step fails", func(f *fakeEC2) {
+			f.failAction["ImportKeyPair"] = "InvalidKey.Format"
+		}, "api error InvalidKey.Format: failing on purpose\n(what was made carries the tag tpago.cluster=demo: provision again to finish, or deprovision to remove it)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeEC2(t)
@@ -639,4 +642,23 @@ func TestProvisionReadsTheConsoleOfOlderInstanceTypes(t *testing.T) {
 	}
 	assert.Contains(t, latest, "true")
 	assert.Contains(t, latest, "false")
+}
+
+func TestProvisionLeavesInstancesRemovedFromConfig(t *testing.T) {
+	f := newFakeEC2(t)
+	f.console = consoleText(t)
+	p := testProvisioner(f, &sshWaits{})
+	c, out := cluster(t, demoConfig)
+	_, err := p.Provision(context.Background(), c)
+	require.NoError(t, err, out.String())
+
+	cfg := demoConfig[:strings.Index(demoConfig, "  - Name: wombat")]
+	f.reset()
+	c2, out2 := cluster(t, cfg)
+	c2.PublicKey = c.PublicKey
+	hosts, err := p.Provision(context.Background(), c2)
+	require.NoError(t, err, out2.String())
+	assert.Len(t, hosts, 3)
+	assert.Empty(t, creates(f.actions()))
+	assert.Regexp(t, `instance wombat \(i-[0-9a-f]+\): carries the cluster's tag but is not in config.yml; left as it is \(deprovision removes it\)`, out2.String())
 }

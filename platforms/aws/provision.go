@@ -51,6 +51,20 @@ func (p *Provisioner) Provision(ctx context.Context, c *platforms.Cluster) ([]pl
 	if err != nil {
 		return nil, err
 	}
+	for _, name := range sortedKeys(existing) {
+		if !slices.ContainsFunc(c.Instances, func(in *platforms.Instance) bool { return in.Name == name }) {
+			c.Say("instance %s (%s): carries the cluster's tag but is not in config.yml; left as it is (deprovision removes it)", name, aws.ToString(existing[name].InstanceId))
+		}
+	}
+	hosts, err := p.build(ctx, cli, c, pl, existing, images)
+	if err != nil && c.Changes() > 0 {
+		return nil, fmt.Errorf("%w\n(what was made carries the tag %s=%s: provision again to finish, or deprovision to remove it)", err, TagCluster, c.Name)
+	}
+	return hosts, err
+}
+
+// build makes or finds the network, security group, key pair and instances.
+func (p *Provisioner) build(ctx context.Context, cli *ec2.Client, c *platforms.Cluster, pl *plan, existing map[string]types.Instance, images map[string]types.Image) ([]platforms.Host, error) {
 
 	vpcID, vpcCIDR, err := p.ensureVPC(ctx, cli, c, pl)
 	if err != nil {
