@@ -20,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tpago/tpago/engine/conn"
+	"github.com/tpago/tpago/inventory"
 	"github.com/tpago/tpago/platforms"
 	"golang.org/x/crypto/ssh"
 )
@@ -210,9 +212,23 @@ func TestProvisionMakesTheClusterOnceAndDeprovisionRemovesItAll(t *testing.T) {
 		assert.Equal(t, wantKeys, types, h.Name)
 		assert.Contains(t, w.addrs, h.Address+":22")
 	}
-	// The roles reach each other at the private addresses.
+	// The roles reach each other at the private addresses: the inventory
+	// has them as ip_address.
 	assert.Equal(t, "10.33.1.", c.Config.Instances[0].IPAddress[:8])
 	assert.Equal(t, "10.33.2.", c.Config.Instances[3].IPAddress[:8])
+	inv, err := inventory.FromConfig(c.Config, c.Dir)
+	require.NoError(t, err)
+	assert.Equal(t, c.Config.Instances[1].IPAddress, inv.Hosts["hornet"].Vars["ip_address"])
+	// What platforms.Provision records in known_hosts from these keys.
+	known := map[string][]ssh.PublicKey{}
+	for _, h := range hosts {
+		known[conn.KnownHostsName(h.Address, h.Port)] = h.HostKeys
+	}
+	_, err = conn.RecordKnownHosts(c.KnownHostsFile(), known)
+	require.NoError(t, err)
+	kh, err := os.ReadFile(c.KnownHostsFile())
+	require.NoError(t, err)
+	assert.Contains(t, string(kh), hosts[0].Address+" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBnPs7TCxurRJEWvzAv8hl00ov/2MGusXJxsRE147f4Z")
 
 	// What was asked for.
 	vpc := f.callsOf("CreateVpc")
