@@ -52,8 +52,9 @@ type Provisioner struct {
 	// BootWait bounds the wait for an instance to run, answer on port 22
 	// and print its host keys (10 minutes when 0).
 	BootWait time.Duration
-	// DeleteWait bounds the wait for instances to terminate and for their
-	// network interfaces to go (10 minutes when 0).
+	// DeleteWait bounds each wait of Deprovision: for the instances to
+	// terminate, and for each resource EC2 still says is in use (10
+	// minutes when 0).
 	DeleteWait time.Duration
 }
 

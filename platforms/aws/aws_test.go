@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -677,4 +678,51 @@ func TestProvisionLeavesInstancesRemovedFromConfig(t *testing.T) {
 	assert.Len(t, hosts, 3)
 	assert.Empty(t, creates(f.actions()))
 	assert.Regexp(t, `instance wombat \(i-[0-9a-f]+\): carries the cluster's tag but is not in config.yml; left as it is \(deprovision removes it\)`, out2.String())
+}
+
+func TestDeprovisionWaitsWhileEC2SaysInUse(t *testing.T) {
+	f := newFakeEC2(t)
+	f.console = consoleText(t)
+	p := testProvisioner(f, &sshWaits{})
+	c, out := cluster(t, demoConfig)
+	_, err := p.Provision(context.Background(), c)
+	require.NoError(t, err, out.String())
+	f.reset()
+	f.busy["DeleteSecurityGroup"] = 3
+	f.busy["DeleteVpc"] = 1
+	removed, err := p.Deprovision(context.Background(), c)
+	require.NoError(t, err)
+	assert.Len(t, removed, 11)
+	assert.Len(t, f.callsOf("DeleteSecurityGroup"), 4)
+	assert.Len(t, f.callsOf("DeleteVpc"), 2)
+	assert.Empty(t, f.ids("vpc"))
+
+	// Still in use after the wait: said, and the rest is still removed.
+	c2, out2 := cluster(t, demoConfig)
+	_, err = p.Provision(context.Background(), c2)
+	require.NoError(t, err, out2.String())
+	p.DeleteWait = 50 * time.Millisecond
+	p.Poll = 10 * time.Millisecond
+	f.busy["DeleteSecurityGroup"] = 1000
+	removed, err = p.Deprovision(context.Background(), c2)
+	require.ErrorContains(t, err, "delete security group sg-")
+	require.ErrorContains(t, err, "DependencyViolation")
+	assert.Contains(t, removed, "key pair tpago-demo")
+	assert.Len(t, f.ids("sg"), 1)
+}
+
+func TestProvisionSaysWhichHostDoesNotAnswer(t *testing.T) {
+	f := newFakeEC2(t)
+	f.console = consoleText(t)
+	p := testProvisioner(f, &sshWaits{})
+	p.WaitSSH = func(ctx context.Context, addr string) error {
+		if addr == "203.0.113.12:22" {
+			return fmt.Errorf("port 22 does not answer: connection refused")
+		}
+		return nil
+	}
+	c, _ := cluster(t, demoConfig)
+	_, err := p.Provision(context.Background(), c)
+	require.Error(t, err)
+	assert.Regexp(t, `instance hornet \(i-[0-9a-f]+, 203\.0\.113\.12\): port 22 does not answer: connection refused`, err.Error())
 }

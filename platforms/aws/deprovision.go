@@ -28,8 +28,6 @@ func (p *Provisioner) Deprovision(ctx context.Context, c *platforms.Cluster) ([]
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, p.deleteWait())
-	defer cancel()
 	var removed []string
 	done := func(what string) {
 		c.Changed("%s: removed", what)
@@ -185,6 +183,8 @@ func (p *Provisioner) Deprovision(ctx context.Context, c *platforms.Cluster) ([]
 
 // waitTerminated waits until none of the instances is left but terminated.
 func (p *Provisioner) waitTerminated(ctx context.Context, cli *ec2.Client, ids []string) error {
+	ctx, cancel := context.WithTimeout(ctx, p.deleteWait())
+	defer cancel()
 	for {
 		list, err := p.describeByID(ctx, cli, ids)
 		if err != nil {

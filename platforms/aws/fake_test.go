@@ -34,6 +34,9 @@ type fakeEC2 struct {
 	// instances that are not on the Nitro system.
 	oldInstances bool
 	failAction   map[string]string // action → error code to answer with
+	// busy answers an action with DependencyViolation this many times
+	// more, as EC2 does while network interfaces are going away.
+	busy map[string]int
 }
 
 type call struct {
@@ -64,7 +67,7 @@ type fimage struct {
 }
 
 func newFakeEC2(t *testing.T) *fakeEC2 {
-	f := &fakeEC2{byID: map[string]*fres{}, failAction: map[string]string{}}
+	f := &fakeEC2{byID: map[string]*fres{}, failAction: map[string]string{}, busy: map[string]int{}}
 	f.images = []fimage{
 		{"ami-0aaaaaaaaaaaaaaa1", "debian-12-amd64-20240201-1644", DebianOwner, "2024-02-01T17:00:00.000Z", "/dev/xvda"},
 		{"ami-0bbbbbbbbbbbbbbb2", "debian-12-amd64-20240717-1811", DebianOwner, "2024-07-17T18:30:00.000Z", "/dev/xvda"},
@@ -387,6 +390,10 @@ func notFoundErr(code, id string) *apiError {
 func (f *fakeEC2) do(action string, form url.Values) (string, *apiError) {
 	if code, ok := f.failAction[action]; ok {
 		return "", &apiError{code, "failing on purpose"}
+	}
+	if f.busy[action] > 0 {
+		f.busy[action]--
+		return "", &apiError{"DependencyViolation", "resource has a dependent object"}
 	}
 	switch action {
 	case "DescribeVpcs":
