@@ -8,7 +8,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tpago/tpago/engine/expr"
+	"github.com/tpago/tpago/engine/module"
 	"github.com/tpago/tpago/engine/playbook"
+	"github.com/tpago/tpago/engine/template"
 	"github.com/tpago/tpago/engine/validate"
 )
 
@@ -90,4 +93,20 @@ func TestAnsibleTemplateTags(t *testing.T) {
 	assert.Equal(t, 2, fs[0].Line)
 	assert.Contains(t, fs[0].Reason, `unknown tag "include"`)
 	assert.Contains(t, fs[0].Hint, "its own template: task")
+}
+
+// The tables of equivalents name only what tpago lacks: when a module,
+// function or tag is added, its entry must go.
+func TestEquivalentsNameOnlyMissingThings(t *testing.T) {
+	for name := range validate.AnsibleModules {
+		_, _, ok := module.Lookup(name)
+		assert.False(t, ok, "module %s exists now: remove it from AnsibleModules", name)
+	}
+	for name := range validate.AnsibleFilters {
+		assert.Error(t, expr.Check("x | "+name), "function %s exists now: remove it from AnsibleFilters", name)
+	}
+	for name := range validate.AnsibleTags {
+		_, err := template.Parse("t", "{% "+name+" %}")
+		assert.Error(t, err, "tag %s exists now: remove it from AnsibleTags", name)
+	}
 }
