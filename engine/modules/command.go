@@ -101,10 +101,10 @@ func runCommand(ctx context.Context, rt *module.Runtime, args module.Args, line 
 	marker := "__TPAGO_NOT_RUN_" + hex.EncodeToString(nonce) + "__"
 	var b strings.Builder
 	if p := args.String("creates"); p != "" {
-		fmt.Fprintf(&b, "if [ -e %s ]; then echo %s; echo 'Did not run command since '%s' exists'; exit 0; fi\n", conn.Quote(p), marker, conn.Quote(p))
+		fmt.Fprintf(&b, "set -- %s\nif [ -e \"$1\" ]; then echo %s; echo 'Did not run command since '%s' exists'; exit 0; fi\n", globWord(p), marker, conn.Quote(p))
 	}
 	if p := args.String("removes"); p != "" {
-		fmt.Fprintf(&b, "if [ ! -e %s ]; then echo %s; echo 'Did not run command since '%s' does not exist'; exit 0; fi\n", conn.Quote(p), marker, conn.Quote(p))
+		fmt.Fprintf(&b, "set -- %s\nif [ ! -e \"$1\" ]; then echo %s; echo 'Did not run command since '%s' does not exist'; exit 0; fi\n", globWord(p), marker, conn.Quote(p))
 	}
 	if rt.Check {
 		fmt.Fprintf(&b, "echo %s; echo check; exit 0\n", marker)
@@ -154,6 +154,28 @@ func runCommand(ctx context.Context, rt *module.Runtime, args module.Args, line 
 		res.Msg = "non-zero return code"
 	}
 	return res, nil
+}
+
+// globWord quotes p for sh but leaves its glob characters (* ? [ ]) active,
+// so that creates/removes may name a pattern as in Ansible.
+func globWord(p string) string {
+	var b strings.Builder
+	lit := ""
+	for _, r := range p {
+		if strings.ContainsRune("*?[]", r) {
+			if lit != "" {
+				b.WriteString(conn.Quote(lit))
+				lit = ""
+			}
+			b.WriteRune(r)
+			continue
+		}
+		lit += string(r)
+	}
+	if lit != "" {
+		b.WriteString(conn.Quote(lit))
+	}
+	return b.String()
 }
 
 // fmtDelta formats a duration like Python's timedelta ("0:00:01.234567").

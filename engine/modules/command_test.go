@@ -71,6 +71,13 @@ func TestCommand(t *testing.T) {
 	assert.False(t, res.Changed)
 	assert.False(t, res.Skipped)
 
+	// creates may be a glob pattern.
+	res = mustRun(t, rt, "command", map[string]any{"cmd": "false", "creates": filepath.Join(dir, "do*")})
+	assert.False(t, res.Changed)
+	res, err = runMod(t, rt, "command", map[string]any{"cmd": "false", "creates": filepath.Join(dir, "x*")})
+	require.NoError(t, err)
+	assert.True(t, res.Failed, "nothing matches x*: the command runs")
+
 	res = mustRun(t, rt, "command", map[string]any{"cmd": "rm " + marker, "removes": marker})
 	assert.True(t, res.Changed)
 	res = mustRun(t, rt, "command", map[string]any{"cmd": "rm " + marker, "removes": marker})

@@ -143,8 +143,7 @@ func runService(ctx context.Context, rt *module.Runtime, args module.Args) (*mod
 	}
 	res := &module.Result{Data: map[string]any{"name": unit}}
 	if unit == "" {
-		res.Changed = r.flag("daemon_reloaded")
-		return res, nil
+		return res, nil // a daemon-reload alone changes no unit's state
 	}
 	res.Changed = r.flag("state_changed") || r.flag("enabled_changed") || r.flag("masked_changed")
 	after := r.get("active_after")

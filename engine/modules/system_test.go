@@ -1,6 +1,8 @@
 package modules
 
 import (
+	"github.com/tpago/tpago/engine/conn"
+
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -163,4 +165,22 @@ func TestRemoteFiles(t *testing.T) {
 	assert.Equal(t, "640 nobody", sh(t, "stat -c '%a %U' /srv/app/app.conf"), "attributes survive a rewrite")
 	_, err := runMod(t, rt, "copy", map[string]any{"content": "x", "dest": "/srv/app/x", "owner": "no-such-user"})
 	require.ErrorContains(t, err, "owner no-such-user: no such user")
+}
+
+// Modules run as another user through sudo, as with become_user.
+func TestRemoteBecome(t *testing.T) {
+	rt := remoteRT(t)
+	root := rt.Remote.(*conn.Shell)
+	as := *root
+	as.Become, as.BecomeUser = true, "nobody"
+	rt.Remote = &as
+	sh(t, "rm -f /tmp/by-nobody")
+	idempotent(t, rt, "copy", map[string]any{"content": "x\n", "dest": "/tmp/by-nobody", "mode": "0600"}, nil)
+	assert.Equal(t, "nobody 600", sh(t, "stat -c '%U %a' /tmp/by-nobody"))
+	res := mustRun(t, rt, "command", map[string]any{"cmd": "id -un"})
+	assert.Equal(t, "nobody", res.Stdout)
+	_, err := runMod(t, rt, "copy", map[string]any{"content": "x\n", "dest": "/root/nope"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "/root")
+	t.Logf("as nobody, writing in /root: %v", err)
 }
