@@ -1,0 +1,94 @@
+package m1
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tpago/tpago/inventory"
+)
+
+var updateStatus = flag.Bool("update-status", false, "rewrite the status golden files")
+
+// loadRecorded reads testdata/status/NAME: a config.yml and the outputs
+// the status playbook gathered from that cluster.
+func loadRecorded(t *testing.T, name string) (*inventory.Inventory, map[string]HostOutputs) {
+	t.Helper()
+	dir := filepath.Join("testdata", "status", name)
+	cfg, err := inventory.LoadConfig(filepath.Join(dir, "config.yml"))
+	require.NoError(t, err)
+	inv, err := inventory.FromConfig(cfg, "/clusters/"+name)
+	require.NoError(t, err)
+	data, err := os.ReadFile(filepath.Join(dir, "outputs.json"))
+	require.NoError(t, err)
+	var outs map[string]HostOutputs
+	require.NoError(t, json.Unmarshal(data, &outs))
+	return inv, outs
+}
+
+func TestStatusGolden(t *testing.T) {
+	for _, name := range []string{"patroni", "patroni-unreachable", "repmgr"} {
+		t.Run(name, func(t *testing.T) {
+			inv, outs := loadRecorded(t, name)
+			topo := BuildTopology(inv, outs)
+			var text, js bytes.Buffer
+			topo.Text(&text)
+			require.NoError(t, topo.JSON(&js))
+			for file, got := range map[string][]byte{"status.golden": text.Bytes(), "status.json.golden": js.Bytes()} {
+				golden := filepath.Join("testdata", "status", name, file)
+				if *updateStatus {
+					require.NoError(t, os.WriteFile(golden, got, 0o644))
+				}
+				want, err := os.ReadFile(golden)
+				require.NoError(t, err, "go test ./architectures/m1 -run TestStatusGolden -update-status")
+				assert.Equal(t, string(want), string(got), file)
+			}
+		})
+	}
+}
+
+func TestStatusFacts(t *testing.T) {
+	t.Run("patroni healthy", func(t *testing.T) {
+		inv, outs := loadRecorded(t, "patroni")
+		topo := BuildTopology(inv, outs)
+		assert.Empty(t, topo.Problems)
+		assert.Equal(t, "walrus", topo.Primary)
+		assert.Equal(t, "walrus", topo.Node("peach").Postgres.Follows)
+		assert.Equal(t, "peach", topo.Node("cobble").Postgres.Follows, "the cascaded replica streams from node 2")
+		assert.True(t, topo.Node("cobble").Streaming())
+		require.NotNil(t, topo.Node("cobble").Postgres.LagBytes)
+		assert.Equal(t, "Leader", topo.Node("walrus").Manager.Role)
+		assert.Equal(t, "peach", topo.Node("cobble").Manager.Upstream)
+		assert.True(t, topo.Node("arrow").Etcd.Leader)
+		assert.Equal(t, "OK", topo.Node("lagoon").Barman[0].Check)
+		assert.Equal(t, "postgresql://10.214.1.18:5000,10.214.1.19:5000/postgres?connect_timeout=2&target_session_attrs=read-write", topo.Connect)
+	})
+	t.Run("repmgr with a failed replica", func(t *testing.T) {
+		inv, outs := loadRecorded(t, "repmgr")
+		topo := BuildTopology(inv, outs)
+		assert.Equal(t, "panther", topo.Primary)
+		assert.Equal(t, "down", topo.Node("rain").Postgres.State)
+		assert.False(t, topo.Node("rain").Streaming())
+		assert.Equal(t, int64(16384), *topo.Node("harbor").Postgres.LagBytes)
+		assert.Equal(t, "failed", topo.Node("rain").Manager.State)
+		assert.Equal(t, "witness", topo.Node("brass").Manager.Role)
+		assert.Contains(t, topo.Connect, "10.214.251.11:5432,10.214.251.12:5432,10.214.251.14:5432,10.214.251.15:5432")
+		assert.Contains(t, topo.Problems, "repmgr sees rain as standby failed")
+		assert.Len(t, topo.Problems, 3, "%v", topo.Problems)
+	})
+	t.Run("two primaries", func(t *testing.T) {
+		inv, outs := loadRecorded(t, "patroni")
+		o := outs["peach"]
+		pg := o.Tasks["postgres"]
+		pg.Stdout = "S|f|15.5|0/9000000"
+		o.Tasks["postgres"] = pg
+		topo := BuildTopology(inv, outs)
+		assert.Contains(t, topo.Problems, "more than one primary: walrus, peach")
+	})
+}
