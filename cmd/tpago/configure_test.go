@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"path/filepath"
 	"testing"
 
@@ -16,21 +14,7 @@ import (
 // status and error.
 func runConfigure(t *testing.T, args ...string) (string, int, error) {
 	t.Helper()
-	root := newRoot()
-	var out bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&out)
-	root.SetArgs(append([]string{"configure"}, args...))
-	err := root.Execute()
-	code := 0
-	if err != nil {
-		code = 1
-		var ee *exitError
-		if errors.As(err, &ee) {
-			code = ee.code
-		}
-	}
-	return out.String(), code, err
+	return runCLI(t, append([]string{"configure"}, args...)...)
 }
 
 func TestConfigureHelpGroupsOptions(t *testing.T) {

@@ -64,6 +64,11 @@ func (s *Shell) Command() string {
 // Run implements Runner.
 func (s *Shell) Run(ctx context.Context, script string) (Output, error) {
 	var b strings.Builder
+	if cmd := s.Command(); cmd != remoteCmd {
+		// As another user, start where that user may read: the login
+		// user's folder usually is not (psql, for one, complains).
+		b.WriteString("cd \"$HOME\" 2>/dev/null || cd /\n")
+	}
 	if len(s.Env) > 0 {
 		keys := make([]string, 0, len(s.Env))
 		for k := range s.Env {

@@ -1,0 +1,183 @@
+// Package e2e configures, provisions, deploys and checks real M1 clusters
+// on local Docker with the tpago binary, as a user would.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tpago/tpago/internal/clitest"
+	"github.com/tpago/tpago/inventory"
+	"github.com/tpago/tpago/platforms/docker"
+)
+
+// newCluster configures a docker M1 cluster with its own name and subnet
+// (10.209.x.0/24) and removes it when the test ends.
+func newCluster(t *testing.T, tag string, n int, args ...string) string {
+	t.Helper()
+	name := fmt.Sprintf("e2e%s%d", tag, os.Getpid()%100000)
+	dir := filepath.Join(t.TempDir(), name)
+	subnet := fmt.Sprintf("10.209.%d.0/24", (os.Getpid()+n*7)%250)
+	clitest.Must(t, append([]string{"configure", dir, "-a", "M1", "--platform", "docker", "--postgresql", "15",
+		"--failover-manager", "repmgr", "--subnet", subnet, "--num-cascaded-replicas", fmt.Sprint(n)}, args...)...)
+	t.Cleanup(func() {
+		if out, code := clitest.Run(t, "deprovision", dir, "--yes"); code != 0 {
+			t.Errorf("deprovision: exit %d\n%s", code, out)
+		}
+		cli, err := docker.NewClient(context.Background())
+		require.NoError(t, err)
+		left, err := cli.ContainerList(context.Background(), container.ListOptions{All: true,
+			Filters: filters.NewArgs(filters.Arg("label", docker.LabelCluster+"="+name))})
+		require.NoError(t, err)
+		assert.Empty(t, left, "deprovision leaves no container behind")
+	})
+	return dir
+}
+
+// recap returns the PLAY RECAP part of a run's output.
+func recap(t *testing.T, out string) string {
+	t.Helper()
+	i := strings.LastIndex(out, "PLAY RECAP")
+	require.GreaterOrEqual(t, i, 0, "no PLAY RECAP in:\n%s", out)
+	return out[i:]
+}
+
+// TestM1Repmgr is the seed's cluster, really running: configure, provision
+// on Docker, deploy, test with the real clients, redeploy (no change), a
+// settings change previewed with --check --diff then applied, the ad-hoc
+// and password commands, and deprovision.
+func TestM1Repmgr(t *testing.T) {
+	dir := newCluster(t, "r", 1)
+	clitest.Must(t, "provision", dir)
+	first := clitest.Must(t, "deploy", dir)
+	assert.Regexp(t, `changed=[1-9]`, recap(t, first))
+	test := clitest.Must(t, "test", dir)
+	assert.NotContains(t, test, "fatal:")
+
+	second := clitest.Must(t, "deploy", dir)
+	assert.Equal(t, 4, strings.Count(recap(t, second), "changed=0 "), "a second deploy changes nothing:\n%s", recap(t, second))
+
+	// Nothing secret is ever printed.
+	for _, user := range []string{"postgres", "repmgr", "barman"} {
+		pw := strings.TrimSpace(clitest.Must(t, "show-password", dir, user))
+		require.Len(t, pw, 48)
+		assert.NotContains(t, first+second+test, pw, "the %s password was printed", user)
+	}
+
+	show := clitest.Must(t, "cmd", dir, "primary", "--become-user", "postgres", "repmgr -f /etc/repmgr.conf cluster show")
+	assert.Regexp(t, regexp.MustCompile(`primary \| \* running`), show)
+	assert.Equal(t, 2, strings.Count(show, "standby |   running"), show)
+
+	// A settings change: previewed, not made; then made.
+	cfgPath := filepath.Join(dir, "config.yml")
+	cfg, err := os.ReadFile(cfgPath)
+	require.NoError(t, err)
+	changed := strings.Replace(string(cfg), "postgres_conf_settings: {}", "postgres_conf_settings:\n    work_mem: 8MB", 1)
+	require.NotEqual(t, string(cfg), changed)
+	require.NoError(t, os.WriteFile(cfgPath, []byte(changed), 0o644))
+	workMem := func() string {
+		out := clitest.Must(t, "cmd", dir, "primary", "--become-user", "postgres", "psql -Atc 'show work_mem'")
+		return strings.TrimSpace(out[strings.Index(out, ">>")+2:])
+	}
+	before := workMem()
+	preview := clitest.Must(t, "deploy", dir, "--check", "--diff")
+	assert.Contains(t, preview, "+work_mem = '8MB'")
+	assert.Equal(t, before, workMem(), "check mode changed nothing")
+	clitest.Must(t, "deploy", dir)
+	assert.Equal(t, "8MB", workMem())
+
+	failover(t, dir)
+}
+
+// psql runs a query as postgres on one host and returns its output.
+func psql(t *testing.T, dir, host, query string) (string, int) {
+	t.Helper()
+	out, code := clitest.Run(t, "cmd", dir, host, "--become-user", "postgres", "psql -XAtc "+shellQuote(query))
+	if i := strings.Index(out, ">>"); i >= 0 {
+		out = out[i+2:]
+	}
+	return strings.TrimSpace(out), code
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// failover kills the primary's container: node 2 must become primary within
+// repmgr's timeouts, the cascaded replica must follow it, and a deploy
+// (without the dead host) must point Barman at the new primary and leave a
+// cluster that tpago test passes.
+func failover(t *testing.T, dir string) {
+	cfg, err := inventory.LoadConfig(filepath.Join(dir, "config.yml"))
+	require.NoError(t, err)
+	byNode := map[int]string{}
+	for _, in := range cfg.Instances {
+		byNode[in.Node] = in.Name
+	}
+	primary, replica, cascaded := byNode[1], byNode[2], byNode[4]
+	cli, err := docker.NewClient(context.Background())
+	require.NoError(t, err)
+	start := time.Now()
+	require.NoError(t, cli.ContainerKill(context.Background(), cfg.ClusterName+"-"+primary, "KILL"))
+	promoted := false
+	for time.Since(start) < 90*time.Second {
+		if out, code := psql(t, dir, replica, "select pg_is_in_recovery()"); code == 0 && out == "f" {
+			promoted = true
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	require.True(t, promoted, "node 2 (%s) was not promoted within 90 s", replica)
+	t.Logf("failover: %s is primary %.1fs after %s was killed", replica, time.Since(start).Seconds(), primary)
+
+	_, code := psql(t, dir, replica, "create table if not exists e2e_failover (id int); insert into e2e_failover values (42)")
+	require.Equal(t, 0, code)
+	seen := false
+	for i := 0; i < 30 && !seen; i++ {
+		out, _ := psql(t, dir, cascaded, "select count(*) from e2e_failover where id = 42")
+		seen = out == "1"
+		if !seen {
+			time.Sleep(time.Second)
+		}
+	}
+	assert.True(t, seen, "the cascaded replica %s follows the new primary", cascaded)
+
+	out := clitest.Must(t, "deploy", dir, "--limit", "all:!"+primary)
+	assert.NotContains(t, out, "fatal:")
+	barman := clitest.Must(t, "cmd", dir, "barman", "--become-user", "barman", "barman check all")
+	assert.NotContains(t, barman, "FAILED")
+	conninfo := clitest.Must(t, "cmd", dir, "barman", "cat /etc/barman.d/*.conf")
+	assert.Contains(t, conninfo, cfgAddress(cfg, replica), "Barman backs up the new primary")
+	clitest.Must(t, "test", dir, "--limit", "all:!"+primary)
+}
+
+func cfgAddress(cfg *inventory.Config, name string) string {
+	for _, in := range cfg.Instances {
+		if in.Name == name {
+			return in.IPAddress
+		}
+	}
+	return ""
+}
+
+// TestM1RepmgrWitness is M1 with no cascaded replica: two Postgres nodes,
+// so the Barman node is also repmgr's witness.
+func TestM1RepmgrWitness(t *testing.T) {
+	dir := newCluster(t, "w", 0)
+	clitest.Must(t, "provision", dir)
+	clitest.Must(t, "deploy", dir)
+	clitest.Must(t, "test", dir)
+	show := clitest.Must(t, "cmd", dir, "primary", "--become-user", "postgres", "repmgr -f /etc/repmgr.conf cluster show")
+	assert.Regexp(t, `witness +\| \* running`, show)
+	second := clitest.Must(t, "deploy", dir)
+	assert.Equal(t, 3, strings.Count(recap(t, second), "changed=0 "), recap(t, second))
+}
