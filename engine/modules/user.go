@@ -207,6 +207,9 @@ func (*User) Run(ctx context.Context, rt *module.Runtime, args module.Args) (*mo
 			res.Data[k] = r.int(k)
 		}
 	}
+	if r.has("gid") {
+		res.Data["group"] = r.int("gid") // Ansible reports the primary group's id here
+	}
 	for _, k := range []string{"home", "shell", "ssh_key_file", "ssh_public_key", "ssh_fingerprint"} {
 		if r.has(k) {
 			res.Data[k] = r.get(k)
