@@ -50,6 +50,15 @@ if [ ! -x /usr/sbin/sshd ]; then
 fi
 mkdir -p /run/sshd /var/cache/tpago
 
+# Every systemd container takes several inotify instances; the kernel's
+# default (128, or 1024) stops the tenth or so container from booting
+# ("Failed to allocate manager object: Too many open files").
+if [ "$(cat /proc/sys/fs/inotify/max_user_instances)" -lt 8192 ]; then
+	echo "setup: raising fs.inotify.max_user_instances for systemd containers"
+	sysctl -q -w fs.inotify.max_user_instances=8192 fs.inotify.max_user_watches=1048576
+	printf 'fs.inotify.max_user_instances = 8192\nfs.inotify.max_user_watches = 1048576\n' >/etc/sysctl.d/90-tpago.conf
+fi
+
 if ! docker info >/dev/null 2>&1; then
 	if [ -d /run/systemd/system ]; then
 		echo "setup: starting docker.service"

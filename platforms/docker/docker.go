@@ -505,6 +505,15 @@ func (p *Provisioner) ensureContainer(ctx context.Context, cli *client.Client, c
 			pub = out
 			break
 		}
+		if err != nil {
+			if ins, ierr := cli.ContainerInspect(ctx, cname); ierr == nil && ins.State != nil && !ins.State.Running {
+				msg := bootLog(ctx, cli, cname)
+				if msg == "" && ins.State.ExitCode == 255 {
+					msg = "; systemd could not start, most often because the machine ran out of inotify instances: raise fs.inotify.max_user_instances (sh scripts/setup.sh does)"
+				}
+				return nil, fmt.Errorf("the container stopped (exit %d) while booting%s", ins.State.ExitCode, msg)
+			}
+		}
 		if time.Now().After(deadline) {
 			diag, _, _, _ := Exec(ctx, cli, cname, []string{"/bin/sh", "-c", "systemctl is-system-running; systemctl list-jobs --no-pager | head -8; systemctl status ssh --no-pager -n 5 | head -15"})
 			return nil, fmt.Errorf("no SSH host key after %s; the host says:\n%s", wait, strings.TrimSpace(diag))
@@ -617,4 +626,25 @@ func (p *Provisioner) Deprovision(ctx context.Context, c *platforms.Cluster) ([]
 		c.Say("deprovision: nothing of cluster %s is left", c.Name)
 	}
 	return removed, errors.Join(errs...)
+}
+
+// bootLog returns the end of a container's console output, with a hint for
+// the known failure of systemd on a machine short of inotify instances.
+func bootLog(ctx context.Context, cli *client.Client, ctr string) string {
+	rc, err := cli.ContainerLogs(ctx, ctr, container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: "6"})
+	if err != nil {
+		return ""
+	}
+	defer rc.Close()
+	var o, e bytes.Buffer
+	_, _ = stdcopy.StdCopy(&o, &e, rc)
+	text := strings.TrimSpace(o.String() + e.String())
+	if text == "" {
+		return ""
+	}
+	msg := "; its console says:\n" + text
+	if strings.Contains(text, "Too many open files") {
+		msg += "\nsystemd ran out of inotify instances: raise fs.inotify.max_user_instances (sh scripts/setup.sh does)"
+	}
+	return msg
 }
