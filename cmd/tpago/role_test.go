@@ -15,7 +15,7 @@ import (
 
 // tpago runs the command line in-process and returns its output and exit
 // status.
-func tpago(t *testing.T, args ...string) (string, int) {
+func runTpago(t *testing.T, args ...string) (string, int) {
 	t.Helper()
 	root := newRoot()
 	var out bytes.Buffer
@@ -38,7 +38,7 @@ func tpago(t *testing.T, args ...string) (string, int) {
 }
 
 // recap returns the changed and failed counts of a --json run's recap.
-func recap(t *testing.T, out string) (changed, failed int) {
+func roleRecap(t *testing.T, out string) (changed, failed int) {
 	t.Helper()
 	for _, line := range strings.Split(out, "\n") {
 		var ev struct {
@@ -57,13 +57,13 @@ func recap(t *testing.T, out string) (changed, failed int) {
 func TestRoleInitRunsAndIsIdempotent(t *testing.T) {
 	dir := t.TempDir()
 	roleDir := filepath.Join(dir, "roles", "pg-audit")
-	out, code := tpago(t, "role", "init", roleDir)
+	out, code := runTpago(t, "role", "init", roleDir)
 	require.Equal(t, 0, code, out)
 	for _, f := range []string{"tasks/main.yml", "handlers/main.yml", "defaults/main.yml", "templates/pg-audit.conf.j2", "meta/main.yml", "README.md"} {
 		assert.FileExists(t, filepath.Join(roleDir, f))
 	}
 
-	out, code = tpago(t, "validate", roleDir)
+	out, code = runTpago(t, "validate", roleDir)
 	require.Equal(t, 0, code, out)
 
 	site := filepath.Join(dir, "site.yml")
@@ -72,12 +72,12 @@ func TestRoleInitRunsAndIsIdempotent(t *testing.T) {
 	require.NoError(t, os.WriteFile(inv, []byte("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n"), 0o644))
 	target := filepath.Join(dir, "out")
 
-	out, code = tpago(t, "validate", site, "-i", inv)
+	out, code = runTpago(t, "validate", site, "-i", inv)
 	require.Equal(t, 0, code, out)
 
-	out, code = tpago(t, "play", site, "-i", inv, "-e", "pg_audit_dir="+target, "--json")
+	out, code = runTpago(t, "play", site, "-i", inv, "-e", "pg_audit_dir="+target, "--json")
 	require.Equal(t, 0, code, out)
-	changed, failed := recap(t, out)
+	changed, failed := roleRecap(t, out)
 	assert.Equal(t, 2, changed, "first run makes the folder and writes the file")
 	assert.Equal(t, 0, failed)
 	assert.Contains(t, out, "pg-audit configuration changed", "the handler ran")
@@ -85,9 +85,9 @@ func TestRoleInitRunsAndIsIdempotent(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(conf), "level = info")
 
-	out, code = tpago(t, "play", site, "-i", inv, "-e", "pg_audit_dir="+target, "--json")
+	out, code = runTpago(t, "play", site, "-i", inv, "-e", "pg_audit_dir="+target, "--json")
 	require.Equal(t, 0, code, out)
-	changed, _ = recap(t, out)
+	changed, _ = roleRecap(t, out)
 	assert.Equal(t, 0, changed, "second run changes nothing")
 }
 
@@ -103,7 +103,7 @@ func TestRoleInitRefusesExisting(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			out, code := tpago(t, "role", "init", tc.arg)
+			out, code := runTpago(t, "role", "init", tc.arg)
 			assert.Equal(t, 2, code)
 			assert.Contains(t, out, tc.want)
 		})

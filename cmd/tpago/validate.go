@@ -33,7 +33,7 @@ and roles, handlers, templates (found and parsed), and variables that nothing
 (inventory, play, role, vars, register, set_fact, -e) could define.
 
   tpago validate site.yml -i inventory.yml
-  tpago validate ~/clusters/m1      # config.yml, the deploy playbook, hooks/, roles/
+  tpago validate ~/clusters/m1      # config.yml, the deploy and test playbooks, hooks/, roles/
   tpago validate roles/pgaudit      # one role on its own
 
 Each problem is printed as file:line:col with the line, a caret and a hint.
@@ -97,7 +97,7 @@ func validateRole(ld *playbook.Loader, dir string, opts validate.Options) []vali
 }
 
 // validateCluster checks a cluster directory: config.yml, the deploy
-// playbook with the cluster's inventory, hooks/*.yml and roles/.
+// and test playbooks with the cluster's inventory, hooks/*.yml and roles/.
 func validateCluster(dir string, extra map[string]any) []validate.Finding {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -124,6 +124,12 @@ func validateCluster(dir string, extra map[string]any) []validate.Finding {
 	findings := res.Findings
 	if res.Playbook == nil {
 		return findings
+	}
+	// The test playbook runs on the same inventory.
+	if tPath, tData, err := cl.architecturePlaybook("test.yml"); err == nil {
+		tld := newLoader(rolePaths)
+		tld.PlaybookFS = m1.Playbooks
+		findings = append(findings, validate.Playbook(tld, tPath, tData, opts).Findings...)
 	}
 
 	// Hooks: task files the deploy includes by name.
