@@ -15,7 +15,7 @@ import (
 
 // tpago runs the command line in-process and returns its output and exit
 // status.
-func runTpago(t *testing.T, args ...string) (string, int) {
+func authorCLI(t *testing.T, args ...string) (string, int) {
 	t.Helper()
 	root := newRoot()
 	var out bytes.Buffer
@@ -57,13 +57,13 @@ func roleRecap(t *testing.T, out string) (changed, failed int) {
 func TestRoleInitRunsAndIsIdempotent(t *testing.T) {
 	dir := t.TempDir()
 	roleDir := filepath.Join(dir, "roles", "pg-audit")
-	out, code := runTpago(t, "role", "init", roleDir)
+	out, code := authorCLI(t, "role", "init", roleDir)
 	require.Equal(t, 0, code, out)
 	for _, f := range []string{"tasks/main.yml", "handlers/main.yml", "defaults/main.yml", "templates/pg-audit.conf.j2", "meta/main.yml", "README.md"} {
 		assert.FileExists(t, filepath.Join(roleDir, f))
 	}
 
-	out, code = runTpago(t, "validate", roleDir)
+	out, code = authorCLI(t, "validate", roleDir)
 	require.Equal(t, 0, code, out)
 
 	site := filepath.Join(dir, "site.yml")
@@ -72,10 +72,10 @@ func TestRoleInitRunsAndIsIdempotent(t *testing.T) {
 	require.NoError(t, os.WriteFile(inv, []byte("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n"), 0o644))
 	target := filepath.Join(dir, "out")
 
-	out, code = runTpago(t, "validate", site, "-i", inv)
+	out, code = authorCLI(t, "validate", site, "-i", inv)
 	require.Equal(t, 0, code, out)
 
-	out, code = runTpago(t, "play", site, "-i", inv, "-e", "pg_audit_dir="+target, "--json")
+	out, code = authorCLI(t, "play", site, "-i", inv, "-e", "pg_audit_dir="+target, "--json")
 	require.Equal(t, 0, code, out)
 	changed, failed := roleRecap(t, out)
 	assert.Equal(t, 2, changed, "first run makes the folder and writes the file")
@@ -85,7 +85,7 @@ func TestRoleInitRunsAndIsIdempotent(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(conf), "level = info")
 
-	out, code = runTpago(t, "play", site, "-i", inv, "-e", "pg_audit_dir="+target, "--json")
+	out, code = authorCLI(t, "play", site, "-i", inv, "-e", "pg_audit_dir="+target, "--json")
 	require.Equal(t, 0, code, out)
 	changed, _ = roleRecap(t, out)
 	assert.Equal(t, 0, changed, "second run changes nothing")
@@ -103,7 +103,7 @@ func TestRoleInitRefusesExisting(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			out, code := runTpago(t, "role", "init", tc.arg)
+			out, code := authorCLI(t, "role", "init", tc.arg)
 			assert.Equal(t, 2, code)
 			assert.Contains(t, out, tc.want)
 		})

@@ -23,7 +23,7 @@ func TestValidateExamplesAreClean(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			out, code := runTpago(t, tc.args...)
+			out, code := authorCLI(t, tc.args...)
 			assert.Equal(t, 0, code, out)
 			assert.Contains(t, out, "ok, no problem found")
 		})
@@ -44,7 +44,7 @@ func TestValidateClusterFindsHookProblems(t *testing.T) {
 	hook := filepath.Join(dir, "hooks", "post-deploy.yml")
 	require.NoError(t, os.WriteFile(hook, []byte("- name: say\n  debug:\n    msg: \"{{ postgres_prot }}\"\n"), 0o644))
 
-	out, code := runTpago(t, "validate", dir, "--json")
+	out, code := authorCLI(t, "validate", dir, "--json")
 	require.Equal(t, 2, code, out)
 	var rep struct {
 		OK       bool
@@ -70,14 +70,14 @@ func TestValidateClusterFindsHookProblems(t *testing.T) {
 func TestValidateBadConfig(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.yml"), []byte("architecture: M1\ncluster_name: x\ninstances: 3\n"), 0o644))
-	out, code := runTpago(t, "validate", dir)
+	out, code := authorCLI(t, "validate", dir)
 	assert.Equal(t, 2, code, out)
 	assert.Contains(t, out, filepath.Join(dir, "config.yml")+":3:")
 }
 
 func TestValidateBadPlaybookExitsTwo(t *testing.T) {
 	pb := "../../engine/validate/testdata/undefined_when.yml"
-	out, code := runTpago(t, "validate", pb)
+	out, code := authorCLI(t, "validate", pb)
 	assert.Equal(t, 2, code)
 	abs, err := filepath.Abs(pb)
 	require.NoError(t, err)
@@ -85,6 +85,6 @@ func TestValidateBadPlaybookExitsTwo(t *testing.T) {
 	assert.Contains(t, out, "1 problem found (no host was contacted)")
 
 	// -e defines it.
-	out, code = runTpago(t, "validate", pb, "-e", "pg_prot=1")
+	out, code = authorCLI(t, "validate", pb, "-e", "pg_prot=1")
 	assert.Equal(t, 0, code, out)
 }
