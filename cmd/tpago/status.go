@@ -74,13 +74,18 @@ func gatherTopology(ctx context.Context, inv *inventory.Inventory, f runFlags) (
 // every host, by host and task name (registered results only: stdout,
 // stderr, rc; skipped tasks are left out).
 func runCollect(ctx context.Context, inv *inventory.Inventory, name string, data []byte, f runFlags) (map[string]m1.HostOutputs, error) {
+	return runCollectWith(ctx, inv, name, data, f, nil)
+}
+
+// runCollectWith is runCollect with extra variables (and f.limit).
+func runCollectWith(ctx context.Context, inv *inventory.Inventory, name string, data []byte, f runFlags, extra map[string]any) (map[string]m1.HostOutputs, error) {
 	ld := newLoader(nil)
 	pb, err := ld.LoadPlaybookData(filepath.Join(os.TempDir(), name), data)
 	if err != nil {
 		return nil, err
 	}
 	cb := &collector{outs: map[string]m1.HostOutputs{}}
-	ex := executor.New(executor.Options{Inventory: inv, Forks: f.forks, Output: cb,
+	ex := executor.New(executor.Options{Inventory: inv, Forks: f.forks, Output: cb, Limit: f.limit, ExtraVars: extra,
 		ConnectTimeout: f.connTimeout, AcceptNewHostKeys: f.acceptNew, Loader: ld})
 	ctx, stop := interruptible(ctx)
 	defer stop()
