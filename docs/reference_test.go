@@ -2,7 +2,9 @@ package docs
 
 import (
 	"flag"
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -21,9 +23,30 @@ func TestReferences(t *testing.T) {
 			}
 			got, err := os.ReadFile(name)
 			require.NoError(t, err, "run `go generate ./docs` to write it")
-			assert.Equal(t, want, string(got), "docs/%s is out of date with the code: run `go generate ./docs`", name)
+			if string(got) != want {
+				t.Errorf("docs/%s is out of date with the code: run `go generate ./docs`\n%s", name, firstDifference(string(got), want))
+			}
 		})
 	}
+}
+
+// firstDifference shows the first line where the committed file and the
+// generated one differ.
+func firstDifference(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := 0; i < len(g) || i < len(w); i++ {
+		var gl, wl string
+		if i < len(g) {
+			gl = g[i]
+		}
+		if i < len(w) {
+			wl = w[i]
+		}
+		if gl != wl {
+			return fmt.Sprintf("line %d:\n  committed: %s\n  generated: %s", i+1, gl, wl)
+		}
+	}
+	return ""
 }
 
 func TestReferencesCoverEverything(t *testing.T) {

@@ -332,9 +332,12 @@ func (a *analyzer) checkArgs(t *playbook.Task, local map[string]bool, r *playboo
 		}
 		walkStrings(v, func(s string) { a.useTemplate(s, pos, local, r, t.Module+" "+k) })
 	}
-	if t.Module == "template" {
-		if src, ok := t.Args["src"].(string); ok && !expr.HasTemplate(src) {
+	if src, ok := t.Args["src"].(string); ok && !expr.HasTemplate(src) {
+		switch t.Module {
+		case "template":
 			a.checkTemplateFile(t, src, local, r)
+		case "copy":
+			a.checkCopySrc(t, src, r)
 		}
 	}
 }
@@ -444,6 +447,74 @@ func (a *analyzer) hintFor(name string, local map[string]bool) string {
 	return fmt.Sprintf("define it (role defaults, vars, inventory, -e) or write default(%s, VALUE) if it is optional", name)
 }
 
+// findFile finds a file of kind "templates" or "files" as the executor
+// does: the role's folder of that kind, then that folder beside the
+// playbook, then the playbook's folder. It returns the file's content (nil
+// for a folder), its name, whether it was found, and where it looked.
+func (a *analyzer) findFile(kind, src string, r *playbook.Role) ([]byte, string, bool, []string) {
+	var tried []string
+	read := func(p string) ([]byte, bool) {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, false
+		}
+		if st.IsDir() {
+			return nil, true
+		}
+		data, err := os.ReadFile(p)
+		return data, err == nil
+	}
+	if filepath.IsAbs(src) {
+		data, ok := read(src)
+		return data, src, ok, []string{src}
+	}
+	if r != nil {
+		p := path.Join(kind, src)
+		if r.OnDisk {
+			full := filepath.Join(r.Path, p)
+			tried = append(tried, full)
+			if data, ok := read(full); ok {
+				return data, full, true, tried
+			}
+		} else {
+			name := "(built-in) roles/" + r.Name + "/" + p
+			tried = append(tried, name)
+			if st, err := fs.Stat(r.FS, path.Join(r.Path, p)); err == nil {
+				if st.IsDir() {
+					return nil, name, true, tried
+				}
+				data, err := fs.ReadFile(r.FS, path.Join(r.Path, p))
+				return data, name, err == nil, tried
+			}
+		}
+	}
+	if a.pbDir != "" {
+		for _, p := range []string{filepath.Join(a.pbDir, kind, src), filepath.Join(a.pbDir, src)} {
+			tried = append(tried, p)
+			if data, ok := read(p); ok {
+				return data, p, true, tried
+			}
+		}
+	}
+	return nil, "", false, tried
+}
+
+// checkCopySrc reports a copy task whose src is on the control machine and
+// cannot be found.
+func (a *analyzer) checkCopySrc(t *playbook.Task, src string, r *playbook.Role) {
+	if b, err := module.ParseBool(t.Args["remote_src"]); t.Args["remote_src"] != nil && (err != nil || b) {
+		return // on the host, or only known at run time
+	}
+	if _, _, ok, tried := a.findFile("files", src, r); !ok {
+		pos := t.Pos
+		if p, ok := t.ArgPos["src"]; ok {
+			pos = p
+		}
+		a.findings = append(a.findings, at(pos, "put the file in the role's files/ folder, or in files/ beside the playbook",
+			"copy: %s not found; looked in: %s", src, strings.Join(tried, ", ")))
+	}
+}
+
 // checkTemplateFile finds a template module's src as the executor does
 // (the role's templates/, then templates/ beside the playbook, then the
 // playbook's folder), parses it and checks the variables it reads.
@@ -452,42 +523,8 @@ func (a *analyzer) checkTemplateFile(t *playbook.Task, src string, local map[str
 	if p, ok := t.ArgPos["src"]; ok {
 		srcPos = p
 	}
-	var text []byte
-	var name string
-	var tried []string
-	if filepath.IsAbs(src) {
-		name = src
-		data, err := os.ReadFile(src)
-		if err == nil {
-			text = data
-		}
-		tried = append(tried, src)
-	} else {
-		if r != nil {
-			p := path.Join("templates", src)
-			if r.OnDisk {
-				full := filepath.Join(r.Path, p)
-				tried = append(tried, full)
-				if data, err := os.ReadFile(full); err == nil {
-					text, name = data, full
-				}
-			} else if data, err := fs.ReadFile(r.FS, path.Join(r.Path, p)); err == nil {
-				text, name = data, "(built-in) roles/"+r.Name+"/"+p
-			} else {
-				tried = append(tried, "(built-in) roles/"+r.Name+"/"+p)
-			}
-		}
-		if text == nil && a.pbDir != "" {
-			for _, p := range []string{filepath.Join(a.pbDir, "templates", src), filepath.Join(a.pbDir, src)} {
-				tried = append(tried, p)
-				if data, err := os.ReadFile(p); err == nil {
-					text, name = data, p
-					break
-				}
-			}
-		}
-	}
-	if text == nil {
+	text, name, ok, tried := a.findFile("templates", src, r)
+	if !ok || text == nil {
 		a.findings = append(a.findings, at(srcPos, "put the file in the role's templates/ folder, or in templates/ beside the playbook",
 			"template %s not found; looked in: %s", src, strings.Join(tried, ", ")))
 		return

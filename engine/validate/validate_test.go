@@ -48,6 +48,7 @@ func TestOneProblemEach(t *testing.T) {
 		{"undefined_loop.yml", "undefined_loop.yml", 6, 17, `undefined variable "users" in loop`, ""},
 		{"item_without_loop.yml", "item_without_loop.yml", 5, 18, `undefined variable "item"`, "only defined in a task with loop:"},
 		{"role_undefined/site.yml", "role_undefined/roles/web/tasks/main.yml", 3, 29, `undefined variable "web_root"`, "did you mean web_port?"},
+		{"copy_missing.yml", "copy_missing.yml", 5, 9, "copy: app.service not found", "files/"},
 		{"template_missing.yml", "template_missing.yml", 5, 9, "template nothere.j2 not found", "templates/"},
 		{"template_syntax/site.yml", "template_syntax/templates/motd.j2", 3, 7, "{{ is not closed with }}", ""},
 		{"template_undefined/site.yml", "template_undefined/templates/motd.j2", 3, 13, `undefined variable "cluster" in template`, ""},
