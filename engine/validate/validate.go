@@ -119,6 +119,7 @@ func Tasks(ld *playbook.Loader, file string, opts Options) *Result {
 
 type analyzer struct {
 	defined  map[string]bool
+	noInv    bool // no inventory was given: its variables are unknown
 	pbDir    string
 	findings []Finding
 	checked  map[string]bool // template files already parsed
@@ -141,7 +142,8 @@ var factNames = []string{"hostname", "fqdn", "nodename", "distribution", "distri
 	"user_id", "processor_vcpus", "memtotal_mb", "default_ipv4", "all_ipv4_addresses", "service_mgr", "pkg_mgr"}
 
 func newAnalyzer(opts Options) *analyzer {
-	a := &analyzer{defined: map[string]bool{}, checked: map[string]bool{}}
+	a := &analyzer{defined: map[string]bool{}, checked: map[string]bool{},
+		noInv: opts.Inventory == nil || len(opts.Inventory.Hosts) == 0}
 	for _, m := range magic {
 		a.defined[m] = true
 	}
@@ -441,10 +443,14 @@ func (a *analyzer) hintFor(name string, local map[string]bool) string {
 	for c := range local {
 		try(c)
 	}
+	hint := fmt.Sprintf("define it (role defaults, vars, inventory, -e) or write default(%s, VALUE) if it is optional", name)
 	if best != "" {
-		return fmt.Sprintf("did you mean %s? (if it is optional, write default(%s, VALUE))", best, name)
+		hint = fmt.Sprintf("did you mean %s? (if it is optional, write default(%s, VALUE))", best, name)
 	}
-	return fmt.Sprintf("define it (role defaults, vars, inventory, -e) or write default(%s, VALUE) if it is optional", name)
+	if a.noInv {
+		hint += "; no inventory was given: the inventory's variables are checked with -i INVENTORY"
+	}
+	return hint
 }
 
 // findFile finds a file of kind "templates" or "files" as the executor
