@@ -47,24 +47,27 @@ var _ Runner = (*Shell)(nil)
 const remoteCmd = `/bin/sh -c 'eval "$(cat)"'`
 
 // Command returns the command line that Run starts on the host.
-func (s *Shell) Command() string {
+func (s *Shell) Command() string { return s.prefix() + remoteCmd }
+
+// prefix is what runs the shell as the become user ("" for the login user).
+func (s *Shell) prefix() string {
 	if !s.Become {
-		return remoteCmd
+		return ""
 	}
 	user := s.BecomeUser
 	if user == "" {
 		user = "root"
 	}
 	if user == s.LoginUser {
-		return remoteCmd
+		return ""
 	}
-	return "sudo -n -H -u " + Quote(user) + " -- " + remoteCmd
+	return "sudo -n -H -u " + Quote(user) + " -- "
 }
 
 // Run implements Runner.
 func (s *Shell) Run(ctx context.Context, script string) (Output, error) {
 	var b strings.Builder
-	if cmd := s.Command(); cmd != remoteCmd {
+	if s.prefix() != "" {
 		// As another user, start where that user may read: the login
 		// user's folder usually is not (psql, for one, complains).
 		b.WriteString("cd \"$HOME\" 2>/dev/null || cd /\n")
@@ -85,6 +88,10 @@ func (s *Shell) Run(ctx context.Context, script string) (Output, error) {
 		s.Trace(cmd, b.String())
 	}
 	var stdout, stderr bytes.Buffer
+	if sc, ok := s.Conn.(ScriptConn); ok {
+		rc, err := sc.RunScript(ctx, s.prefix(), []byte(b.String()), &stdout, &stderr)
+		return Output{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), RC: rc}, err
+	}
 	rc, err := s.Conn.Exec(ctx, cmd, strings.NewReader(b.String()), &stdout, &stderr)
 	return Output{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), RC: rc}, err
 }

@@ -136,7 +136,7 @@ func (e *Executor) connect(ctx context.Context, target string, hsc *hostScope) (
 			hc.err = err
 			return
 		}
-		hc.c = c
+		hc.c = conn.NewPersistent(c)
 		if hc.login == "" {
 			hc.login = "root"
 		}
