@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tpago/tpago/platforms"
+	_ "github.com/tpago/tpago/platforms/aws"
 	_ "github.com/tpago/tpago/platforms/bare"
 	_ "github.com/tpago/tpago/platforms/docker"
 	"golang.org/x/sys/unix"
