@@ -65,9 +65,9 @@ func validateTarget(target, invSpec string, extra map[string]any) ([]validate.Fi
 		return nil, fmt.Errorf("%s: %w", target, err)
 	}
 	if !st.IsDir() {
-		var inv *inventory.Inventory
-		if inv, err = loadInventory(invSpec); err != nil {
-			return validate.FromError(err), nil
+		inv, err := loadInventory(invSpec)
+		if err != nil {
+			return nil, err
 		}
 		res := validate.Playbook(newLoader(nil), target, nil, validate.Options{Inventory: inv, ExtraVars: extra})
 		return res.Findings, nil
@@ -76,9 +76,9 @@ func validateTarget(target, invSpec string, extra map[string]any) ([]validate.Fi
 		return validateCluster(target, extra), nil
 	}
 	if _, err := os.Stat(filepath.Join(target, "tasks")); err == nil {
-		var inv *inventory.Inventory
-		if inv, err = loadInventory(invSpec); err != nil {
-			return validate.FromError(err), nil
+		inv, err := loadInventory(invSpec)
+		if err != nil {
+			return nil, err
 		}
 		return validateRole(newLoader(nil), target, validate.Options{Inventory: inv, ExtraVars: extra}), nil
 	}

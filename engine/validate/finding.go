@@ -42,8 +42,10 @@ func (f Finding) Pos() string {
 // snippet, the hint and the chain.
 func (f Finding) String() string {
 	var b strings.Builder
-	b.WriteString(f.Pos())
-	b.WriteString(": ")
+	if f.File != "" {
+		b.WriteString(f.Pos())
+		b.WriteString(": ")
+	}
 	b.WriteString(f.Reason)
 	if f.Snippet != "" {
 		b.WriteString("\n")
