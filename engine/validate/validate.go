@@ -303,13 +303,13 @@ func (a *analyzer) checkTasks(ts []*playbook.Task, local map[string]bool, role *
 				a.checkTasks(inc.Loaded, in, r)
 			}
 			if inc.LoadedRole != nil {
-				a.checkRoleOnce(inc.LoadedRole, in)
+				a.checkRole(inc.LoadedRole, in)
 			}
 		}
 	}
 }
 
-func (a *analyzer) checkRoleOnce(r *playbook.Role, local map[string]bool) {
+func (a *analyzer) checkRole(r *playbook.Role, local map[string]bool) {
 	a.checkTasks(r.Tasks, local, r)
 	a.checkTasks(r.Handlers, local, r)
 }
