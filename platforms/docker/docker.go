@@ -310,6 +310,15 @@ func (p *Provisioner) Provision(ctx context.Context, c *platforms.Cluster) ([]pl
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	wanted := map[string]bool{}
+	for _, in := range c.Instances {
+		wanted[c.Name+"-"+in.Name] = true
+	}
+	for name, s := range existing {
+		if !wanted[name] && s.Labels[LabelClusterDir] == c.Dir {
+			c.Say("container %s is no longer in config.yml: kept (docker rm -f %s removes it)", name, name)
+		}
+	}
 	return hosts, nil
 }
 
