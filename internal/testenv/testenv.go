@@ -227,7 +227,7 @@ func create(key string, n int, logf func(string)) (*Env, error) {
 		return nil, err
 	}
 	start := time.Now()
-	if _, err := platforms.Provision(ctx, dir, platforms.Options{Out: logWriter(logf), SSHWait: 2 * time.Minute}); err != nil {
+	if _, err := platforms.Provision(ctx, dir, platforms.Options{Out: logWriter(logf), SSHWait: 5 * time.Minute}); err != nil {
 		_ = remove(e)
 		if errors.Is(err, docker.ErrDaemon) {
 			return nil, fmt.Errorf("%v\nrun `sh scripts/setup.sh` (as root) to install and start Docker", err)
