@@ -134,7 +134,9 @@ func validateCluster(dir string, extra map[string]any) []validate.Finding {
 
 	// Hooks: task files the deploy includes by name.
 	hooks := hookNames(res.Playbook)
-	files, _ := filepath.Glob(filepath.Join(abs, "hooks", "*"))
+	files, _ := filepath.Glob(filepath.Join(abs, "hooks", "*.yml"))
+	yamls, _ := filepath.Glob(filepath.Join(abs, "hooks", "*.yaml"))
+	files = append(files, yamls...)
 	sort.Strings(files)
 	for _, f := range files {
 		base := filepath.Base(f)

@@ -43,6 +43,7 @@ func TestValidateClusterFindsHookProblems(t *testing.T) {
 	require.NoError(t, os.Rename(filepath.Join(dir, "hooks", "pre-deploy.yml"), filepath.Join(dir, "hooks", "predeploy.yml")))
 	hook := filepath.Join(dir, "hooks", "post-deploy.yml")
 	require.NoError(t, os.WriteFile(hook, []byte("- name: say\n  debug:\n    msg: \"{{ postgres_prot }}\"\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "hooks", "README.md"), []byte("notes, not a hook\n"), 0o644))
 
 	out, code := authorCLI(t, "validate", dir, "--json")
 	require.Equal(t, 2, code, out)
