@@ -176,6 +176,9 @@ type hostState struct {
 	ended       bool
 	notified    map[*playbook.Task]bool
 	rescued     bool
+	// lastFailure is the last task that failed on the host, for rescue's
+	// ansible_failed_task and ansible_failed_result.
+	lastFailure *TaskResult
 }
 
 // playRun is one play's run over one batch of hosts.

@@ -74,6 +74,7 @@ func (pr *playRun) hostScope(h string, t *playbook.Task, sc *scope) *hostScope {
 		"groups":                   e.groups,
 		"hostvars":                 lazyValue(func() any { return pr.hostvars() }),
 		"ansible_play_hosts":       toAny(pr.active(pr.hosts)),
+		"play_hosts":               toAny(pr.active(pr.hosts)),
 		"ansible_play_batch":       toAny(pr.active(pr.hosts)),
 		"ansible_play_hosts_all":   toAny(pr.all),
 		"ansible_check_mode":       e.checkMode(t, sc),

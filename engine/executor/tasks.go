@@ -49,10 +49,21 @@ func (pr *playRun) runBlock(ctx context.Context, t *playbook.Task, hosts []strin
 			pr.state[h].failed = false
 		}
 		pr.mu.Unlock()
+		rescue := &scope{parent: child, role: child.role, hostParams: map[string]map[string]any{}}
+		pr.mu.Lock()
+		for _, h := range failed {
+			if lf := pr.state[h].lastFailure; lf != nil {
+				rescue.hostParams[h] = map[string]any{
+					"ansible_failed_task":   map[string]any{"name": lf.Task.Label(), "action": lf.Task.Module},
+					"ansible_failed_result": expr.Raw{Value: lf.Result},
+				}
+			}
+		}
+		pr.mu.Unlock()
 		for _, h := range failed {
 			pr.e.stat(h, func(s *Stats) { s.Failed--; s.Rescued++ })
 		}
-		pr.runList(ctx, t.Rescue, failed, child)
+		pr.runList(ctx, t.Rescue, failed, rescue)
 		// A host whose rescue failed again counts as failed once.
 		for _, h := range pr.filter(failed, func(s *hostState) bool { return s.failed }) {
 			pr.e.stat(h, func(s *Stats) { s.Rescued-- })
@@ -292,6 +303,7 @@ func (pr *playRun) record(t *playbook.Task, r *TaskResult, sc *scope) {
 			st.unreachable = true
 		case r.Status == Failed && !r.Ignored:
 			st.failed = true
+			st.lastFailure = r
 		}
 	}
 	pr.mu.Unlock()

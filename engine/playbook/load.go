@@ -411,7 +411,12 @@ func (ld *Loader) findRole(name string, from loc) (loc, string, error) {
 		}
 	}
 	dirs = append(dirs, ld.RolePaths...)
+	seen := map[string]bool{}
 	for _, d := range dirs {
+		if seen[d] {
+			continue
+		}
+		seen[d] = true
 		p := filepath.Join(d, name)
 		tried = append(tried, p)
 		if st, err := os.Stat(p); err == nil && st.IsDir() {
@@ -596,7 +601,7 @@ var taskKeywords = []string{"name", "when", "loop", "loop_control", "register", 
 	"changed_when", "failed_when", "ignore_errors", "ignore_unreachable", "tags", "become", "become_user",
 	"become_method", "delegate_to", "delegate_facts", "run_once", "retries", "until", "delay", "vars",
 	"environment", "no_log", "check_mode", "diff", "args", "block", "rescue", "always", "any_errors_fatal",
-	"throttle", "timeout", "remote_user", "connection", "debugger", "collections", "module_defaults", "local_action", "action"}
+	"throttle", "timeout", "remote_user", "connection", "debugger", "collections", "module_defaults"}
 
 func isTaskKeyword(k string) bool {
 	for _, x := range taskKeywords {
@@ -945,6 +950,15 @@ func splitWords(s string) ([]word, error) {
 				}
 				i++
 				continue
+			}
+			if c == '{' && i+1 < len(s) && (s[i+1] == '{' || s[i+1] == '%') {
+				// A template stays one word, spaces and all.
+				end := strings.Index(s[i+2:], map[byte]string{'{': "}}", '%': "%}"}[s[i+1]])
+				if end >= 0 {
+					un.WriteString(s[i : i+2+end+2])
+					i += 2 + end + 2
+					continue
+				}
 			}
 			if c == ' ' || c == '\t' || c == '\n' {
 				break
