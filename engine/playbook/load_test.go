@@ -6,8 +6,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	_ "github.com/tpago/tpago/engine/modules"
 	"github.com/tpago/tpago/engine/module"
+	_ "github.com/tpago/tpago/engine/modules"
 	"github.com/tpago/tpago/engine/playbook"
 )
 
