@@ -1,0 +1,153 @@
+// Package e2e runs the M1 Patroni cluster end to end on Docker with the
+// tpago binary; it is slow (minutes) and kept apart from the unit tests.
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tpago/tpago/architectures/m1"
+	"github.com/tpago/tpago/internal/clitest"
+	"github.com/tpago/tpago/inventory"
+	"github.com/tpago/tpago/platforms/docker"
+)
+
+// cmdOutput is what `tpago cmd` printed for one host, after its "rc=N >>"
+// line.
+func cmdOutput(out string) string {
+	if i := strings.Index(out, ">>"); i >= 0 {
+		out = out[i+2:]
+	}
+	return strings.TrimSpace(out)
+}
+
+// TestPatroniEndToEnd is issue 6's cluster, really running on Docker:
+// configure M1 with Patroni and HAProxy (primary, replica, one cascaded
+// replica, Barman, three etcd and two HAProxy nodes), provision, deploy,
+// test, then check patronictl, a write through HAProxy's port 5000, tpago
+// status, a refused and a real switchover and back, and deprovision.
+func TestPatroniEndToEnd(t *testing.T) {
+	cli, err := docker.NewClient(context.Background())
+	if err != nil {
+		t.Fatalf("this test makes a cluster on Docker, which is not available: %v\n(sh scripts/setup.sh installs and starts it)", err)
+	}
+	defer cli.Close()
+
+	name := fmt.Sprintf("pat%d", os.Getpid()%100000)
+	dir := filepath.Join(t.TempDir(), name)
+	subnet := fmt.Sprintf("10.214.%d.0/24", 100+os.Getpid()%150)
+	clitest.Must(t, "configure", dir, "-a", "M1", "--platform", "docker", "--postgresql", "15",
+		"--failover-manager", "patroni", "--enable-haproxy", "--num-cascaded-replicas", "1",
+		"--subnet", subnet, "--no-git")
+	t.Cleanup(func() {
+		if out, code := clitest.Run(t, "deprovision", dir, "--yes"); code != 0 {
+			t.Errorf("deprovision: exit %d\n%s", code, out)
+		}
+		left, err := cli.ContainerList(context.Background(), container.ListOptions{All: true,
+			Filters: filters.NewArgs(filters.Arg("label", docker.LabelCluster+"="+name))})
+		require.NoError(t, err)
+		assert.Empty(t, left, "deprovision leaves no container behind")
+	})
+	cfg, err := inventory.LoadConfig(filepath.Join(dir, "config.yml"))
+	require.NoError(t, err)
+	byNode := map[int]inventory.Instance{}
+	for _, in := range cfg.Instances {
+		byNode[in.Node] = in
+	}
+	primary, replica, barman, cascaded := byNode[1].Name, byNode[2].Name, byNode[3].Name, byNode[4].Name
+	require.Len(t, cfg.Instances, 9)
+
+	clitest.Must(t, "provision", dir)
+	start := time.Now()
+	deploy := clitest.Must(t, "deploy", dir)
+	t.Logf("deploy: %.1f s", time.Since(start).Seconds())
+	assert.NotContains(t, deploy, "fatal:")
+	start = time.Now()
+	test := clitest.Must(t, "test", dir)
+	t.Logf("test: %.1f s", time.Since(start).Seconds())
+	assert.NotContains(t, test, "fatal:")
+
+	// patronictl: one Leader (node 1), the others running replicas, the
+	// cascaded one following node 2 by name.
+	list := cmdOutput(clitest.Must(t, "cmd", dir, primary, "--become-user", "postgres",
+		"patronictl -c /etc/patroni/patroni.yml list -f json"))
+	var members []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(list), &members), list)
+	require.Len(t, members, 3, list)
+	for _, m := range members {
+		switch m["Member"] {
+		case primary:
+			assert.Equal(t, "Leader", m["Role"], list)
+		case cascaded:
+			assert.Equal(t, map[string]any{"replicatefrom": replica}, m["Tags"], list)
+			fallthrough
+		default:
+			assert.Equal(t, "Replica", m["Role"], list)
+			assert.Contains(t, []any{"running", "streaming"}, m["State"], list)
+		}
+	}
+	sender := cmdOutput(clitest.Must(t, "cmd", dir, cascaded, "--become-user", "postgres",
+		"psql -XAtc 'select sender_host from pg_stat_wal_receiver'"))
+	assert.Equal(t, byNode[2].IPAddress, sender, "the cascaded replica streams from node 2")
+
+	// A write through HAProxy's port 5000, from the Barman node, lands on
+	// the leader.
+	writeThrough := func() string {
+		haproxy := byNode[8].IPAddress
+		out := clitest.Must(t, "cmd", dir, barman, "--become-user", "barman",
+			"psql -XAt -v ON_ERROR_STOP=1 'host="+haproxy+" port=5000 user=barman dbname=postgres connect_timeout=5' "+
+				"-c 'create table if not exists e2e_haproxy (at timestamptz default now())' "+
+				"-c 'insert into e2e_haproxy default values' -c 'select host(inet_server_addr())'")
+		return cmdOutput(out)
+	}
+	assert.Equal(t, byNode[1].IPAddress, writeThrough())
+
+	// tpago status: the tree, every component, the connection string.
+	status := clitest.Must(t, "status", dir)
+	assert.Contains(t, status, "No problems found.")
+	assert.Regexp(t, `(?m)^  `+primary+` \(node 1, .*primary  \[patroni: Leader, running`, status)
+	assert.Regexp(t, `(?m)^  └── `+replica+` .*replica, streaming, lag`, status)
+	assert.Regexp(t, `(?m)^      └── `+cascaded+` .*replica, streaming, lag .*from `+replica, status)
+	assert.Contains(t, status, "check OK, 1 backup(s)")
+	assert.Contains(t, status, "healthy, leader")
+	assert.Contains(t, status, "primary port → "+primary)
+	assert.Contains(t, status, "postgresql://"+byNode[8].IPAddress+":5000,"+byNode[9].IPAddress+":5000/postgres?")
+	var topo m1.Topology
+	require.NoError(t, json.Unmarshal([]byte(clitest.Must(t, "status", dir, "--json")), &topo))
+	assert.Equal(t, primary, topo.Primary)
+
+	// Refusals change nothing.
+	for _, bad := range []struct{ node, says string }{
+		{primary, "already the primary"},
+		{barman, "not a Postgres replica"},
+		{"nosuchhost", "not a host of cluster"},
+	} {
+		out, code := clitest.Run(t, "switchover", dir, bad.node)
+		assert.Equal(t, 1, code, out)
+		assert.Contains(t, out, bad.says)
+	}
+
+	// Switch over to node 2 and back.
+	start = time.Now()
+	out := clitest.Must(t, "switchover", dir, replica)
+	t.Logf("switchover to %s: %.1f s", replica, time.Since(start).Seconds())
+	assert.Contains(t, out, replica+" is the primary")
+	assert.Equal(t, byNode[2].IPAddress, writeThrough(), "HAProxy follows the new leader")
+	clitest.Must(t, "test", dir)
+	start = time.Now()
+	out = clitest.Must(t, "switchover", dir, primary)
+	t.Logf("switchover back to %s: %.1f s", primary, time.Since(start).Seconds())
+	assert.Contains(t, out, primary+" is the primary")
+	assert.Contains(t, clitest.Must(t, "status", dir), "No problems found.")
+}
