@@ -1,0 +1,307 @@
+package reliability
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/network"
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// How long the old primary is watched after its container starts again.
+const fenceWatch = 60 * time.Second
+
+// gateway is the cluster network's gateway: the address the test process
+// has on the cluster's network.
+func (c *cluster) gateway(t *testing.T) string {
+	t.Helper()
+	n, err := dockerCli.NetworkInspect(context.Background(), c.Net, network.InspectOptions{})
+	require.NoError(t, err)
+	require.NotEmpty(t, n.IPAM.Config, "network %s has no IPAM config", c.Net)
+	return n.IPAM.Config[0].Gateway
+}
+
+// admitTestClient adds the test process's address to pg_hba.conf on every
+// Postgres node (deploy admits only the cluster's hosts).
+func admitTestClient(t *testing.T, c *cluster) {
+	t.Helper()
+	gw := c.gateway(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, n := range c.pgNodes() {
+		_, err := c.sh(ctx, n, fmt.Sprintf(`f=/etc/postgresql/15/main/pg_hba.conf
+grep -q 'reliability suite' $f || echo 'host all postgres %s/32 scram-sha-256 # reliability suite client' >> $f
+runuser -u postgres -- psql -XAtq -c 'SELECT pg_reload_conf()' >/dev/null`, gw))
+		require.NoError(t, err)
+	}
+}
+
+// installFence runs the fence role over the cluster, as deploy will once
+// architectures/m1/deploy.yml includes it.
+func installFence(t *testing.T, c *cluster) {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, os.CopyFS(filepath.Join(dir, "roles", "fence"), os.DirFS(filepath.Join(moduleRoot, "roles", "fence"))))
+	pb := filepath.Join(dir, "fence.yml")
+	require.NoError(t, os.WriteFile(pb, []byte(`---
+- name: Guard against a returning old primary
+  hosts: postgres
+  gather_facts: false
+  become: true
+  roles:
+    - fence
+`), 0o644))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out, err := tpago(ctx, "play", pb, "-i", filepath.Join(c.Dir, "inventory.yml"))
+	require.NoError(t, err, "tpago play fence.yml: %s", tail(out, 30))
+}
+
+// primaryNow returns the node that accepts writes, asked through docker exec.
+func (c *cluster) primaryNow(ctx context.Context, except string) (node, bool) {
+	for _, n := range c.pgNodes() {
+		if n.Name == except {
+			continue
+		}
+		out, err := c.psql(ctx, n, "postgres", "SELECT pg_is_in_recovery()")
+		if err == nil && out == "f" {
+			return n, true
+		}
+	}
+	return node{}, false
+}
+
+// roundFigures is what one kill-the-primary round measured.
+type roundFigures struct {
+	OldPrimary, NewPrimary string
+	Acked                  int           // acknowledged inserts in all
+	AckedBeforeKill        int           // acknowledged on the old primary
+	Lost                   int           // acknowledged but absent on the new primary
+	ToPromoted             time.Duration // kill → a standby left recovery
+	ToWritable             time.Duration // kill → first acknowledged insert on the new primary
+	FollowAfter            time.Duration // kill → every other standby streams from the new primary
+	Samples, DoubleSamples int64
+	FenceSamples           int64 // samples taken while the old primary was back
+	FenceWritable          int64 // of which the old primary accepted writes
+	FenceLog               string
+	Rejoin                 time.Duration
+	RejoinedRows           bool
+}
+
+func (f roundFigures) String() string {
+	return fmt.Sprintf("old primary %s, new %s: promoted %.1fs and writable %.1fs after the kill, other standbys following at %.1fs; "+
+		"acknowledged %d (%d before the kill), lost %d; samples %d, with two writable nodes %d; "+
+		"old primary back: %d samples, writable in %d; rejoin %.1fs, all rows back %v",
+		f.OldPrimary, f.NewPrimary, f.ToPromoted.Seconds(), f.ToWritable.Seconds(), f.FollowAfter.Seconds(),
+		f.Acked, f.AckedBeforeKill, f.Lost, f.Samples, f.DoubleSamples, f.FenceSamples, f.FenceWritable, f.Rejoin.Seconds(), f.RejoinedRows)
+}
+
+// killPrimaryRound kills the primary under a writer, waits for the new
+// primary, starts the old primary's container again, watches it, rejoins
+// it with repmgr and checks nothing acknowledged is missing.
+func killPrimaryRound(t *testing.T, c *cluster, syncCommit string) roundFigures {
+	t.Helper()
+	var f roundFigures
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	old, ok := c.primaryNow(ctx, "")
+	require.True(t, ok, "no primary before the round")
+	f.OldPrimary = old.Name
+	pw := c.password(t, "postgres")
+
+	sctx, stopSampler := context.WithCancel(ctx)
+	s := newSampler(c, pw)
+	samplerDone := make(chan struct{})
+	go func() { s.run(sctx); close(samplerDone) }()
+	defer func() { stopSampler(); <-samplerDone }()
+
+	w := newWriter(c, pw, syncCommit)
+	wctx, stopWriter := context.WithCancel(ctx)
+	writerDone := make(chan struct{})
+	go func() { w.run(wctx); close(writerDone) }()
+	defer func() { stopWriter(); <-writerDone }()
+
+	require.True(t, waitFor(ctx, 30*time.Second, 100*time.Millisecond, func(context.Context) bool {
+		a, ok := w.lastAck()
+		return ok && a.ID > 50
+	}), "the writer got no acknowledgement from %s in 30 s", old.Name)
+
+	c.kill(t, old)
+	killed := time.Now()
+	f.AckedBeforeKill = len(w.acked())
+
+	var newPrimary node
+	require.True(t, waitFor(ctx, 90*time.Second, 50*time.Millisecond, func(context.Context) bool {
+		for _, n := range c.pgNodes() {
+			if n.Name != old.Name && s.writable(n.Name) {
+				newPrimary = n
+				return true
+			}
+		}
+		return false
+	}), "no standby became primary within 90 s of killing %s", old.Name)
+	f.ToPromoted = time.Since(killed)
+	f.NewPrimary = newPrimary.Name
+	require.True(t, waitFor(ctx, 60*time.Second, 50*time.Millisecond, func(context.Context) bool {
+		a, ok := w.lastAck()
+		return ok && a.Node == newPrimary.Name
+	}), "no write acknowledged by the new primary %s within 60 s", newPrimary.Name)
+	for _, a := range w.acked() {
+		if a.Node == newPrimary.Name {
+			f.ToWritable = a.At.Sub(killed)
+			break
+		}
+	}
+
+	// Every other standby streams from the new primary.
+	require.True(t, waitFor(ctx, 60*time.Second, 100*time.Millisecond, func(ctx context.Context) bool {
+		for _, n := range c.pgNodes() {
+			if n.Name == old.Name || n.Name == newPrimary.Name {
+				continue
+			}
+			out, err := c.psql(ctx, n, "postgres", "SELECT sender_host FROM pg_stat_wal_receiver WHERE status = 'streaming'")
+			if err != nil || out != newPrimary.IP {
+				return false
+			}
+		}
+		return true
+	}), "the other standbys did not follow %s within 60 s", newPrimary.Name)
+	f.FollowAfter = time.Since(killed)
+	time.Sleep(2 * time.Second) // more writes on the new timeline
+	stopWriter()
+	<-writerDone
+
+	// What the new primary has of what was acknowledged.
+	acks := w.acked()
+	f.Acked = len(acks)
+	have := idsOn(t, c, newPrimary, pw)
+	for _, a := range acks {
+		if !have[a.ID] {
+			f.Lost++
+		}
+	}
+
+	// The old primary's container starts again: it must not accept writes.
+	c.start(t, old)
+	before := s.samples.Load()
+	beforeW := int64(0)
+	fenceEnd := time.Now().Add(fenceWatch)
+	for time.Now().Before(fenceEnd) {
+		if s.writable(old.Name) {
+			beforeW++
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	f.FenceSamples = s.samples.Load() - before
+	f.FenceWritable = beforeW
+	f.FenceLog, _ = c.sh(ctx, old, "journalctl -q -t tpago-fence --no-pager -o cat | tail -n 3")
+	f.FenceLog = strings.TrimSpace(f.FenceLog)
+
+	// The documented command makes it a standby of the new primary.
+	t0 := time.Now()
+	out, err := c.asPostgres(ctx, old, fmt.Sprintf("repmgr -f /etc/repmgr.conf node rejoin -d 'host=%s user=repmgr dbname=repmgr connect_timeout=2' --force-rewind", newPrimary.IP))
+	if err == nil {
+		// repmgrd gave up when the fenced Postgres did not start.
+		_, err = c.sh(ctx, old, "systemctl restart repmgrd")
+	}
+	f.Rejoin = time.Since(t0)
+	require.NoError(t, err, "repmgr node rejoin on %s: %s", old.Name, out)
+	wantMax := maxID(t, c, newPrimary, pw)
+	f.RejoinedRows = waitFor(ctx, 60*time.Second, 200*time.Millisecond, func(ctx context.Context) bool {
+		got, err := c.psql(ctx, old, "postgres", "SELECT pg_is_in_recovery()::text || ' ' || coalesce(max(id), 0) FROM rel_writes")
+		return err == nil && got == fmt.Sprintf("true %d", wantMax)
+	})
+	stopSampler()
+	<-samplerDone
+	f.Samples = s.samples.Load()
+	f.DoubleSamples = s.double.Load()
+	if f.DoubleSamples > 0 {
+		t.Logf("split brain samples: %v", s.log)
+	}
+	return f
+}
+
+func idsOn(t *testing.T, c *cluster, n node, pw string) map[int64]bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn(n.IP, pw, "postgres"))
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, "SELECT id FROM rel_writes")
+	require.NoError(t, err)
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	require.NoError(t, err)
+	have := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		have[id] = true
+	}
+	return have
+}
+
+func maxID(t *testing.T, c *cluster, n node, pw string) int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := c.psql(ctx, n, "postgres", "SELECT coalesce(max(id), 0) FROM rel_writes")
+	require.NoError(t, err)
+	var id int64
+	_, err = fmt.Sscan(out, &id)
+	require.NoError(t, err, "max(id) on %s: %q", n.Name, out)
+	return id
+}
+
+// TestRepmgrFailover kills the primary of an M1 cluster (primary, replica,
+// Barman, cascaded replica) twice under a writer: once with asynchronous
+// commits, once with a synchronous standby; each time it starts the old
+// primary again behind the fence role and rejoins it.
+func TestRepmgrFailover(t *testing.T) {
+	var c *cluster
+	c = newCluster(t, "relf", clusterOpts{cascaded: 1, settings: func(c *cluster) map[string]string {
+		var names []string
+		for _, n := range c.pgNodes() {
+			names = append(names, n.Name)
+		}
+		// Any one of the other Postgres nodes confirms a commit. Sessions
+		// that ask for synchronous_commit = local do not wait.
+		return map[string]string{"synchronous_standby_names": "ANY 1 (" + strings.Join(names, ", ") + ")"}
+	}})
+	installFence(t, c)
+	admitTestClient(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := c.psql(ctx, c.byRole("primary")[0], "postgres", "CREATE TABLE rel_writes (id bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())")
+	require.NoError(t, err)
+
+	for _, tc := range []struct {
+		name, sync string
+	}{
+		{"asynchronous commit", "local"},
+		{"synchronous standby", "on"},
+	} {
+		ok := t.Run(tc.name, func(t *testing.T) {
+			f := killPrimaryRound(t, c, tc.sync)
+			t.Logf("FIGURES %s: %s", tc.name, f)
+			if f.FenceLog != "" {
+				t.Logf("fence said on %s: %s", f.OldPrimary, f.FenceLog)
+			}
+			assert.Zero(t, f.DoubleSamples, "two nodes accepted writes at once")
+			assert.Zero(t, f.FenceWritable, "the old primary %s accepted writes after its container started again", f.OldPrimary)
+			assert.Contains(t, f.FenceLog, "repmgr node rejoin", "the fence logs what to run")
+			assert.True(t, f.RejoinedRows, "the rejoined %s has the new primary's rows", f.OldPrimary)
+			if tc.sync == "on" {
+				assert.Zero(t, f.Lost, "acknowledged writes lost with a synchronous standby")
+			}
+		})
+		if !ok {
+			break
+		}
+	}
+}
