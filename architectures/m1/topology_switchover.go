@@ -62,7 +62,7 @@ func (t *Topology) CheckSwitchover(name string) error {
 	case n == nil:
 		return fmt.Errorf("%s is not a host of cluster %s; %s", name, t.Cluster, choose)
 	case !n.IsPostgres():
-		return fmt.Errorf("%s is a %s node, not a Postgres replica; %s", name, strings.Join(n.Roles, "/"), choose)
+		return fmt.Errorf("%s is not a Postgres replica (role %s); %s", name, strings.Join(n.Roles, ", "), choose)
 	case name == t.Primary:
 		return fmt.Errorf("%s is already the primary; %s", name, choose)
 	case t.Primary == "":

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -91,4 +92,53 @@ func TestStatusFacts(t *testing.T) {
 		topo := BuildTopology(inv, outs)
 		assert.Contains(t, topo.Problems, "more than one primary: walrus, peach")
 	})
+}
+
+func TestCheckSwitchover(t *testing.T) {
+	cases := []struct {
+		recorded, node, wantErr string
+	}{
+		{"patroni", "peach", ""},
+		{"patroni", "cobble", ""},
+		{"patroni", "walrus", "walrus is already the primary; the replicas are: peach, cobble"},
+		{"patroni", "lagoon", "lagoon is not a Postgres replica (role barman)"},
+		{"patroni", "arrow", "arrow is not a Postgres replica (role etcd)"},
+		{"patroni", "ember", "ember is not a Postgres replica (role haproxy)"},
+		{"patroni", "nosuch", "nosuch is not a host of cluster p6dev"},
+		{"patroni-unreachable", "cobble", "cobble cannot be reached"},
+		{"repmgr", "violet", ""},
+		{"repmgr", "rain", "rain is not a running replica (Postgres is down)"},
+		{"repmgr", "brass", "brass is not a Postgres replica (role barman, witness)"},
+	}
+	for _, c := range cases {
+		t.Run(c.recorded+"/"+c.node, func(t *testing.T) {
+			inv, outs := loadRecorded(t, c.recorded)
+			err := BuildTopology(inv, outs).CheckSwitchover(c.node)
+			if c.wantErr == "" {
+				assert.NoError(t, err)
+			} else {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), c.wantErr)
+			}
+		})
+	}
+	t.Run("not streaming", func(t *testing.T) {
+		inv, outs := loadRecorded(t, "patroni")
+		o := outs["peach"].Tasks["postgres"]
+		o.Stdout = strings.ReplaceAll(o.Stdout, "W|streaming|", "W|stopping|")
+		outs["peach"].Tasks["postgres"] = o
+		err := BuildTopology(inv, outs).CheckSwitchover("peach")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "peach is not streaming (WAL receiver: stopping)")
+	})
+}
+
+func TestSwitchedOver(t *testing.T) {
+	inv, outs := loadRecorded(t, "patroni")
+	topo := BuildTopology(inv, outs)
+	done, _ := topo.SwitchedOver("walrus")
+	assert.True(t, done)
+	done, why := topo.SwitchedOver("peach")
+	assert.False(t, done)
+	assert.Equal(t, "the primary is walrus", why)
 }

@@ -72,12 +72,16 @@ func switchover(ctx context.Context, cmd *cobra.Command, cl *cluster, node strin
 			continue
 		}
 		if r.RC != 0 {
-			what := task
+			what, hint := task, ""
+			text := strings.TrimSpace(r.Stdout + "\n" + r.Stderr)
 			if task == "repmgr-dry-run" {
 				what = "repmgr's dry run (nothing was changed)"
+				if strings.Contains(strings.ToLower(text), "ssh") {
+					hint = "\nrepmgr switches over through SSH between the postgres users of the nodes " +
+						"(passwordless, host keys known); give the postgres users each other's keys, then try again"
+				}
 			}
-			return exitWith(1, fmt.Errorf("switchover to %s failed: %s exited %d:\n%s", node, what, r.RC,
-				strings.TrimSpace(r.Stdout+"\n"+r.Stderr)))
+			return exitWith(1, fmt.Errorf("switchover to %s failed: %s exited %d:\n%s%s", node, what, r.RC, text, hint))
 		}
 	}
 
