@@ -385,7 +385,12 @@ func makeScratch(ctx context.Context, cli *client.Client, cl *cluster, like *inv
 mkdir -p /etc/postgresql-common/createcluster.d
 printf 'create_main_cluster = false\n' > /etc/postgresql-common/createcluster.d/00-tpago-restore-test.conf
 export DEBIAN_FRONTEND=noninteractive
-apt-get -q update >/dev/null
+# Right after the container starts apt cannot verify signatures yet.
+i=0
+until apt-get -q update >/tmp/apt-update.log 2>&1 && ! grep -q '^[WE]:' /tmp/apt-update.log; do
+  i=$((i+1)); [ $i -lt 30 ] || { tail -n 5 /tmp/apt-update.log >&2; exit 1; }
+  sleep 2
+done
 apt-get -q -y -o DPkg::Lock::Timeout=120 install postgresql-15 >/dev/null`
 	if _, err := scratchExec(ctx, cli, resp.ID, install); err != nil {
 		return resp.ID, fmt.Errorf("install PostgreSQL 15 in %s: %w", name, err)
