@@ -273,8 +273,10 @@ func TestRepmgrFailover(t *testing.T) {
 		// that ask for synchronous_commit = local do not wait.
 		return map[string]string{"synchronous_standby_names": "ANY 1 (" + strings.Join(names, ", ") + ")"}
 	}})
+	t.Run("security", func(t *testing.T) { securityChecks(t, c) })
 	installFence(t, c)
 	admitTestClient(t, c)
+	t.Run("backup and restore", func(t *testing.T) { backupRestore(t, c) })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	_, err := c.psql(ctx, c.byRole("primary")[0], "postgres", "CREATE TABLE rel_writes (id bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())")

@@ -116,6 +116,8 @@ type cluster struct {
 	Name  string
 	Net   string
 	Nodes []node
+	// DeployOutput is what the first deploy printed.
+	DeployOutput string
 }
 
 func (c *cluster) byRole(role string) []node {
@@ -221,6 +223,7 @@ func newCluster(t *testing.T, prefix string, o clusterOpts) *cluster {
 	start := time.Now()
 	out, err = tpago(ctx, "deploy", dir)
 	require.NoError(t, err, "deploy: %s", tail(out, 60))
+	c.DeployOutput = out
 	t.Logf("cluster %s (%s) deployed in %s", c.Name, subnet, time.Since(start).Round(time.Second))
 	return c
 }

@@ -1,0 +1,115 @@
+package reliability
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/network"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestRepmgrPartition cuts the primary of a two-node M1 (primary, replica,
+// Barman as repmgr witness) off the network while it keeps running, then
+// heals the partition.
+func TestRepmgrPartition(t *testing.T) {
+	c := newCluster(t, "relp", clusterOpts{cascaded: 0})
+	installFence(t, c)
+	admitTestClient(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	old := c.byRole("primary")[0]
+	_, err := c.psql(ctx, old, "postgres", "CREATE TABLE rel_writes (id bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())")
+	require.NoError(t, err)
+	pw := c.password(t, "postgres")
+
+	sctx, stopSampler := context.WithCancel(ctx)
+	s := newSampler(c, pw)
+	samplerDone := make(chan struct{})
+	go func() { s.run(sctx); close(samplerDone) }()
+	defer func() { stopSampler(); <-samplerDone }()
+	w := newWriter(c, pw, "local")
+	wctx, stopWriter := context.WithCancel(ctx)
+	writerDone := make(chan struct{})
+	go func() { w.run(wctx); close(writerDone) }()
+	defer func() { stopWriter(); <-writerDone }()
+	require.True(t, waitFor(ctx, 30*time.Second, 100*time.Millisecond, func(context.Context) bool {
+		a, ok := w.lastAck()
+		return ok && a.ID > 50
+	}), "no write acknowledged before the partition")
+
+	// Cut the primary off; it keeps running.
+	require.NoError(t, dockerCli.NetworkDisconnect(ctx, c.Net, old.Container, true))
+	cut := time.Now()
+	var replica node
+	for _, n := range c.pgNodes() {
+		if n.Name != old.Name {
+			replica = n
+		}
+	}
+	promoted := waitFor(ctx, 90*time.Second, 50*time.Millisecond, func(context.Context) bool { return s.writable(replica.Name) })
+	require.True(t, promoted, "%s was not promoted within 90 s of cutting %s off", replica.Name, old.Name)
+	toPromoted := time.Since(cut)
+
+	// Inside its partition, the old primary still takes writes.
+	isolated, err := c.psql(ctx, old, "postgres", "INSERT INTO rel_writes (id) VALUES (-1) RETURNING NOT pg_is_in_recovery()")
+	isolatedWritable := err == nil && isolated == "t"
+	time.Sleep(5 * time.Second)
+
+	// Heal the partition.
+	require.NoError(t, dockerCli.NetworkConnect(ctx, c.Net, old.Container, &network.EndpointSettings{
+		IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: old.IP}}))
+	healed := time.Now()
+	doubleBefore := s.double.Load()
+	sawOld := false
+	fenced := waitFor(ctx, 60*time.Second, 100*time.Millisecond, func(context.Context) bool {
+		if s.writable(old.Name) {
+			sawOld = true
+		}
+		return sawOld && !s.writable(old.Name) || !sawOld && time.Since(healed) > 20*time.Second
+	})
+	toFenced := time.Since(healed)
+	doubleAfterHeal := s.double.Load() - doubleBefore
+	// Watch another 15 s: the old primary stays down.
+	time.Sleep(15 * time.Second)
+	stillWritable := s.writable(old.Name)
+	show, _ := c.asPostgres(ctx, replica, "repmgr -f /etc/repmgr.conf cluster show 2>&1")
+	fenceLog, _ := c.sh(ctx, old, "journalctl -q -t tpago-fence --no-pager -o cat | tail -n 1")
+	stopWriter()
+	<-writerDone
+
+	// What the user does: rejoin the old primary.
+	t0 := time.Now()
+	out, err := c.asPostgres(ctx, old, "repmgr -f /etc/repmgr.conf node rejoin -d 'host="+replica.IP+" user=repmgr dbname=repmgr connect_timeout=2' --force-rewind 2>&1")
+	require.NoError(t, err, "rejoin: %s", out)
+	_, err = c.sh(ctx, old, "systemctl restart repmgrd")
+	require.NoError(t, err)
+	rejoin := time.Since(t0)
+	lost := 0
+	have := idsOn(t, c, replica, pw)
+	for _, a := range w.acked() {
+		if !have[a.ID] {
+			lost++
+		}
+	}
+	_, isolatedRowKept := have[-1]
+	require.True(t, waitFor(ctx, 30*time.Second, 500*time.Millisecond, func(ctx context.Context) bool {
+		got, err := c.psql(ctx, old, "postgres", "SELECT pg_is_in_recovery()")
+		return err == nil && got == "t"
+	}), "%s is not a standby after the rejoin", old.Name)
+	stopSampler()
+	<-samplerDone
+
+	t.Logf("FIGURES partition: %s promoted %.1fs after %s was cut off; the isolated %s still accepted a local write: %v; "+
+		"after healing, both writable in %d samples, %s stopped by the fence %.1fs after healing (fenced %v, writable 15 s later %v); "+
+		"acknowledged %d, lost %d (the isolated write kept: %v); rejoin %.1fs",
+		replica.Name, toPromoted.Seconds(), old.Name, old.Name, isolatedWritable, doubleAfterHeal, old.Name, toFenced.Seconds(), fenced, stillWritable,
+		len(w.acked()), lost, isolatedRowKept, rejoin.Seconds())
+	t.Logf("repmgr cluster show after healing:\n%s", show)
+	t.Logf("fence said: %s", strings.TrimSpace(fenceLog))
+	assert.True(t, fenced, "the old primary was still writable 60 s after the partition healed")
+	assert.False(t, stillWritable, "the old primary accepts writes after the partition healed")
+	assert.LessOrEqual(t, toFenced, 30*time.Second, "the fence stops the old primary within a few timer runs")
+}
