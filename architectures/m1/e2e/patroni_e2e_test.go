@@ -78,6 +78,13 @@ func TestPatroniEndToEnd(t *testing.T) {
 	t.Logf("test: %.1f s", time.Since(start).Seconds())
 	assert.NotContains(t, test, "fatal:")
 
+	start = time.Now()
+	second := clitest.Must(t, "deploy", dir)
+	t.Logf("second deploy: %.1f s", time.Since(start).Seconds())
+	i := strings.LastIndex(second, "PLAY RECAP")
+	require.GreaterOrEqual(t, i, 0, second)
+	assert.Equal(t, 9, strings.Count(second[i:], "changed=0 "), "a second deploy changes nothing:\n%s", second[i:])
+
 	// patronictl: one Leader (node 1), the others running replicas, the
 	// cascaded one following node 2 by name.
 	list := cmdOutput(clitest.Must(t, "cmd", dir, primary, "--become-user", "postgres",
@@ -145,7 +152,8 @@ func TestPatroniEndToEnd(t *testing.T) {
 	assert.Contains(t, out, replica+" is the primary")
 	assert.Equal(t, byNode[2].IPAddress, writeThrough(), "HAProxy follows the new leader")
 	// Barman keeps backing up node 1 (as the seed says) until it leads again.
-	status = clitest.Must(t, "status", dir)
+	status, code := clitest.Run(t, "status", dir)
+	assert.Equal(t, 1, code, "status lists Barman's problem:\n%s", status)
 	assert.Contains(t, status, "not the primary now")
 	assert.Regexp(t, `(?m)^  `+replica+` \(node 2, .*primary  \[patroni: Leader, running`, status)
 	start = time.Now()
