@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,25 +13,6 @@ import (
 	"github.com/tpago/tpago/internal/testenv"
 )
 
-// runTpago runs `tpago args…` and returns its output and exit status.
-func runTpago(t *testing.T, args ...string) (string, int, error) {
-	t.Helper()
-	root := newRoot()
-	var out bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&out)
-	root.SetArgs(args)
-	err := root.Execute()
-	code := 0
-	if err != nil {
-		code = 1
-		var ee *exitError
-		if errors.As(err, &ee) {
-			code = ee.code
-		}
-	}
-	return out.String(), code, err
-}
 
 // provision, ping and deprovision of a bare cluster whose host is an sshd
 // on loopback.
@@ -61,7 +40,7 @@ func TestProvisionPingBareCLI(t *testing.T) {
 		{[]string{"provision", filepath.Join(dir, "nowhere")}, 1, "config.yml does not exist"},
 	}
 	for _, tt := range tests {
-		out, code, err := runTpago(t, tt.args...)
+		out, code, err := runCLI(t, tt.args...)
 		msg := out
 		if err != nil {
 			msg += err.Error()
