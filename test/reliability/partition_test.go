@@ -11,11 +11,20 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestRepmgrPartition cuts the primary of a two-node M1 (primary, replica,
-// Barman as repmgr witness) off the network while it keeps running, then
-// heals the partition.
-func TestRepmgrPartition(t *testing.T) {
+// TestRepmgrWitnessCluster deploys a two-node M1 (primary, replica, Barman
+// as repmgr witness), re-deploys it through faults, then cuts the primary
+// off the network while it keeps running, and heals the partition.
+func TestRepmgrWitnessCluster(t *testing.T) {
 	c := newCluster(t, "relp", clusterOpts{cascaded: 0})
+	if !t.Run("deploy faults", func(t *testing.T) { deployFaults(t, c) }) {
+		return
+	}
+	t.Run("partition", func(t *testing.T) { partition(t, c) })
+}
+
+// partition cuts the primary off the network while it keeps running, then
+// heals the partition.
+func partition(t *testing.T, c *cluster) {
 	installFence(t, c)
 	admitTestClient(t, c)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
