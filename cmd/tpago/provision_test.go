@@ -13,7 +13,6 @@ import (
 	"github.com/tpago/tpago/internal/testenv"
 )
 
-
 // provision, ping and deprovision of a bare cluster whose host is an sshd
 // on loopback.
 func TestProvisionPingBareCLI(t *testing.T) {
