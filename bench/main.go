@@ -172,14 +172,12 @@ func benchMany(tpago, here string, n int, withAnsible bool) {
 	must(err)
 	auth := filepath.Join(dir, "authorized_keys")
 	must(os.WriteFile(auth, ssh.MarshalAuthorizedKey(cspub), 0o600))
-	var conf, kh, inv strings.Builder
+	// sshd listens on at most 16 sockets: one sshd per 16 ports.
+	var kh, inv strings.Builder
 	base := 22000
 	for i := 0; i < n; i++ {
-		fmt.Fprintf(&conf, "Port %d\n", base+i)
 		fmt.Fprintf(&kh, "[127.0.0.1]:%d %s", base+i, ssh.MarshalAuthorizedKey(spub))
 	}
-	fmt.Fprintf(&conf, "ListenAddress 127.0.0.1\nHostKey %s\nAuthorizedKeysFile %s\nPidFile %s\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nMaxStartups 1000:30:2000\nMaxSessions 20\nUsePAM no\nStrictModes no\n", hostKey, auth, filepath.Join(dir, "sshd.pid"))
-	must(os.WriteFile(filepath.Join(dir, "sshd_config"), []byte(conf.String()), 0o600))
 	must(os.WriteFile(filepath.Join(dir, "known_hosts"), []byte(kh.String()), 0o600))
 	inv.WriteString("all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n")
 	fmt.Fprintf(&inv, "    ansible_ssh_private_key_file: %s\n    ansible_ssh_known_hosts_file: %s\n  hosts:\n", clientKey, filepath.Join(dir, "known_hosts"))
@@ -189,12 +187,22 @@ func benchMany(tpago, here string, n int, withAnsible bool) {
 	invPath := filepath.Join(dir, "inventory.yml")
 	must(os.WriteFile(invPath, []byte(inv.String()), 0o600))
 	os.MkdirAll("/run/sshd", 0o755)
-	sshd := exec.Command("/usr/sbin/sshd", "-D", "-e", "-f", filepath.Join(dir, "sshd_config"))
 	var sshdOut bytes.Buffer
-	sshd.Stderr = &sshdOut
-	must(sshd.Start())
-	defer func() { sshd.Process.Kill(); sshd.Wait() }()
-	time.Sleep(500 * time.Millisecond)
+	for first := 0; first < n; first += 16 {
+		var conf strings.Builder
+		for i := first; i < min(first+16, n); i++ {
+			fmt.Fprintf(&conf, "Port %d\n", base+i)
+		}
+		fmt.Fprintf(&conf, "ListenAddress 127.0.0.1\nHostKey %s\nAuthorizedKeysFile %s\nPidFile %s\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nMaxStartups 1000:30:2000\nMaxSessions 20\nUsePAM no\nStrictModes no\n",
+			hostKey, auth, filepath.Join(dir, fmt.Sprintf("sshd%d.pid", first)))
+		cf := filepath.Join(dir, fmt.Sprintf("sshd_config_%d", first))
+		must(os.WriteFile(cf, []byte(conf.String()), 0o600))
+		sshd := exec.Command("/usr/sbin/sshd", "-D", "-e", "-f", cf)
+		sshd.Stderr = &sshdOut
+		must(sshd.Start())
+		defer func() { sshd.Process.Kill(); sshd.Wait() }()
+	}
+	time.Sleep(time.Second)
 	pb := filepath.Join(here, "bench", "playbook4.yml")
 	for i, label := range []string{"first run", "second run"} {
 		d, ru, out, err := run(here, nil, tpago, "play", pb, "-i", invPath, "--forks", "100")
