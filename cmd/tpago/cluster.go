@@ -115,19 +115,36 @@ Hooks in CLUSTER_DIR/hooks/ and roles in CLUSTER_DIR/roles/ are used.`,
 
 func newTestCmd() *cobra.Command {
 	var f runFlags
+	var failover bool
 	c := &cobra.Command{
 		Use:   "test CLUSTER_DIR",
 		Short: "Check a deployed cluster with the real clients (replication, repmgr, Barman)",
-		Args:  cobra.ExactArgs(1),
+		Long: `Test runs the architecture's checks with the real clients: each node's role,
+the replication topology against config.yml, a write seen on every replica,
+the failover manager's view, Barman's checks and backups.
+
+--failover adds destructive checks, for test clusters only: the primary is
+killed, the time to a new writable primary and the writes lost are measured,
+and the old primary is rejoined as a standby.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := loadCluster(args[0])
 			if err != nil {
 				return exitWith(2, err)
 			}
-			return cl.run(cmd.Context(), cmd, "test.yml", f)
+			if err := cl.run(cmd.Context(), cmd, "test.yml", f); err != nil || !failover {
+				return err
+			}
+			ctx, stop := interruptible(cmd.Context())
+			defer stop()
+			if err := runFailoverChecks(ctx, cmd.OutOrStdout(), cl.dir); err != nil {
+				return exitWith(2, err)
+			}
+			return nil
 		},
 	}
 	f.register(c)
+	c.Flags().BoolVar(&failover, "failover", false, "also kill the primary and check the failover (destructive: test clusters only)")
 	return c
 }
 
