@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/tpago/tpago/engine/conn"
 	"github.com/tpago/tpago/engine/expr"
 	"github.com/tpago/tpago/engine/playbook"
@@ -317,6 +319,23 @@ func (pr *playRun) run(ctx context.Context) {
 	top := &scope{}
 	if pr.play.GatherFacts && !pr.skipByTags([]string{"always"}) {
 		pr.gatherFacts(ctx)
+	}
+	if pr.play.Strategy == "free" {
+		// Each host goes through the tasks at its own pace.
+		var g errgroup.Group
+		g.SetLimit(pr.e.opts.Forks)
+		for _, h := range pr.hosts {
+			g.Go(func() error {
+				one := []string{h}
+				pr.runList(ctx, pr.play.PreTasks, one, top)
+				pr.runList(ctx, pr.play.Tasks, one, top)
+				pr.runList(ctx, pr.play.PostTasks, one, top)
+				return nil
+			})
+		}
+		g.Wait()
+		pr.flushHandlers(ctx)
+		return
 	}
 	pr.runList(ctx, pr.play.PreTasks, pr.hosts, top)
 	pr.flushHandlers(ctx)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -100,4 +101,42 @@ func TestTags(t *testing.T) {
 	require.Equal(t, 0, r.res.ExitCode(), r.out)
 	assert.NoFileExists(t, filepath.Join(dir, "h1", "tagged"))
 	assert.FileExists(t, filepath.Join(dir, "h1", "state"))
+}
+
+func TestFreeStrategyAndSerial(t *testing.T) {
+	dir := t.TempDir()
+	pbFile := filepath.Join(dir, "free.yml")
+	require.NoError(t, os.WriteFile(pbFile, []byte(`
+- hosts: all
+  gather_facts: false
+  strategy: free
+  tasks:
+    - name: slow on h1 only
+      command: sleep {{ '1' if inventory_hostname == 'h1' else '0' }}
+    - name: stamp
+      copy:
+        content: "{{ inventory_hostname }}\n"
+        dest: "{{ out }}/{{ inventory_hostname }}"
+- hosts: all
+  gather_facts: false
+  serial: 1
+  tasks:
+    - name: one at a time
+      shell: echo {{ inventory_hostname }} >> {{ out }}/order
+`), 0o644))
+	inv, err := inventory.Load("testdata/basic/inventory.yml")
+	require.NoError(t, err)
+	ld := &playbook.Loader{}
+	pb, err := ld.LoadPlaybook(pbFile)
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	res, err := executor.New(executor.Options{Inventory: inv, Loader: ld, ExtraVars: map[string]any{"out": dir},
+		Output: &output.Writer{W: &buf}}).Run(context.Background(), pb)
+	require.NoError(t, err)
+	require.Equal(t, 0, res.ExitCode(), buf.String())
+	// With free, h2 stamps before h1 has finished sleeping.
+	out := buf.String()
+	assert.Less(t, strings.Index(out, "changed: [h2]"), strings.LastIndex(out, "changed: [h1]"), out)
+	assert.Equal(t, "h1\nh2\n", read(t, filepath.Join(dir, "order")))
+	assert.Equal(t, 2, strings.Count(out, "TASK [one at a time]"), "serial: 1 runs the task once per batch")
 }
