@@ -238,7 +238,7 @@ func runPlaybook(ctx context.Context, req playRequest) error {
 		if fo, ok := out.(*os.File); ok {
 			color = output.IsTerminal(fo) && os.Getenv("NO_COLOR") == ""
 		}
-		cb = &output.Writer{W: out, Color: color, Verbosity: f.verbose, Diff: f.diff, Check: f.check,
+		cb = &output.Writer{W: out, Color: color, Live: color, Verbosity: f.verbose, Diff: f.diff, Check: f.check,
 			Secrets: func() []string { return ex.Secrets() }}
 	}
 	*ex = *executor.New(executor.Options{

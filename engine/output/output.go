@@ -30,8 +30,58 @@ type Writer struct {
 	// Secrets returns values to mask wherever they would be printed.
 	Secrets func() []string
 
+	// Live shows, on a terminal, how long the running task has taken and
+	// how many hosts are done, on a line that the next result replaces.
+	Live bool
+
 	mu        sync.Mutex
 	taskStart time.Time
+	done      int
+	status    bool // a status line is showing
+	stop      chan struct{}
+}
+
+// clearStatus removes the live status line; call with w.mu held.
+func (w *Writer) clearStatus() {
+	if w.status {
+		fmt.Fprint(w.W, "\r\033[2K")
+		w.status = false
+	}
+}
+
+// stopLive ends the running task's status ticker; call with w.mu held.
+func (w *Writer) stopLive() {
+	if w.stop != nil {
+		close(w.stop)
+		w.stop = nil
+	}
+	w.clearStatus()
+}
+
+func (w *Writer) startLive() {
+	if !w.Live {
+		return
+	}
+	stop := make(chan struct{})
+	w.stop = stop
+	start := w.taskStart
+	go func() {
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				w.mu.Lock()
+				if w.stop == stop && time.Since(start) > time.Second {
+					fmt.Fprintf(w.W, "\r\033[2K%s", w.c(gray, fmt.Sprintf("  … %ds, %d host(s) done", int(time.Since(start).Seconds()), w.done)))
+					w.status = true
+				}
+				w.mu.Unlock()
+			}
+		}
+	}()
 }
 
 var _ executor.Callback = (*Writer)(nil)
@@ -73,6 +123,7 @@ func (w *Writer) mask(s string) string {
 }
 
 func (w *Writer) printf(format string, a ...any) {
+	w.clearStatus()
 	fmt.Fprint(w.W, w.mask(fmt.Sprintf(format, a...)))
 }
 
@@ -88,6 +139,7 @@ func banner(s string) string {
 func (w *Writer) PlayStart(p *playbook.Play, name string, hosts []string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.stopLive()
 	w.printf("\n%s\n", w.c(bold, banner("PLAY ["+name+"]")))
 }
 
@@ -99,8 +151,11 @@ func (w *Writer) TaskStart(t *playbook.Task, name string, handler bool) {
 	if handler {
 		kind = "RUNNING HANDLER"
 	}
+	w.stopLive()
 	w.taskStart = time.Now()
+	w.done = 0
 	w.printf("\n%s\n", w.c(bold, banner(kind+" ["+name+"]")))
+	w.startLive()
 }
 
 // Retry implements executor.Callback.
@@ -143,6 +198,7 @@ func hostLabel(r *executor.TaskResult) string {
 func (w *Writer) HostResult(r *executor.TaskResult) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.done++
 	if len(r.Items) > 0 {
 		for _, it := range r.Items {
 			it.NoLog = r.NoLog
@@ -297,6 +353,7 @@ func (w *Writer) diff(d module.Diff) string {
 func (w *Writer) Recap(stats []*executor.Stats) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.stopLive()
 	w.printf("\n%s\n", w.c(bold, banner("PLAY RECAP")))
 	ss := append([]*executor.Stats(nil), stats...)
 	sort.SliceStable(ss, func(i, j int) bool { return ss[i].Host < ss[j].Host })
