@@ -1,0 +1,67 @@
+package output_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tpago/tpago/engine/executor"
+	"github.com/tpago/tpago/engine/module"
+	"github.com/tpago/tpago/engine/output"
+	"github.com/tpago/tpago/engine/playbook"
+)
+
+func results() []*executor.TaskResult {
+	t := &playbook.Task{Name: "write", Module: "copy"}
+	return []*executor.TaskResult{
+		{Host: "a", Task: t, Status: executor.Changed, Result: map[string]any{"changed": true},
+			Diffs: []module.Diff{{BeforeHeader: "/etc/x", AfterHeader: "/etc/x", Before: "one\nsecret-pw\n", After: "two\n"}}},
+		{Host: "b", Task: t, Status: executor.Failed, Msg: "boom secret-pw", Result: map[string]any{"msg": "boom secret-pw", "rc": 1}},
+		{Host: "c", Task: t, Status: executor.Unreachable, Msg: "no route"},
+		{Host: "d", Task: t, Status: executor.Failed, NoLog: true, Result: map[string]any{"msg": "secret-pw"}},
+	}
+}
+
+func TestWriterShapeAndMasking(t *testing.T) {
+	var b bytes.Buffer
+	w := &output.Writer{W: &b, Diff: true, Secrets: func() []string { return []string{"secret-pw"} }}
+	w.PlayStart(&playbook.Play{}, "deploy", []string{"a", "b"})
+	w.TaskStart(&playbook.Task{}, "write", false)
+	for _, r := range results() {
+		w.HostResult(r)
+	}
+	w.Recap([]*executor.Stats{{Host: "a", OK: 1, Changed: 1}, {Host: "b", Failed: 1}})
+	out := b.String()
+	assert.Contains(t, out, "PLAY [deploy] ****")
+	assert.Contains(t, out, "TASK [write] ****")
+	assert.Contains(t, out, "--- before: /etc/x\n+++ after: /etc/x\n")
+	assert.Contains(t, out, "-one\n")
+	assert.Contains(t, out, "+two\n")
+	assert.Contains(t, out, "changed: [a]\n")
+	assert.Contains(t, out, "fatal: [b]: FAILED! => ")
+	assert.Contains(t, out, "fatal: [c]: UNREACHABLE! => ")
+	assert.Contains(t, out, "the output has been hidden")
+	assert.NotContains(t, out, "secret-pw")
+	assert.Regexp(t, `a +: ok=1 +changed=1 +unreachable=0 +failed=0`, out)
+}
+
+func TestJSONEvents(t *testing.T) {
+	var b bytes.Buffer
+	j := &output.JSON{W: &b, Secrets: func() []string { return []string{"secret-pw"} }}
+	j.TaskStart(&playbook.Task{}, "write", false)
+	for _, r := range results() {
+		j.HostResult(r)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	require.Len(t, lines, 5)
+	for _, l := range lines {
+		var ev map[string]any
+		require.NoError(t, json.Unmarshal([]byte(l), &ev), l)
+		assert.NotContains(t, l, "secret-pw")
+	}
+	assert.Contains(t, lines[2], `"status":"failed"`)
+}
