@@ -38,6 +38,7 @@ type runFlags struct {
 	json        bool
 	acceptNew   bool
 	connTimeout time.Duration
+	taskTimeout time.Duration
 	listTasks   bool
 	listHosts   bool
 	listTags    bool
@@ -57,6 +58,7 @@ func (f *runFlags) register(c *cobra.Command) {
 	fl.BoolVar(&f.json, "json", false, "print one JSON event per line")
 	fl.BoolVar(&f.acceptNew, "accept-new-host-keys", false, "record unknown SSH host keys (a changed key is always refused)")
 	fl.DurationVarP(&f.connTimeout, "timeout", "T", 10*time.Second, "SSH connection timeout")
+	fl.DurationVar(&f.taskTimeout, "task-timeout", 0, "stop a task that runs longer than this on a host (0: no limit; a task's timeout: wins)")
 }
 
 func newPlayCmd() *cobra.Command {
@@ -244,7 +246,7 @@ func runPlaybook(ctx context.Context, req playRequest) error {
 	*ex = *executor.New(executor.Options{
 		Inventory: inv, Limit: f.limit, Tags: f.tags, SkipTags: f.skip, ExtraVars: extra,
 		Check: f.check, Diff: f.diff, Forks: f.forks, Verbosity: f.verbose, Output: cb, Loader: ld,
-		ConnectTimeout: f.connTimeout, AcceptNewHostKeys: f.acceptNew,
+		ConnectTimeout: f.connTimeout, TaskTimeout: f.taskTimeout, AcceptNewHostKeys: f.acceptNew,
 	})
 	ctx, stop := interruptible(ctx)
 	defer stop()

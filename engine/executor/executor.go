@@ -38,6 +38,9 @@ type Options struct {
 	Loader *playbook.Loader
 	// ConnectTimeout bounds each SSH connection attempt (default 10 s).
 	ConnectTimeout time.Duration
+	// TaskTimeout bounds each run of a module on a host, for tasks that
+	// set no timeout: of their own (0: none).
+	TaskTimeout time.Duration
 	// AcceptNewHostKeys records unknown host keys (never changed ones).
 	AcceptNewHostKeys bool
 	// Dial opens a connection for a host from its connection variables;

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -139,4 +140,21 @@ func TestFreeStrategyAndSerial(t *testing.T) {
 	assert.Less(t, strings.Index(out, "changed: [h2]"), strings.LastIndex(out, "changed: [h1]"), out)
 	assert.Equal(t, "h1\nh2\n", read(t, filepath.Join(dir, "order")))
 	assert.Equal(t, 2, strings.Count(out, "TASK [one at a time]"), "serial: 1 runs the task once per batch")
+}
+
+func TestTaskTimeout(t *testing.T) {
+	dir := t.TempDir()
+	pbFile := filepath.Join(dir, "t.yml")
+	require.NoError(t, os.WriteFile(pbFile, []byte("- hosts: h1\n  gather_facts: false\n  tasks:\n    - command: sleep 30\n      timeout: 1\n"), 0o644))
+	inv, err := inventory.Load("testdata/basic/inventory.yml")
+	require.NoError(t, err)
+	pb, err := (&playbook.Loader{}).LoadPlaybook(pbFile)
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	start := time.Now()
+	res, err := executor.New(executor.Options{Inventory: inv, Output: &output.Writer{W: &buf}}).Run(context.Background(), pb)
+	require.NoError(t, err)
+	assert.Less(t, time.Since(start), 10*time.Second)
+	assert.Equal(t, 2, res.ExitCode())
+	assert.Contains(t, buf.String(), "timed out after 1s")
 }

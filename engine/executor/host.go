@@ -470,7 +470,20 @@ func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h string, sc *
 	}
 	for attempt := 1; attempt <= attempts; attempt++ {
 		res = &TaskResult{Host: h, Task: t, Delegate: res.Delegate, Attempts: attempt}
-		mr, err := mod.Run(ctx, rt, nargs)
+		limit := pr.e.opts.TaskTimeout
+		if t.Timeout > 0 {
+			limit = time.Duration(t.Timeout) * time.Second
+		}
+		rctx, cancel := ctx, context.CancelFunc(func() {})
+		if limit > 0 {
+			rctx, cancel = context.WithTimeout(ctx, limit)
+		}
+		mr, err := mod.Run(rctx, rt, nargs)
+		timedOut := rctx.Err() != nil && ctx.Err() == nil
+		cancel()
+		if timedOut {
+			return fail(fmt.Sprintf("%s: the task timed out after %s", t.Pos, limit))
+		}
 		if err != nil {
 			if errors.Is(err, conn.ErrUnreachable) {
 				res.Status = Unreachable

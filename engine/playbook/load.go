@@ -1180,6 +1180,8 @@ func (ld *Loader) taskKeywords(t *Task, n *yamlx.Node, l loc) {
 			t.HasRetries = true
 		case "delay":
 			t.Delay = ld.intv(v)
+		case "timeout":
+			t.Timeout = ld.intv(v)
 		case "vars":
 			t.Vars = ld.mapping(v, "vars")
 		case "environment":

@@ -83,31 +83,33 @@ type Task struct {
 	// A dynamic include (include_tasks, include_role).
 	Include *Include
 
-	When           []Cond
-	Loop           any
-	HasLoop        bool
-	LoopVar        string
-	LoopLabel      string
-	IndexVar       string
-	Register       string
-	Notify         []string
-	Listen         []string
-	ChangedWhen    []Cond
-	FailedWhen     []Cond
-	HasChanged     bool
-	HasFailed      bool
-	IgnoreErrors   any // bool or template
-	IgnoreUnreach  bool
-	Tags           []string
-	Become         *bool
-	BecomeUser     string
-	DelegateTo     string
-	DelegateFacts  bool
-	RunOnce        bool
-	Retries        int
-	HasRetries     bool
-	Until          []Cond
-	Delay          int
+	When          []Cond
+	Loop          any
+	HasLoop       bool
+	LoopVar       string
+	LoopLabel     string
+	IndexVar      string
+	Register      string
+	Notify        []string
+	Listen        []string
+	ChangedWhen   []Cond
+	FailedWhen    []Cond
+	HasChanged    bool
+	HasFailed     bool
+	IgnoreErrors  any // bool or template
+	IgnoreUnreach bool
+	Tags          []string
+	Become        *bool
+	BecomeUser    string
+	DelegateTo    string
+	DelegateFacts bool
+	RunOnce       bool
+	Retries       int
+	HasRetries    bool
+	Until         []Cond
+	Delay         int
+	// Timeout bounds one run of the task's module, in seconds (0: none).
+	Timeout        int
 	Vars           map[string]any
 	Environment    map[string]any
 	NoLog          *bool
