@@ -258,22 +258,35 @@ func maxID(t *testing.T, c *cluster, n node, pw string) int64 {
 	return id
 }
 
+// setSyncStandbys makes any one standby confirm commits, on every node
+// (a conf.d file, so that it holds on whichever node is promoted).
+func setSyncStandbys(t *testing.T, c *cluster) {
+	t.Helper()
+	var names []string
+	for _, n := range c.pgNodes() {
+		names = append(names, n.Name)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, n := range c.pgNodes() {
+		_, err := c.sh(ctx, n, fmt.Sprintf(`printf "synchronous_standby_names = 'ANY 1 (%s)'\n" > /etc/postgresql/15/main/conf.d/9999-reliability.conf
+runuser -u postgres -- psql -XAtq -c 'SELECT pg_reload_conf()' >/dev/null`, strings.Join(names, ", ")))
+		require.NoError(t, err)
+	}
+}
+
 // TestRepmgrFailover kills the primary of an M1 cluster (primary, replica,
 // Barman, cascaded replica) twice under a writer: once with asynchronous
 // commits, once with a synchronous standby; each time it starts the old
 // primary again behind the fence role and rejoins it.
 func TestRepmgrFailover(t *testing.T) {
-	var c *cluster
-	c = newCluster(t, "relf", clusterOpts{cascaded: 1, settings: func(c *cluster) map[string]string {
-		var names []string
-		for _, n := range c.pgNodes() {
-			names = append(names, n.Name)
-		}
-		// Any one of the other Postgres nodes confirms a commit. Sessions
-		// that ask for synchronous_commit = local do not wait.
-		return map[string]string{"synchronous_standby_names": "ANY 1 (" + strings.Join(names, ", ") + ")"}
-	}})
+	c := newCluster(t, "relf", clusterOpts{cascaded: 1})
 	t.Run("security", func(t *testing.T) { securityChecks(t, c) })
+	// Any one of the other Postgres nodes confirms a commit; sessions that
+	// ask for synchronous_commit = local do not wait. Set after the deploy:
+	// in postgres_conf_settings it makes the deploy itself wait forever
+	// (the primary's first commits wait for standbys not cloned yet).
+	setSyncStandbys(t, c)
 	installFence(t, c)
 	admitTestClient(t, c)
 	t.Run("backup and restore", func(t *testing.T) { backupRestore(t, c) })
