@@ -30,6 +30,8 @@ type failoverRun struct {
 	start time.Time
 	pg    []failoverHost // Postgres nodes (primary, replicas)
 	other *failoverHost  // where the writer runs: a host that is not killed
+	// service is the Postgres unit (postgresql@VERSION-main).
+	service string
 }
 
 func (r *failoverRun) say(format string, a ...any) {
@@ -94,7 +96,11 @@ func runFailoverChecks(ctx context.Context, out io.Writer, clusterDir string) er
 	if err := cl.requireProvisioned(); err != nil {
 		return exitWith(2, err)
 	}
-	r := &failoverRun{out: out, start: time.Now()}
+	version := "15"
+	if v, ok := cl.cfg.ClusterVars["postgres_version"]; ok && v != nil {
+		version = fmt.Sprint(v)
+	}
+	r := &failoverRun{out: out, start: time.Now(), service: "postgresql@" + version + "-main"}
 	for i := range cl.cfg.Instances {
 		in := &cl.cfg.Instances[i]
 		if cl.cfg.PlatformOf(in) != "docker" {
@@ -259,7 +265,7 @@ rm -f %[1]s`, stop, conn.Quote(dsn), token)
 	f.OldCameBack = "down"
 	deadline = time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
-		state, _ := r.exec(ctx, old, "systemctl is-active postgresql@15-main || true")
+		state, _ := r.exec(ctx, old, "systemctl is-active "+r.service+" || true")
 		state = strings.TrimSpace(state)
 		if state == "failed" {
 			f.OldCameBack = "fenced"
@@ -277,7 +283,7 @@ rm -f %[1]s`, stop, conn.Quote(dsn), token)
 		time.Sleep(time.Second)
 	}
 	// Rejoin it as a standby of the new primary, as the fence says.
-	rejoin := fmt.Sprintf("systemctl stop postgresql@15-main; cd /tmp && runuser -u postgres -- repmgr -f /etc/repmgr.conf node rejoin -d 'host=%s user=repmgr dbname=repmgr connect_timeout=2' --force-rewind 2>&1 && systemctl restart repmgrd", nw.IP)
+	rejoin := fmt.Sprintf("systemctl stop "+r.service+"; cd /tmp && runuser -u postgres -- repmgr -f /etc/repmgr.conf node rejoin -d 'host=%s user=repmgr dbname=repmgr connect_timeout=2' --force-rewind 2>&1 && systemctl restart repmgrd", nw.IP)
 	t0 := time.Now()
 	if out, err := r.exec(ctx, old, rejoin); err != nil {
 		return f, fmt.Errorf("repmgr node rejoin on %s: %w\n%s", old.Name, err, out)
