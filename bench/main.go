@@ -213,11 +213,13 @@ func benchMany(tpago, here string, n int, withAnsible bool) {
 		if i == 1 && !strings.Contains(out, "changed=0") {
 			fmt.Print(out)
 		}
-		rss := int64(0)
+		rss, cpu := int64(0), time.Duration(0)
 		if ru != nil {
 			rss = ru.Maxrss / 1024
+			cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 		}
-		fmt.Printf("tpago %s: %.2fs, peak memory %d MiB\n", label, d.Seconds(), rss)
+		fmt.Printf("tpago %s: %.2fs (tpago's own CPU %.2fs; the rest is the hosts' sshd and shells on this machine), peak memory %d MiB\n",
+			label, d.Seconds(), cpu.Seconds(), rss)
 	}
 	if withAnsible {
 		cfg := filepath.Join(dir, "ansible.cfg")
