@@ -106,7 +106,7 @@ func (f roundFigures) String() string {
 // killPrimaryRound kills the primary under a writer, waits for the new
 // primary, starts the old primary's container again, watches it, rejoins
 // it with repmgr and checks nothing acknowledged is missing.
-func killPrimaryRound(t *testing.T, c *cluster, syncCommit string) roundFigures {
+func killPrimaryRound(t *testing.T, c *cluster, syncCommit string, base int64) roundFigures {
 	t.Helper()
 	var f roundFigures
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
@@ -122,7 +122,7 @@ func killPrimaryRound(t *testing.T, c *cluster, syncCommit string) roundFigures 
 	go func() { s.run(sctx); close(samplerDone) }()
 	defer func() { stopSampler(); <-samplerDone }()
 
-	w := newWriter(c, pw, syncCommit)
+	w := newWriter(c, pw, syncCommit, base)
 	wctx, stopWriter := context.WithCancel(ctx)
 	writerDone := make(chan struct{})
 	go func() { w.run(wctx); close(writerDone) }()
@@ -130,8 +130,8 @@ func killPrimaryRound(t *testing.T, c *cluster, syncCommit string) roundFigures 
 
 	require.True(t, waitFor(ctx, 30*time.Second, 100*time.Millisecond, func(context.Context) bool {
 		a, ok := w.lastAck()
-		return ok && a.ID > 50
-	}), "the writer got no acknowledgement from %s in 30 s", old.Name)
+		return ok && a.ID > base+50
+	}), "the writer got no 50 acknowledgements from %s in 30 s", old.Name)
 
 	c.kill(t, old)
 	killed := time.Now()
@@ -295,14 +295,14 @@ func TestRepmgrFailover(t *testing.T) {
 	_, err := c.psql(ctx, c.byRole("primary")[0], "postgres", "CREATE TABLE rel_writes (id bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())")
 	require.NoError(t, err)
 
-	for _, tc := range []struct {
+	for i, tc := range []struct {
 		name, sync string
 	}{
 		{"asynchronous commit", "local"},
 		{"synchronous standby", "on"},
 	} {
 		ok := t.Run(tc.name, func(t *testing.T) {
-			f := killPrimaryRound(t, c, tc.sync)
+			f := killPrimaryRound(t, c, tc.sync, int64(i)*1_000_000)
 			t.Logf("FIGURES %s: %s", tc.name, f)
 			if f.FenceLog != "" {
 				t.Logf("fence said on %s: %s", f.OldPrimary, f.FenceLog)

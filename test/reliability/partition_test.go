@@ -39,7 +39,7 @@ func partition(t *testing.T, c *cluster) {
 	samplerDone := make(chan struct{})
 	go func() { s.run(sctx); close(samplerDone) }()
 	defer func() { stopSampler(); <-samplerDone }()
-	w := newWriter(c, pw, "local")
+	w := newWriter(c, pw, "local", 0)
 	wctx, stopWriter := context.WithCancel(ctx)
 	writerDone := make(chan struct{})
 	go func() { w.run(wctx); close(writerDone) }()

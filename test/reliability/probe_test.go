@@ -34,8 +34,10 @@ type writer struct {
 	next     int64
 }
 
-func newWriter(c *cluster, password, syncCommit string) *writer {
-	return &writer{c: c, password: password, sync: syncCommit}
+// newWriter makes a writer whose ids start after base (one range per round
+// on a shared table).
+func newWriter(c *cluster, password, syncCommit string, base int64) *writer {
+	return &writer{c: c, password: password, sync: syncCommit, next: base}
 }
 
 func (w *writer) acked() []ack {
