@@ -166,3 +166,51 @@ func TestEFMNeedsEDBToken(t *testing.T) {
 	first, _ := tasks[0].(map[string]any)
 	assert.Equal(t, "check.yml", first["import_tasks"], "the EFM role must check for the token first")
 }
+
+// TestPatroniPlaybooksSafeForAnyCluster: deploy.yml and test.yml import
+// patroni.yml and patroni-test.yml for every cluster, so each play must
+// target only groups that exist with Patroni (etcd, haproxy) or do
+// nothing unless failover_manager is patroni.
+func TestPatroniPlaybooksSafeForAnyCluster(t *testing.T) {
+	o := DefaultOptions()
+	o.ClusterName, o.PostgresVersion, o.FailoverManager, o.Platform = "rep", "15", "repmgr", "docker"
+	inv := clusterInventory(t, o)
+	for _, file := range []string{"patroni.yml", "patroni-test.yml"} {
+		data, err := os.ReadFile(file)
+		require.NoError(t, err)
+		n, err := yamlx.ParseOne(file, data)
+		require.NoError(t, err)
+		plays, _ := n.Plain().([]any)
+		require.NotEmpty(t, plays)
+		for _, p := range plays {
+			play := p.(map[string]any)
+			hosts := strList(play["hosts"])
+			var matched []string
+			for _, h := range hosts {
+				m, err := inv.Match(h)
+				require.NoError(t, err)
+				matched = append(matched, m...)
+			}
+			if len(matched) == 0 {
+				continue
+			}
+			guarded := func(v any) bool {
+				m, ok := v.(map[string]any)
+				return ok && m["when"] == "failover_manager == 'patroni'"
+			}
+			ok := true
+			for _, r := range asList(play["roles"]) {
+				ok = ok && guarded(r)
+			}
+			for _, task := range asList(play["tasks"]) {
+				ok = ok && guarded(task)
+			}
+			assert.True(t, ok, "%s: play %q runs on %v of a repmgr cluster without `when: failover_manager == 'patroni'`", file, play["name"], matched)
+		}
+	}
+}
+
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
+}
