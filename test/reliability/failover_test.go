@@ -280,7 +280,7 @@ runuser -u postgres -- psql -XAtq -c 'SELECT pg_reload_conf()' >/dev/null`, stri
 // commits, once with a synchronous standby; each time it starts the old
 // primary again behind the fence role and rejoins it.
 func TestRepmgrFailover(t *testing.T) {
-	c := newCluster(t, "relf", clusterOpts{cascaded: 1})
+	c := newCluster(t, "relf", clusterOpts{cascaded: 1, verbose: true})
 	t.Run("security", func(t *testing.T) { securityChecks(t, c) })
 	// Any one of the other Postgres nodes confirms a commit; sessions that
 	// ask for synchronous_commit = local do not wait. Set after the deploy:

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -118,6 +119,9 @@ type cluster struct {
 	Nodes []node
 	// DeployOutput is what the first deploy printed.
 	DeployOutput string
+	// DeployPS holds every distinct process command line seen on the
+	// hosts during the first deploy (with clusterOpts.verbose).
+	DeployPS map[string]bool
 }
 
 func (c *cluster) byRole(role string) []node {
@@ -161,6 +165,9 @@ type clusterOpts struct {
 	cascaded int                              // --num-cascaded-replicas
 	settings func(*cluster) map[string]string // postgres_conf_settings, knowing the hosts' names
 	vars     map[string]string                // more cluster_vars (YAML scalars)
+	// verbose deploys with -vvv and records the hosts' process lists
+	// during the deploy (for the security checks).
+	verbose bool
 }
 
 // newCluster configures, provisions and deploys a cluster and removes it
@@ -221,7 +228,16 @@ func newCluster(t *testing.T, prefix string, o clusterOpts) *cluster {
 	}
 	provision(t, ctx, dir)
 	start := time.Now()
-	out, err = tpago(ctx, "deploy", dir)
+	args := []string{"deploy", dir}
+	var stopPS func()
+	if o.verbose {
+		args = append(args, "-vvv")
+		stopPS = c.recordPS(ctx)
+	}
+	out, err = tpago(ctx, args...)
+	if stopPS != nil {
+		stopPS()
+	}
 	require.NoError(t, err, "deploy: %s", tail(out, 60))
 	c.DeployOutput = out
 	t.Logf("cluster %s (%s) deployed in %s", c.Name, subnet, time.Since(start).Round(time.Second))
@@ -298,4 +314,33 @@ func waitFor(ctx context.Context, timeout, interval time.Duration, cond func(con
 		case <-time.After(interval):
 		}
 	}
+}
+
+// recordPS reads every host's process list every 300 ms into c.DeployPS
+// until the returned function is called.
+func (c *cluster) recordPS(ctx context.Context) func() {
+	c.DeployPS = map[string]bool{}
+	var mu sync.Mutex
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, n := range c.Nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				if out, err := c.sh(ctx, n, "ps -eo args"); err == nil {
+					mu.Lock()
+					for _, l := range strings.Split(out, "\n") {
+						c.DeployPS[l] = true
+					}
+					mu.Unlock()
+				}
+				select {
+				case <-ctx.Done():
+				case <-time.After(300 * time.Millisecond):
+				}
+			}
+		}()
+	}
+	return func() { cancel(); wg.Wait() }
 }

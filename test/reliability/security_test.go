@@ -63,9 +63,14 @@ func securityChecks(t *testing.T, c *cluster) {
 	})
 
 	t.Run("passwords appear in no output and no process list", func(t *testing.T) {
+		require.NotEmpty(t, c.DeployPS, "the first deploy's process lists were recorded")
 		for _, s := range secrets {
-			assert.NotContains(t, c.DeployOutput, s, "a password is in the deploy's output")
+			assert.NotContains(t, c.DeployOutput, s, "a password is in the output of the first deploy (-vvv)")
+			for l := range c.DeployPS {
+				assert.NotContains(t, l, s, "a password was in a host's process list during the first deploy")
+			}
 		}
+		t.Logf("FIGURES first deploy -vvv: %d bytes of output and %d distinct process command lines, no password in them", len(c.DeployOutput), len(c.DeployPS))
 		// A second deploy with -vvv (it must change nothing) while every
 		// host's process list is read every 200 ms.
 		var mu sync.Mutex
