@@ -275,6 +275,22 @@ runuser -u postgres -- psql -XAtq -c 'SELECT pg_reload_conf()' >/dev/null`, stri
 	}
 }
 
+// testFailoverCommand runs tpago test --failover: the cluster's checks,
+// then a kill-the-primary round whose figures it prints.
+func testFailoverCommand(t *testing.T, c *cluster) {
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	start := time.Now()
+	out, err := tpago(ctx, "test", c.Dir, "--failover")
+	require.NoError(t, err, "tpago test --failover: %s", tail(out, 40))
+	i := strings.Index(out, "failover: old primary")
+	require.GreaterOrEqual(t, i, 0, "tpago test --failover prints its figures: %s", tail(out, 20))
+	t.Logf("FIGURES tpago test --failover (%.0fs in all):\n%s", time.Since(start).Seconds(), out[i:])
+	assert.Contains(t, out[i:], "writes acknowledged / lost:")
+	assert.Regexp(t, `old primary started again:\s+fenced`, out[i:])
+	assert.Regexp(t, `has the new rows: true`, out[i:])
+}
+
 // TestRepmgrFailover kills the primary of an M1 cluster (primary, replica,
 // Barman, cascaded replica) twice under a writer: once with asynchronous
 // commits, once with a synchronous standby; each time it starts the old
@@ -287,9 +303,10 @@ func TestRepmgrFailover(t *testing.T) {
 	// in postgres_conf_settings it makes the deploy itself wait forever
 	// (the primary's first commits wait for standbys not cloned yet).
 	setSyncStandbys(t, c)
+	t.Run("backup and restore", func(t *testing.T) { backupRestore(t, c) })
+	t.Run("tpago test --failover", func(t *testing.T) { testFailoverCommand(t, c) })
 	installFence(t, c)
 	admitTestClient(t, c)
-	t.Run("backup and restore", func(t *testing.T) { backupRestore(t, c) })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	_, err := c.psql(ctx, c.byRole("primary")[0], "postgres", "CREATE TABLE rel_writes (id bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())")
