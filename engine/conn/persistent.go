@@ -33,6 +33,10 @@ type Persistent struct {
 	mu     sync.Mutex
 	pools  map[string][]*pshell
 	closed bool
+	// direct lists the prefixes whose shells could not start (sudo to a
+	// user that does not exist yet, say): their scripts go through Exec,
+	// which reports the real error.
+	direct map[string]bool
 }
 
 var (
@@ -47,6 +51,7 @@ func NewPersistent(c Conn) *Persistent { return &Persistent{Conn: c, pools: map[
 type pshell struct {
 	busy   bool
 	dead   bool
+	used   bool // has run a script to its end
 	marker string
 	stdin  io.WriteCloser
 	out    *frameReader
@@ -72,7 +77,7 @@ done`
 func (p *Persistent) get(prefix string) *pshell {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed {
+	if p.closed || p.direct[prefix] {
 		return nil
 	}
 	live := p.pools[prefix][:0]
@@ -157,23 +162,27 @@ func (p *Persistent) RunScript(ctx context.Context, prefix string, script []byte
 		err error
 	}
 	ch := make(chan res, 1)
+	// Output is kept until the script's end: a shell that could not start
+	// leaves nothing behind in the caller's writers.
+	var outBuf, errBuf bytes.Buffer
 	go func() {
-		if _, err := fmt.Fprintf(s.stdin, "%d\n", len(script)); err != nil {
-			ch <- res{-1, err}
-			return
-		}
-		if _, err := s.stdin.Write(script); err != nil {
-			ch <- res{-1, err}
-			return
-		}
 		var wg sync.WaitGroup
-		var errErr error
-		wg.Add(1)
-		go func() { defer wg.Done(); _, errErr = s.errs.next(stderr) }()
-		trailer, err := s.out.next(stdout)
+		var trailer string
+		var outErr, errErr error
+		wg.Add(2)
+		go func() { defer wg.Done(); _, errErr = s.errs.next(&errBuf) }()
+		go func() { defer wg.Done(); trailer, outErr = s.out.next(&outBuf) }()
+		_, werr := fmt.Fprintf(s.stdin, "%d\n", len(script))
+		if werr == nil {
+			_, werr = s.stdin.Write(script)
+		}
 		wg.Wait()
+		err := outErr
 		if err == nil {
 			err = errErr
+		}
+		if err == nil {
+			err = werr
 		}
 		if err != nil {
 			ch <- res{-1, err}
@@ -190,7 +199,25 @@ func (p *Persistent) RunScript(ctx context.Context, prefix string, script []byte
 	case r := <-ch:
 		if r.err != nil {
 			p.kill(s)
+			if !s.used {
+				// The shell never ran anything: its command failed to
+				// start. Exec reports why, as a failed command.
+				p.mu.Lock()
+				if p.direct == nil {
+					p.direct = map[string]bool{}
+				}
+				p.direct[prefix] = true
+				p.mu.Unlock()
+				return p.Conn.Exec(ctx, prefix+remoteCmd, bytes.NewReader(script), stdout, stderr)
+			}
 			return -1, fmt.Errorf("%w: shell ended: %v", ErrUnreachable, r.err)
+		}
+		s.used = true
+		if stdout != nil {
+			stdout.Write(outBuf.Bytes())
+		}
+		if stderr != nil {
+			stderr.Write(errBuf.Bytes())
 		}
 		return r.rc, nil
 	case <-ctx.Done():

@@ -107,3 +107,14 @@ func TestFrameReader(t *testing.T) {
 	assert.Equal(t, "two", b.String())
 	assert.Equal(t, " 7", tr)
 }
+
+func TestPersistentShellThatCannotStart(t *testing.T) {
+	p := NewPersistent(Local{})
+	defer p.Close()
+	// A prefix whose command fails at once, as sudo to a missing user does.
+	var out, errOut bytes.Buffer
+	rc, err := p.RunScript(context.Background(), "echo 'sudo: unknown user nobody2' >&2; exit 1; ", []byte("echo hi"), &out, &errOut)
+	require.NoError(t, err)
+	assert.Equal(t, 1, rc)
+	assert.Contains(t, errOut.String(), "unknown user")
+}

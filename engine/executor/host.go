@@ -77,7 +77,7 @@ func (pr *playRun) hostScope(h string, t *playbook.Task, sc *scope) *hostScope {
 		"play_hosts":               toAny(pr.active(pr.hosts)),
 		"ansible_play_batch":       toAny(pr.active(pr.hosts)),
 		"ansible_play_hosts_all":   toAny(pr.all),
-		"ansible_check_mode":       e.checkMode(t, sc),
+		"ansible_check_mode":       e.opts.Check,
 		"ansible_diff_mode":        e.opts.Diff,
 		"ansible_verbosity":        e.opts.Verbosity,
 		"playbook_dir":             pr.pb.Dir,

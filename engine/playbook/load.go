@@ -59,7 +59,7 @@ func (l loc) display(p string) string {
 		return filepath.Join(l.ondisk, p)
 	}
 	if l.role != nil {
-		return "(built-in) roles/" + l.role.Name + "/" + strings.TrimPrefix(p, "./")
+		return "(built-in) roles/" + strings.TrimPrefix(p, "./")
 	}
 	return p
 }
@@ -896,30 +896,29 @@ func SplitArgs(s string, spec module.Spec) (map[string]any, string, error) {
 		return nil, "", err
 	}
 	kv := map[string]any{}
-	var rest []string
+	// The free text keeps its own spacing and newlines (a multi-line
+	// shell script stays one); only the key=value words are cut out.
+	var rest strings.Builder
+	last := 0
 	for _, w := range words {
 		k, v, ok := strings.Cut(w.unquoted, "=")
 		if ok && !w.quotedKey {
-			if _, known := spec.Arg(k); known {
+			_, known := spec.Arg(k)
+			if known || spec.FreeForm == "" {
 				kv[k] = v
-				continue
-			}
-			if spec.FreeForm == "" {
-				kv[k] = v
-				continue
+				rest.WriteString(s[last:w.start])
+				last = w.end
 			}
 		}
-		rest = append(rest, w.raw)
 	}
-	if spec.FreeForm == "" && len(rest) > 0 {
-		return kv, strings.Join(rest, " "), nil
-	}
-	return kv, strings.Join(rest, " "), nil
+	rest.WriteString(s[last:])
+	return kv, strings.TrimSpace(rest.String()), nil
 }
 
 type word struct {
 	raw, unquoted string
 	quotedKey     bool
+	start, end    int
 }
 
 func splitWords(s string) ([]word, error) {
@@ -980,7 +979,7 @@ func splitWords(s string) ([]word, error) {
 		if q != 0 {
 			return nil, fmt.Errorf("unterminated quote in %q", s)
 		}
-		out = append(out, word{raw: s[start:i], unquoted: un.String(), quotedKey: quotedKey})
+		out = append(out, word{raw: s[start:i], unquoted: un.String(), quotedKey: quotedKey, start: start, end: i})
 	}
 	return out, nil
 }

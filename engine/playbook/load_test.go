@@ -1,6 +1,7 @@
 package playbook_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -50,4 +51,13 @@ func TestLoadErrorsPoint(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.want)
 		})
 	}
+}
+
+func TestSplitArgsKeepsMultilineScripts(t *testing.T) {
+	_, spec, _ := module.Lookup("shell")
+	script := "if [ -e /x ]; then\n  echo yes\nfi\n"
+	kv, rest, err := playbook.SplitArgs(script+"creates=/tmp/y", spec)
+	require.NoError(t, err)
+	assert.Equal(t, "/tmp/y", kv["creates"])
+	assert.Equal(t, strings.TrimSpace(script), rest)
 }
