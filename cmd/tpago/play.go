@@ -310,6 +310,13 @@ func listPlaybook(out io.Writer, pb *playbook.Playbook, inv *inventory.Inventory
 					case t.Include != nil:
 						walk(t.Include.Loaded, all)
 					default:
+						set := map[string]bool{}
+						for _, x := range all {
+							set[x] = true
+						}
+						if !executor.TagsSelected(set, f.tags, f.skip) {
+							continue
+						}
 						for _, x := range all {
 							tags[x] = true
 						}

@@ -157,19 +157,25 @@ func (pr *playRun) skipByTags(tags []string) bool {
 }
 
 func (pr *playRun) selected(tags map[string]bool) bool {
-	o := pr.e.opts
-	for _, s := range o.SkipTags {
+	return TagsSelected(tags, pr.e.opts.Tags, pr.e.opts.SkipTags)
+}
+
+// TagsSelected tells whether a task with tags runs under --tags only and
+// --skip-tags skip, with Ansible's special tags: always, never, tagged,
+// untagged and all.
+func TagsSelected(tags map[string]bool, only, skip []string) bool {
+	for _, s := range skip {
 		if tags[s] || (s == "tagged" && len(tags) > 0) || (s == "untagged" && len(tags) == 0) || s == "all" {
 			return false
 		}
 	}
-	if len(o.Tags) == 0 {
+	if len(only) == 0 {
 		return !tags["never"]
 	}
 	if tags["always"] {
 		return true
 	}
-	for _, w := range o.Tags {
+	for _, w := range only {
 		switch {
 		case w == "all":
 			if !tags["never"] {
