@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/tpago/tpago/engine/conn"
+	"github.com/tpago/tpago/internal/atomicfile"
 	"github.com/tpago/tpago/inventory"
 	"golang.org/x/crypto/ssh"
 )
@@ -92,7 +93,7 @@ func Provision(ctx context.Context, dir string, opts Options) (*Result, error) {
 	}
 	old, _ := os.ReadFile(c.InventoryFile())
 	if !bytes.Equal(old, data) {
-		if err := writeFile(c.InventoryFile(), data, 0o644); err != nil {
+		if err := atomicfile.Write(c.InventoryFile(), data, 0o644); err != nil {
 			return nil, err
 		}
 		c.Changed("inventory: wrote %s", c.InventoryFile())
@@ -122,26 +123,6 @@ func Deprovision(ctx context.Context, dir string, out io.Writer) ([]string, erro
 	return d.Deprovision(ctx, c)
 }
 
-func writeFile(file string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), file)
-}
-
 // ensureKeyPair makes the cluster's ed25519 key pair, id_<cluster> and
 // id_<cluster>.pub in the cluster directory, once.
 func ensureKeyPair(c *Cluster) error {
@@ -161,7 +142,7 @@ func ensureKeyPair(c *Cluster) error {
 		}
 		c.PublicKey = string(bytes.TrimSpace(ssh.MarshalAuthorizedKey(signer.PublicKey()))) + " tpago:" + c.Name
 		if old, err := os.ReadFile(pubFile); err != nil || string(bytes.TrimSpace(old)) != c.PublicKey {
-			if err := writeFile(pubFile, []byte(c.PublicKey+"\n"), 0o644); err != nil {
+			if err := atomicfile.Write(pubFile, []byte(c.PublicKey+"\n"), 0o644); err != nil {
 				return err
 			}
 		}
@@ -185,10 +166,10 @@ func ensureKeyPair(c *Cluster) error {
 	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
 		return err
 	}
-	if err := writeFile(c.KeyFile, pem.EncodeToMemory(block), 0o600); err != nil {
+	if err := atomicfile.Write(c.KeyFile, pem.EncodeToMemory(block), 0o600); err != nil {
 		return err
 	}
-	if err := writeFile(pubFile, []byte(c.PublicKey+"\n"), 0o644); err != nil {
+	if err := atomicfile.Write(pubFile, []byte(c.PublicKey+"\n"), 0o644); err != nil {
 		return err
 	}
 	c.Changed("ssh key: made %s", c.KeyFile)

@@ -17,6 +17,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/tpago/tpago/internal/atomicfile"
 )
 
 // KnownHostsName is the name a host is recorded under in known_hosts, as
@@ -216,7 +218,7 @@ func AppendKnownHost(file, name string, key ssh.PublicKey) error {
 	}
 	b.WriteString(knownhosts.Line([]string{knownhosts.Normalize(knownHostsAddr(name))}, key))
 	b.WriteByte('\n')
-	return writeFileAtomic(file, b.Bytes(), 0o600)
+	return atomicfile.Write(file, b.Bytes(), 0o600)
 }
 
 // RecordKnownHosts records keys under names in a known_hosts file, under
@@ -273,25 +275,5 @@ func RecordKnownHosts(file string, keys map[string][]ssh.PublicKey) (changed boo
 	if bytes.Equal(b.Bytes(), old) {
 		return false, nil
 	}
-	return true, writeFileAtomic(file, b.Bytes(), 0o600)
-}
-
-func writeFileAtomic(file string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), file)
+	return true, atomicfile.Write(file, b.Bytes(), 0o600)
 }
