@@ -811,7 +811,7 @@ func (ld *Loader) checkArgTemplates(t *Task) {
 			}
 			continue
 		}
-		walkStrings(v, func(s string) {
+		WalkStrings(v, func(s string) {
 			if expr.HasTemplate(s) {
 				if err := expr.CheckTemplate(s); err != nil {
 					ld.fail(yamlx.At(t.ArgPos[k], "%s: argument %s: %v", t.Module, k, err))
@@ -837,17 +837,24 @@ func exprList(v any) []string {
 	return nil
 }
 
-func walkStrings(v any, f func(string)) {
+// WalkStrings calls f on every string inside v (lists and maps nested,
+// map keys in sorted order, so that reports come out in a stable order).
+func WalkStrings(v any, f func(string)) {
 	switch x := v.(type) {
 	case string:
 		f(x)
 	case []any:
 		for _, it := range x {
-			walkStrings(it, f)
+			WalkStrings(it, f)
 		}
 	case map[string]any:
-		for _, it := range x {
-			walkStrings(it, f)
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			WalkStrings(x[k], f)
 		}
 	}
 }

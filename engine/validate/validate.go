@@ -273,7 +273,7 @@ func (a *analyzer) checkTasks(ts []*playbook.Task, local map[string]bool, role *
 			if s, ok := t.Loop.(string); ok {
 				a.useTemplate(s, keyPos(t.Pos, "loop"), local, r, "loop")
 			} else {
-				walkStrings(t.Loop, func(s string) { a.useTemplate(s, keyPos(t.Pos, "loop"), local, r, "loop") })
+				playbook.WalkStrings(t.Loop, func(s string) { a.useTemplate(s, keyPos(t.Pos, "loop"), local, r, "loop") })
 			}
 		}
 		for _, c := range t.When {
@@ -332,7 +332,7 @@ func (a *analyzer) checkArgs(t *playbook.Task, local map[string]bool, r *playboo
 			}
 			continue
 		}
-		walkStrings(v, func(s string) { a.useTemplate(s, pos, local, r, t.Module+" "+k) })
+		playbook.WalkStrings(v, func(s string) { a.useTemplate(s, pos, local, r, t.Module+" "+k) })
 	}
 	if src, ok := t.Args["src"].(string); ok && !expr.HasTemplate(src) {
 		switch t.Module {
@@ -358,26 +358,6 @@ func exprList(v any) []string {
 		return out
 	}
 	return nil
-}
-
-func walkStrings(v any, f func(string)) {
-	switch x := v.(type) {
-	case string:
-		f(x)
-	case []any:
-		for _, it := range x {
-			walkStrings(it, f)
-		}
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			walkStrings(x[k], f)
-		}
-	}
 }
 
 func (a *analyzer) isDefined(name string, local map[string]bool, r *playbook.Role) bool {
