@@ -282,11 +282,20 @@ rm -f %[1]s`, stop, conn.Quote(dsn), token)
 		}
 		time.Sleep(time.Second)
 	}
-	// Rejoin it as a standby of the new primary, as the fence says.
+	// Rejoin it as a standby of the new primary, as the fence says. A
+	// checkpoint first: until the promoted node's first checkpoint its
+	// control file still shows the old timeline, and pg_rewind then finds
+	// nothing to rewind (the standby cannot follow).
+	if _, err := r.psql(ctx, nw, "CHECKPOINT"); err != nil {
+		return f, err
+	}
 	rejoin := fmt.Sprintf("systemctl stop "+r.service+"; cd /tmp && runuser -u postgres -- repmgr -f /etc/repmgr.conf node rejoin -d 'host=%s user=repmgr dbname=repmgr connect_timeout=2' --force-rewind 2>&1 && systemctl restart repmgrd", nw.IP)
 	t0 := time.Now()
 	if out, err := r.exec(ctx, old, rejoin); err != nil {
-		return f, fmt.Errorf("repmgr node rejoin on %s: %w\n%s", old.Name, err, out)
+		logs, _ := r.exec(ctx, old, "tail -n 15 /var/log/postgresql/postgresql-*-main.log")
+		theirs, _ := r.exec(ctx, nw, "tail -n 15 /var/log/postgresql/postgresql-*-main.log")
+		return f, fmt.Errorf("repmgr node rejoin on %s: %w\n%s\nPostgres log on %s:\n%s\nPostgres log on %s:\n%s",
+			old.Name, err, lastLines(out, 8), old.Name, logs, nw.Name, theirs)
 	}
 	f.Rejoin = time.Since(t0)
 	want, err := r.psql(ctx, nw, fmt.Sprintf("SELECT count(*) FROM tpago_failover_check WHERE round = '%s'", token))
@@ -304,4 +313,13 @@ rm -f %[1]s`, stop, conn.Quote(dsn), token)
 	}
 	r.say("%s rejoined as a standby of %s in %.1f s", old.Name, nw.Name, f.Rejoin.Seconds())
 	return f, nil
+}
+
+// lastLines returns the last n lines of s.
+func lastLines(s string, n int) string {
+	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(l) > n {
+		l = l[len(l)-n:]
+	}
+	return strings.Join(l, "\n")
 }

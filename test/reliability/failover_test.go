@@ -204,9 +204,11 @@ func killPrimaryRound(t *testing.T, c *cluster, syncCommit string, base int64) r
 	f.FenceLog, _ = c.sh(ctx, old, "journalctl -q -t tpago-fence --no-pager -o cat | tail -n 3")
 	f.FenceLog = strings.TrimSpace(f.FenceLog)
 
-	// The documented command makes it a standby of the new primary.
+	// The documented commands make it a standby of the new primary: a
+	// checkpoint on the new primary (pg_rewind reads its timeline from the
+	// control file), then repmgr node rejoin.
 	t0 := time.Now()
-	out, err := c.asPostgres(ctx, old, fmt.Sprintf("repmgr -f /etc/repmgr.conf node rejoin -d 'host=%s user=repmgr dbname=repmgr connect_timeout=2' --force-rewind", newPrimary.IP))
+	out, err := c.asPostgres(ctx, old, rejoinCommand(newPrimary.IP))
 	if err == nil {
 		// repmgrd gave up when the fenced Postgres did not start.
 		_, err = c.sh(ctx, old, "systemctl restart repmgrd")
@@ -226,6 +228,12 @@ func killPrimaryRound(t *testing.T, c *cluster, syncCommit string, base int64) r
 		t.Logf("split brain samples: %v", s.log)
 	}
 	return f
+}
+
+// rejoinCommand is what the fence tells the user to run on an old primary.
+func rejoinCommand(newPrimaryIP string) string {
+	conninfo := "host=" + newPrimaryIP + " user=repmgr dbname=repmgr connect_timeout=2"
+	return "psql -XAtq -d '" + conninfo + "' -c CHECKPOINT && repmgr -f /etc/repmgr.conf node rejoin -d '" + conninfo + "' --force-rewind 2>&1"
 }
 
 func idsOn(t *testing.T, c *cluster, n node, pw string) map[int64]bool {
@@ -309,7 +317,9 @@ func TestRepmgrFailover(t *testing.T) {
 	admitTestClient(t, c)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	_, err := c.psql(ctx, c.byRole("primary")[0], "postgres", "CREATE TABLE rel_writes (id bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())")
+	primary, ok := c.primaryNow(ctx, "")
+	require.True(t, ok, "no primary")
+	_, err := c.psql(ctx, primary, "postgres", "CREATE TABLE rel_writes (id bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())")
 	require.NoError(t, err)
 
 	for i, tc := range []struct {

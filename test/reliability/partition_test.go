@@ -91,7 +91,7 @@ func partition(t *testing.T, c *cluster) {
 
 	// What the user does: rejoin the old primary.
 	t0 := time.Now()
-	out, err := c.asPostgres(ctx, old, "repmgr -f /etc/repmgr.conf node rejoin -d 'host="+replica.IP+" user=repmgr dbname=repmgr connect_timeout=2' --force-rewind 2>&1")
+	out, err := c.asPostgres(ctx, old, rejoinCommand(replica.IP))
 	require.NoError(t, err, "rejoin: %s", out)
 	_, err = c.sh(ctx, old, "systemctl restart repmgrd")
 	require.NoError(t, err)
