@@ -158,3 +158,26 @@ func TestTaskTimeout(t *testing.T) {
 	assert.Equal(t, 2, res.ExitCode())
 	assert.Contains(t, buf.String(), "timed out after 1s")
 }
+
+func TestBlockConditionSkipsTheLoop(t *testing.T) {
+	dir := t.TempDir()
+	pbFile := filepath.Join(dir, "b.yml")
+	require.NoError(t, os.WriteFile(pbFile, []byte(`
+- hosts: h1
+  gather_facts: false
+  tasks:
+    - when: false
+      block:
+        - debug: msg={{ item }}
+          loop: "{{ only_when_true }}"
+`), 0o644))
+	inv, err := inventory.Load("testdata/basic/inventory.yml")
+	require.NoError(t, err)
+	pb, err := (&playbook.Loader{}).LoadPlaybook(pbFile)
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	res, err := executor.New(executor.Options{Inventory: inv, Output: &output.Writer{W: &buf}}).Run(context.Background(), pb)
+	require.NoError(t, err)
+	assert.Equal(t, 0, res.ExitCode(), buf.String())
+	assert.Contains(t, buf.String(), "skipping: [h1]")
+}

@@ -234,6 +234,18 @@ func (pr *playRun) runOnHost(ctx context.Context, t *playbook.Task, h string, sc
 	cs := conds(t, sc)
 	noLog := pr.noLog(t, sc)
 	var r *TaskResult
+	if t.HasLoop {
+		// The conditions a task inherits (from its blocks and role) hold
+		// for every item: when they are false, the loop is not even
+		// evaluated (it may refer to what only exists when they hold).
+		inherited := cs[:len(cs)-len(t.When)]
+		if ok, err := when(inherited, hsc); err == nil && !ok {
+			r = &TaskResult{Host: h, Task: t, Status: Skipped, Msg: "Conditional result was False",
+				Result: map[string]any{"changed": false, "skipped": true, "skip_reason": "Conditional result was False"}}
+			r.NoLog = noLog
+			return r
+		}
+	}
 	if !t.HasLoop {
 		ok, err := when(cs, hsc)
 		switch {
