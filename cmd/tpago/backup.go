@@ -33,12 +33,9 @@ then lists the server's backups.`,
   tpago backup ~/clusters/m1 --server teal`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := loadCluster(args[0])
+			cl, err := loadProvisioned(args[0])
 			if err != nil {
-				return exitWith(2, err)
-			}
-			if err := cl.requireProvisioned(); err != nil {
-				return exitWith(2, err)
+				return err
 			}
 			targets, err := backupTargets(cl.cfg, server)
 			if err != nil {

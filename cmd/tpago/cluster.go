@@ -51,6 +51,19 @@ func loadCluster(dir string) (*cluster, error) {
 	return &cluster{dir: abs, cfg: cfg, inv: inv}, nil
 }
 
+// loadProvisioned loads a cluster directory whose hosts have been
+// provisioned; its errors carry exit status 2 (bad input).
+func loadProvisioned(dir string) (*cluster, error) {
+	cl, err := loadCluster(dir)
+	if err != nil {
+		return nil, exitWith(2, err)
+	}
+	if err := cl.requireProvisioned(); err != nil {
+		return nil, exitWith(2, err)
+	}
+	return cl, nil
+}
+
 // requireProvisioned fails with what to run when the cluster has no
 // known_hosts yet (provision writes it).
 func (c *cluster) requireProvisioned() error {
@@ -192,12 +205,9 @@ func newCmdCmd() *cobra.Command {
   tpago cmd ~/clusters/m1 all --become-user postgres 'psql -Atc "select pg_is_in_recovery()"'`,
 		Args: cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := loadCluster(args[0])
+			cl, err := loadProvisioned(args[0])
 			if err != nil {
-				return exitWith(2, err)
-			}
-			if err := cl.requireProvisioned(); err != nil {
-				return exitWith(2, err)
+				return err
 			}
 			return adHoc(cmd.Context(), cmd.OutOrStdout(), cl.inv, args[1], args[2], become || user != "", user, f)
 		},

@@ -39,12 +39,9 @@ Run it while the cluster is quiet: rows committed on the primary between the
 checksums and the restore point show as differences.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := loadCluster(args[0])
+			cl, err := loadProvisioned(args[0])
 			if err != nil {
-				return exitWith(2, err)
-			}
-			if err := cl.requireProvisioned(); err != nil {
-				return exitWith(2, err)
+				return err
 			}
 			targets, err := backupTargets(cl.cfg, server)
 			if err != nil {

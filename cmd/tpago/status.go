@@ -29,12 +29,9 @@ primary across failover. Exit status: 0 when all is well, 1 when something is
 wrong (listed under Problems), 2 on bad input.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := loadCluster(args[0])
+			cl, err := loadProvisioned(args[0])
 			if err != nil {
-				return exitWith(2, err)
-			}
-			if err := cl.requireProvisioned(); err != nil {
-				return exitWith(2, err)
+				return err
 			}
 			topo, err := gatherTopology(cmd.Context(), cl.inv, f)
 			if err != nil {

@@ -27,12 +27,9 @@ nothing, when NODE is not a healthy streaming replica.`,
 		Example: `  tpago switchover ~/clusters/m1 hornet`,
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := loadCluster(args[0])
+			cl, err := loadProvisioned(args[0])
 			if err != nil {
-				return exitWith(2, err)
-			}
-			if err := cl.requireProvisioned(); err != nil {
-				return exitWith(2, err)
+				return err
 			}
 			return switchover(cmd.Context(), cmd, cl, args[1], wait, f)
 		},
