@@ -48,6 +48,22 @@ if [ ! -x /usr/sbin/sshd ]; then
 		systemctl disable --now ssh.service ssh.socket >/dev/null 2>&1 || true
 	fi
 fi
+# PostgreSQL's server binaries, for tests that start a throwaway server in a
+# temporary folder: no cluster is created and no service started here.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+	echo "setup: installing postgresql-15 (no cluster is created, nothing started)"
+	[ -n "$apt_updated" ] || { apt-get update -qq; apt_updated=1; }
+	mkdir -p /etc/postgresql-common/createcluster.d
+	echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.d/00-tpago-no-main.conf
+	had_policy=""
+	[ -e /usr/sbin/policy-rc.d ] && had_policy=1
+	if [ -z "$had_policy" ]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+	fi
+	apt-get install -y -qq postgresql-15 >/dev/null || { [ -n "$had_policy" ] || rm -f /usr/sbin/policy-rc.d; exit 1; }
+	[ -n "$had_policy" ] || rm -f /usr/sbin/policy-rc.d
+fi
 mkdir -p /run/sshd /var/cache/tpago
 
 # Every systemd container takes several inotify instances; the kernel's
