@@ -19,11 +19,14 @@ fi
 bin/tpago provision "$dir"
 bin/tpago deploy "$dir"
 bin/tpago test "$dir"
+bin/tpago status "$dir" || true
 cat <<EOT
 
-The demo cluster is running. Try:
+The demo cluster is running. Connect with psql:
+  bin/tpago cmd $dir primary --become-user postgres "psql -c 'select version()'"
+  PGPASSWORD=\$(bin/tpago show-password $dir postgres) psql "THE CONNECTION STRING ABOVE" -U postgres   # from this machine, with a psql client
+Try also:
   bin/tpago cmd $dir primary --become-user postgres 'repmgr -f /etc/repmgr.conf cluster show'
   bin/tpago deploy $dir --check --diff
-  bin/tpago show-password $dir postgres
   bin/tpago deprovision $dir --yes
 EOT
