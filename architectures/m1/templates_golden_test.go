@@ -1,6 +1,7 @@
 package m1
 
 import (
+	"errors"
 	"flag"
 	"io/fs"
 	"os"
@@ -23,6 +24,9 @@ var updateTemplates = flag.Bool("update-templates", false, "rewrite the role tem
 func roleDefaults(t *testing.T, role string) map[string]any {
 	t.Helper()
 	data, err := fs.ReadFile(roles.FS, role+"/defaults/main.yml")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
 	require.NoError(t, err)
 	n, err := yamlx.ParseOne(role+"/defaults/main.yml", data)
 	require.NoError(t, err)
@@ -112,6 +116,10 @@ func TestRoleTemplatesGolden(t *testing.T) {
 	efmExtra := map[string]any{"efm_db_password_encrypted": "0123456789abcdef0123456789abcdef"}
 	patroniExtra := map[string]any{"patroni_passwords": map[string]any{
 		"postgres": "pgpw", "replication": "replpw", "barman": "bpw", "streaming_barman": "sbpw"}}
+	userSettings := map[string]any{
+		"postgres_hba_settings": []any{"host all app 10.1.0.0/16 scram-sha-256", "hostssl all \"we're\" 10.2.0.1/32 cert"},
+		"patroni_dcs_settings":  map[string]any{"synchronous_mode": true, "failsafe_mode": true, "master_start_timeout": 60},
+	}
 	cases := []struct {
 		name     string
 		opts     Options
@@ -127,6 +135,9 @@ func TestRoleTemplatesGolden(t *testing.T) {
 		{"patroni-n1", opts("patroni", 1, true), "patroni", "patroni.yml.j2", []string{"one", "two", "four"}, patroniExtra},
 		{"patroni-n1", opts("patroni", 1, true), "etcd", "etcd.j2", []string{"five"}, nil},
 		{"patroni-n1", opts("patroni", 1, true), "haproxy", "haproxy.cfg.j2", []string{"eight"}, nil},
+		// The user's pg_hba.conf lines and Patroni's cluster-wide settings.
+		{"patroni-settings", opts("patroni", 0, false), "patroni", "patroni.yml.j2", []string{"one"}, withMaps(patroniExtra, userSettings)},
+		{"repmgr-settings", opts("repmgr", 0, false), "postgres", "pg_hba.conf.j2", []string{"one"}, userSettings},
 	}
 	for _, c := range cases {
 		inv := clusterInventory(t, c.opts)
@@ -213,4 +224,15 @@ func TestPatroniPlaybooksSafeForAnyCluster(t *testing.T) {
 func asList(v any) []any {
 	l, _ := v.([]any)
 	return l
+}
+
+// withMaps merges maps into a new one, later ones winning.
+func withMaps(ms ...map[string]any) map[string]any {
+	out := map[string]any{}
+	for _, m := range ms {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
 }
