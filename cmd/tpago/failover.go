@@ -32,6 +32,9 @@ type failoverRun struct {
 	other *failoverHost  // where the writer runs: a host that is not killed
 	// service is the Postgres unit (postgresql@VERSION-main).
 	service string
+	// manager is the failover manager: repmgr or patroni.
+	manager string
+	cluster string
 }
 
 func (r *failoverRun) say(format string, a ...any) {
@@ -77,6 +80,7 @@ type failoverFigures struct {
 	Acked, Lost     int
 	Followed        bool
 	OldCameBack     string // "fenced", "standby", "WRITABLE" or "down"
+	RejoinHow       string // what made the old primary a standby
 	Rejoin          time.Duration
 	RejoinedHasRows bool
 }
@@ -85,8 +89,9 @@ type failoverFigures struct {
 // a client writes through a multi-host connection string, measures the time
 // to a new writable primary and the acknowledged writes lost, checks the
 // other standbys follow it, starts the old primary again (it must not come
-// back writable), rejoins it with repmgr node rejoin --force-rewind and
-// checks it has the new primary's rows. It is destructive: use it on a test
+// back writable), and checks it becomes a standby with the new primary's
+// rows: with repmgr by running repmgr node rejoin --force-rewind, with
+// Patroni by itself (pg_rewind). It is destructive: use it on a test
 // cluster.
 func runFailoverChecks(ctx context.Context, out io.Writer, clusterDir string) error {
 	cl, err := loadCluster(clusterDir)
@@ -100,7 +105,13 @@ func runFailoverChecks(ctx context.Context, out io.Writer, clusterDir string) er
 	if v, ok := cl.cfg.ClusterVars["postgres_version"]; ok && v != nil {
 		version = fmt.Sprint(v)
 	}
-	r := &failoverRun{out: out, start: time.Now(), service: "postgresql@" + version + "-main"}
+	r := &failoverRun{out: out, start: time.Now(), service: "postgresql@" + version + "-main", manager: "repmgr", cluster: cl.cfg.ClusterName}
+	if fm, ok := cl.cfg.ClusterVars["failover_manager"].(string); ok {
+		r.manager = fm
+	}
+	if r.manager != "repmgr" && r.manager != "patroni" {
+		return exitWith(2, fmt.Errorf("the failover checks know repmgr and Patroni clusters; %s uses %s", cl.cfg.ClusterName, r.manager))
+	}
 	for i := range cl.cfg.Instances {
 		in := &cl.cfg.Instances[i]
 		if cl.cfg.PlatformOf(in) != "docker" {
@@ -132,7 +143,7 @@ func runFailoverChecks(ctx context.Context, out io.Writer, clusterDir string) er
 	fmt.Fprintf(out, "  writes acknowledged / lost:   %d / %d\n", f.Acked, f.Lost)
 	fmt.Fprintf(out, "  other standbys follow it:     %v\n", f.Followed)
 	fmt.Fprintf(out, "  old primary started again:    %s\n", f.OldCameBack)
-	fmt.Fprintf(out, "  rejoin (--force-rewind):      %.1f s, has the new rows: %v\n", f.Rejoin.Seconds(), f.RejoinedHasRows)
+	fmt.Fprintf(out, "  %-30s%.1f s, has the new rows: %v\n", "rejoin ("+f.RejoinHow+"):", f.Rejoin.Seconds(), f.RejoinedHasRows)
 	if err != nil {
 		return exitWith(1, err)
 	}
@@ -196,7 +207,7 @@ rm -f %[1]s`, stop, conn.Quote(dsn), token)
 			break
 		}
 		if time.Since(killed) > 2*time.Minute {
-			return f, fmt.Errorf("no standby became primary within 2 minutes of killing %s (repmgr cluster show; /var/log/repmgr/repmgrd.log)", old.Name)
+			return f, fmt.Errorf("no standby became primary within 2 minutes of killing %s (%s)", old.Name, r.where())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -262,8 +273,49 @@ rm -f %[1]s`, stop, conn.Quote(dsn), token)
 	if err := r.cli.ContainerStart(ctx, old.Container, container.StartOptions{}); err != nil {
 		return f, fmt.Errorf("docker start %s: %w", old.Container, err)
 	}
+	started := time.Now()
+	if r.manager == "patroni" {
+		err = r.patroniComesBack(ctx, old, nw, &f, started)
+	} else {
+		err = r.repmgrRejoin(ctx, old, nw, &f)
+	}
+	if err != nil || f.OldCameBack == "WRITABLE" {
+		return f, err
+	}
+	want, err := r.psql(ctx, nw, fmt.Sprintf("SELECT count(*) FROM tpago_failover_check WHERE round = '%s'", token))
+	if err != nil {
+		return f, err
+	}
+	deadline = time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		got, err := r.psql(ctx, old, fmt.Sprintf("SELECT pg_is_in_recovery()::text || ' ' || count(*) FROM tpago_failover_check WHERE round = '%s'", token))
+		if err == nil && got == "true "+want {
+			f.RejoinedHasRows = true
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if r.manager == "patroni" {
+		f.Rejoin = time.Since(started)
+	}
+	r.say("%s rejoined as a standby of %s in %.1f s", old.Name, nw.Name, f.Rejoin.Seconds())
+	return f, nil
+}
+
+// where says where to look when no standby is promoted.
+func (r *failoverRun) where() string {
+	if r.manager == "patroni" {
+		return "patronictl list; journalctl -u patroni"
+	}
+	return "repmgr cluster show; /var/log/repmgr/repmgrd.log"
+}
+
+// repmgrRejoin watches the old primary come back (the fence must stop it)
+// and rejoins it with repmgr node rejoin --force-rewind.
+func (r *failoverRun) repmgrRejoin(ctx context.Context, old, nw failoverHost, f *failoverFigures) error {
+	f.RejoinHow = "--force-rewind"
 	f.OldCameBack = "down"
-	deadline = time.Now().Add(90 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
 		state, _ := r.exec(ctx, old, "systemctl is-active "+r.service+" || true")
 		state = strings.TrimSpace(state)
@@ -282,37 +334,55 @@ rm -f %[1]s`, stop, conn.Quote(dsn), token)
 		}
 		time.Sleep(time.Second)
 	}
+	if f.OldCameBack == "WRITABLE" {
+		return nil
+	}
 	// Rejoin it as a standby of the new primary, as the fence says. A
 	// checkpoint first: until the promoted node's first checkpoint its
 	// control file still shows the old timeline, and pg_rewind then finds
 	// nothing to rewind (the standby cannot follow).
 	if _, err := r.psql(ctx, nw, "CHECKPOINT"); err != nil {
-		return f, err
+		return err
 	}
 	rejoin := fmt.Sprintf("systemctl stop "+r.service+"; cd /tmp && runuser -u postgres -- repmgr -f /etc/repmgr.conf node rejoin -d 'host=%s user=repmgr dbname=repmgr connect_timeout=2' --force-rewind 2>&1 && systemctl restart repmgrd", nw.IP)
 	t0 := time.Now()
 	if out, err := r.exec(ctx, old, rejoin); err != nil {
 		logs, _ := r.exec(ctx, old, "tail -n 15 /var/log/postgresql/postgresql-*-main.log")
 		theirs, _ := r.exec(ctx, nw, "tail -n 15 /var/log/postgresql/postgresql-*-main.log")
-		return f, fmt.Errorf("repmgr node rejoin on %s: %w\n%s\nPostgres log on %s:\n%s\nPostgres log on %s:\n%s",
+		return fmt.Errorf("repmgr node rejoin on %s: %w\n%s\nPostgres log on %s:\n%s\nPostgres log on %s:\n%s",
 			old.Name, err, lastLines(out, 8), old.Name, logs, nw.Name, theirs)
 	}
 	f.Rejoin = time.Since(t0)
-	want, err := r.psql(ctx, nw, fmt.Sprintf("SELECT count(*) FROM tpago_failover_check WHERE round = '%s'", token))
-	if err != nil {
-		return f, err
-	}
-	deadline = time.Now().Add(time.Minute)
+	return nil
+}
+
+// patroniComesBack watches the old primary's Patroni: it finds another
+// leader in etcd, rewinds its data directory and starts Postgres as a
+// standby. Every answer from Postgres on the old primary until it streams
+// from the new primary must be "in recovery".
+func (r *failoverRun) patroniComesBack(ctx context.Context, old, nw failoverHost, f *failoverFigures, started time.Time) error {
+	f.RejoinHow = "Patroni, pg_rewind"
+	f.OldCameBack = "down"
+	deadline := started.Add(3 * time.Minute)
 	for time.Now().Before(deadline) {
-		got, err := r.psql(ctx, old, fmt.Sprintf("SELECT pg_is_in_recovery()::text || ' ' || count(*) FROM tpago_failover_check WHERE round = '%s'", token))
-		if err == nil && got == "true "+want {
-			f.RejoinedHasRows = true
-			break
+		got, err := r.psql(ctx, old, "SELECT pg_is_in_recovery()::text || ' ' || coalesce((SELECT sender_host FROM pg_stat_wal_receiver WHERE status = 'streaming'), '')")
+		if err == nil {
+			if strings.HasPrefix(got, "false") {
+				f.OldCameBack = "WRITABLE"
+				r.say("%s came back WRITABLE", old.Name)
+				return nil
+			}
+			f.OldCameBack = "standby"
+			if strings.TrimSpace(strings.TrimPrefix(got, "true")) == nw.IP {
+				r.say("%s came back as a standby of %s (%.1f s after its start)", old.Name, nw.Name, time.Since(started).Seconds())
+				return nil
+			}
 		}
-		time.Sleep(500 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond)
 	}
-	r.say("%s rejoined as a standby of %s in %.1f s", old.Name, nw.Name, f.Rejoin.Seconds())
-	return f, nil
+	log, _ := r.exec(ctx, old, "journalctl -u patroni -q --no-pager -o cat | tail -n 15")
+	return fmt.Errorf("%s did not stream from %s within 3 minutes of its start (%s; patronictl reinit %s %s makes it a copy of the leader):\n%s",
+		old.Name, nw.Name, f.OldCameBack, r.cluster, old.Name, log)
 }
 
 // lastLines returns the last n lines of s.
