@@ -105,7 +105,8 @@ func (f roundFigures) String() string {
 
 // killPrimaryRound kills the primary under a writer, waits for the new
 // primary, starts the old primary's container again, watches it, rejoins
-// it with repmgr and checks nothing acknowledged is missing.
+// it (repmgr: with the command the fence prints; Patroni: by itself) and
+// checks nothing acknowledged is missing.
 func killPrimaryRound(t *testing.T, c *cluster, syncCommit string, base int64) roundFigures {
 	t.Helper()
 	var f roundFigures
@@ -190,31 +191,52 @@ func killPrimaryRound(t *testing.T, c *cluster, syncCommit string, base int64) r
 
 	// The old primary's container starts again: it must not accept writes.
 	c.start(t, old)
+	started := time.Now()
 	before := s.samples.Load()
 	beforeW := int64(0)
 	fenceEnd := time.Now().Add(fenceWatch)
+	var streaming time.Duration // Patroni: start → streaming from the new primary
+	lastAsk := time.Time{}
 	for time.Now().Before(fenceEnd) {
 		if s.writable(old.Name) {
 			beforeW++
+		}
+		if c.Manager == "patroni" && streaming == 0 && time.Since(lastAsk) > 500*time.Millisecond {
+			lastAsk = time.Now()
+			if c.streamsFrom(ctx, old, newPrimary) {
+				streaming = time.Since(started)
+			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	f.FenceSamples = s.samples.Load() - before
 	f.FenceWritable = beforeW
-	f.FenceLog, _ = c.sh(ctx, old, "journalctl -q -t tpago-fence --no-pager -o cat | tail -n 3")
-	f.FenceLog = strings.TrimSpace(f.FenceLog)
 
-	// The documented commands make it a standby of the new primary: a
-	// checkpoint on the new primary (pg_rewind reads its timeline from the
-	// control file), then repmgr node rejoin.
-	t0 := time.Now()
-	out, err := c.asPostgres(ctx, old, rejoinCommand(newPrimary.IP))
-	if err == nil {
-		// repmgrd gave up when the fenced Postgres did not start.
-		_, err = c.sh(ctx, old, "systemctl restart repmgrd")
+	if c.Manager == "patroni" {
+		// Patroni found the leader in etcd, rewound the old primary and
+		// started it as a standby; nothing to run.
+		f.FenceLog, _ = c.sh(ctx, old, "journalctl -q -u patroni --no-pager -o cat | grep -Ei 'rewind|demot|recovery|replica' | tail -n 3")
+		f.FenceLog = strings.TrimSpace(f.FenceLog)
+		if streaming == 0 && waitFor(ctx, 2*time.Minute, 500*time.Millisecond, func(ctx context.Context) bool { return c.streamsFrom(ctx, old, newPrimary) }) {
+			streaming = time.Since(started)
+		}
+		f.Rejoin = streaming
+		require.NotZero(t, streaming, "%s does not stream from %s 3 minutes after its start: %s", old.Name, newPrimary.Name, f.FenceLog)
+	} else {
+		f.FenceLog, _ = c.sh(ctx, old, "journalctl -q -t tpago-fence --no-pager -o cat | tail -n 3")
+		f.FenceLog = strings.TrimSpace(f.FenceLog)
+		// The documented commands make it a standby of the new primary: a
+		// checkpoint on the new primary (pg_rewind reads its timeline from the
+		// control file), then repmgr node rejoin.
+		t0 := time.Now()
+		out, err := c.asPostgres(ctx, old, rejoinCommand(newPrimary.IP))
+		if err == nil {
+			// repmgrd gave up when the fenced Postgres did not start.
+			_, err = c.sh(ctx, old, "systemctl restart repmgrd")
+		}
+		f.Rejoin = time.Since(t0)
+		require.NoError(t, err, "repmgr node rejoin on %s: %s", old.Name, out)
 	}
-	f.Rejoin = time.Since(t0)
-	require.NoError(t, err, "repmgr node rejoin on %s: %s", old.Name, out)
 	wantMax := maxID(t, c, newPrimary, pw)
 	f.RejoinedRows = waitFor(ctx, 60*time.Second, 200*time.Millisecond, func(ctx context.Context) bool {
 		got, err := c.psql(ctx, old, "postgres", "SELECT pg_is_in_recovery()::text || ' ' || coalesce(max(id), 0) FROM rel_writes")
@@ -228,6 +250,12 @@ func killPrimaryRound(t *testing.T, c *cluster, syncCommit string, base int64) r
 		t.Logf("split brain samples: %v", s.log)
 	}
 	return f
+}
+
+// streamsFrom tells whether n is a standby streaming from upstream.
+func (c *cluster) streamsFrom(ctx context.Context, n, upstream node) bool {
+	out, err := c.psql(ctx, n, "postgres", "SELECT sender_host FROM pg_stat_wal_receiver WHERE status = 'streaming'")
+	return err == nil && out == upstream.IP
 }
 
 // rejoinCommand is what the fence tells the user to run on an old primary.
@@ -286,6 +314,7 @@ runuser -u postgres -- psql -XAtq -c 'SELECT pg_reload_conf()' >/dev/null`, stri
 // testFailoverCommand runs tpago test --failover: the cluster's checks,
 // then a kill-the-primary round whose figures it prints.
 func testFailoverCommand(t *testing.T, c *cluster) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	start := time.Now()
@@ -295,7 +324,12 @@ func testFailoverCommand(t *testing.T, c *cluster) {
 	require.GreaterOrEqual(t, i, 0, "tpago test --failover prints its figures: %s", tail(out, 20))
 	t.Logf("FIGURES tpago test --failover (%.0fs in all):\n%s", time.Since(start).Seconds(), out[i:])
 	assert.Contains(t, out[i:], "writes acknowledged / lost:")
-	assert.Regexp(t, `old primary started again:\s+fenced`, out[i:])
+	if c.Manager == "patroni" {
+		assert.Regexp(t, `old primary started again:\s+standby`, out[i:])
+		assert.Contains(t, out[i:], "rejoin (Patroni, pg_rewind):")
+	} else {
+		assert.Regexp(t, `old primary started again:\s+fenced`, out[i:])
+	}
 	assert.Regexp(t, `has the new rows: true`, out[i:])
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -113,10 +114,11 @@ func (n node) is(role string) bool {
 
 // cluster is a deployed test cluster.
 type cluster struct {
-	Dir   string
-	Name  string
-	Net   string
-	Nodes []node
+	Dir     string
+	Name    string
+	Manager string // repmgr or patroni
+	Net     string
+	Nodes   []node
 	// DeployOutput is what the first deploy printed.
 	DeployOutput string
 	// DeployPS holds every distinct process command line seen on the
@@ -162,12 +164,16 @@ func (c *cluster) password(t *testing.T, user string) string {
 }
 
 type clusterOpts struct {
+	manager  string                           // --failover-manager (repmgr when empty)
 	cascaded int                              // --num-cascaded-replicas
 	settings func(*cluster) map[string]string // postgres_conf_settings, knowing the hosts' names
 	vars     map[string]string                // more cluster_vars (YAML scalars)
 	// verbose deploys with -vvv and records the hosts' process lists
 	// during the deploy (for the security checks).
 	verbose bool
+	// admitTest admits the test process (the network's gateway) as
+	// postgres in pg_hba.conf, through postgres_hba_settings.
+	admitTest bool
 }
 
 // newCluster configures, provisions and deploys a cluster and removes it
@@ -181,8 +187,20 @@ func newCluster(t *testing.T, prefix string, o clusterOpts) *cluster {
 	require.NoError(t, err)
 	name := fmt.Sprintf("%s%d", prefix, os.Getpid())
 	dir := filepath.Join(t.TempDir(), name)
+	manager := o.manager
+	if manager == "" {
+		manager = "repmgr"
+	}
+	if o.admitTest {
+		// Docker's gateway: the address the test process has on the network.
+		o.vars = maps.Clone(o.vars)
+		if o.vars == nil {
+			o.vars = map[string]string{}
+		}
+		o.vars["postgres_hba_settings"] = fmt.Sprintf(`["host all postgres %s/32 scram-sha-256"]`, subnet.Addr().Next())
+	}
 	out, err := tpago(ctx, "configure", dir, "-a", "M1", "--platform", "docker", "--postgresql", "15",
-		"--failover-manager", "repmgr", "--subnet", subnet.String(), "--no-git",
+		"--failover-manager", manager, "--subnet", subnet.String(), "--no-git",
 		"--num-cascaded-replicas", fmt.Sprint(o.cascaded))
 	require.NoError(t, err, "configure: %s", out)
 	t.Cleanup(func() {
@@ -195,7 +213,7 @@ func newCluster(t *testing.T, prefix string, o clusterOpts) *cluster {
 	cfgPath := filepath.Join(dir, "config.yml")
 	cfg, err := inventory.LoadConfig(cfgPath)
 	require.NoError(t, err)
-	c := &cluster{Dir: dir, Name: cfg.ClusterName, Net: cfg.ClusterName}
+	c := &cluster{Dir: dir, Name: cfg.ClusterName, Net: cfg.ClusterName, Manager: manager}
 	if len(cfg.DockerNetworks) > 0 {
 		c.Net = cfg.DockerNetworks[0].Name
 	}
