@@ -138,7 +138,9 @@ the failover manager's view, Barman's checks and backups.
 
 --failover adds destructive checks, for test clusters only: the primary is
 killed, the time to a new writable primary and the writes lost are measured,
-and the old primary is rejoined as a standby.`,
+the old primary's container is started again (it must not accept writes),
+and it becomes a standby again: with repmgr by repmgr node rejoin
+--force-rewind, with Patroni by itself (pg_rewind).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := loadCluster(args[0])
@@ -169,7 +171,7 @@ func newShowPasswordCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir, user := args[0], args[1]
 			secrets := filepath.Join(dir, "secrets")
-			if strings.ContainsAny(user, "/\\") || user == "." || user == ".." {
+			if strings.ContainsAny(user, "/\\") || user == "." || user == ".." || isSSHKey(user) {
 				return exitWith(2, fmt.Errorf("no password named %q", user))
 			}
 			data, err := os.ReadFile(filepath.Join(secrets, user))
@@ -177,7 +179,7 @@ func newShowPasswordCmd() *cobra.Command {
 				var names []string
 				if ents, err2 := os.ReadDir(secrets); err2 == nil {
 					for _, e := range ents {
-						if !strings.HasSuffix(e.Name(), ".tmp") {
+						if !strings.HasSuffix(e.Name(), ".tmp") && !isSSHKey(e.Name()) {
 							names = append(names, e.Name())
 						}
 					}
@@ -193,6 +195,10 @@ func newShowPasswordCmd() *cobra.Command {
 		},
 	}
 }
+
+// isSSHKey tells the SSH key files of the secrets folder (the postgres
+// users' key pair) from passwords.
+func isSSHKey(name string) bool { return strings.Contains(name, "_ssh_key") }
 
 func newCmdCmd() *cobra.Command {
 	var become bool
