@@ -97,7 +97,37 @@ func TestM1Repmgr(t *testing.T) {
 	clitest.Must(t, "deploy", dir)
 	assert.Equal(t, "8MB", workMem())
 
+	switchover(t, dir)
 	failover(t, dir)
+}
+
+// switchover makes node 2 the primary with repmgr standby switchover
+// --siblings-follow (it reaches the other nodes over SSH as postgres, which
+// deploy sets up), then node 1 again; afterwards tpago test passes.
+func switchover(t *testing.T, dir string) {
+	_, byNode := nodeNames(t, dir)
+	for _, to := range []string{byNode[2], byNode[1]} {
+		start := time.Now()
+		out := clitest.Must(t, "switchover", dir, to)
+		t.Logf("switchover to %s: %.1f s", to, time.Since(start).Seconds())
+		assert.Contains(t, out, to+" is the primary")
+		show := clitest.Must(t, "cmd", dir, to, "--become-user", "postgres", "repmgr -f /etc/repmgr.conf cluster show")
+		assert.Regexp(t, `(?m)^ *\d+ *\| *`+to+` *\| primary \| \* running`, show)
+	}
+	// Barman's cron restarts its WAL streaming from node 1 within a minute
+	// or so; then tpago status finds nothing wrong and tpago test passes.
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		out, code := clitest.Run(t, "status", dir)
+		if code == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tpago status still finds problems 3 minutes after switching back:\n%s", out)
+		}
+		time.Sleep(10 * time.Second)
+	}
+	clitest.Must(t, "test", dir)
 }
 
 // psql runs a query as postgres on one host and returns its output.
@@ -117,12 +147,7 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 // (without the dead host) must point Barman at the new primary and leave a
 // cluster that tpago test passes.
 func failover(t *testing.T, dir string) {
-	cfg, err := inventory.LoadConfig(filepath.Join(dir, "config.yml"))
-	require.NoError(t, err)
-	byNode := map[int]string{}
-	for _, in := range cfg.Instances {
-		byNode[in.Node] = in.Name
-	}
+	cfg, byNode := nodeNames(t, dir)
 	primary, replica, cascaded := byNode[1], byNode[2], byNode[4]
 	cli, err := docker.NewClient(context.Background())
 	require.NoError(t, err)
@@ -158,6 +183,18 @@ func failover(t *testing.T, dir string) {
 	conninfo := clitest.Must(t, "cmd", dir, "barman", "cat /etc/barman.d/*.conf")
 	assert.Contains(t, conninfo, cfgAddress(cfg, replica), "Barman backs up the new primary")
 	clitest.Must(t, "test", dir, "--limit", "all:!"+primary)
+}
+
+// nodeNames loads a cluster's config.yml and names its hosts by node number.
+func nodeNames(t *testing.T, dir string) (*inventory.Config, map[int]string) {
+	t.Helper()
+	cfg, err := inventory.LoadConfig(filepath.Join(dir, "config.yml"))
+	require.NoError(t, err)
+	byNode := map[int]string{}
+	for _, in := range cfg.Instances {
+		byNode[in.Node] = in.Name
+	}
+	return cfg, byNode
 }
 
 func cfgAddress(cfg *inventory.Config, name string) string {

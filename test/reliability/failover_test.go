@@ -117,37 +117,22 @@ func killPrimaryRound(t *testing.T, c *cluster, syncCommit string, base int64) r
 	f.OldPrimary = old.Name
 	pw := c.password(t, "postgres")
 
-	sctx, stopSampler := context.WithCancel(ctx)
 	s := newSampler(c, pw)
-	samplerDone := make(chan struct{})
-	go func() { s.run(sctx); close(samplerDone) }()
-	defer func() { stopSampler(); <-samplerDone }()
+	stopSampler := background(ctx, s.run)
+	defer stopSampler()
 
 	w := newWriter(c, pw, syncCommit, base)
-	wctx, stopWriter := context.WithCancel(ctx)
-	writerDone := make(chan struct{})
-	go func() { w.run(wctx); close(writerDone) }()
-	defer func() { stopWriter(); <-writerDone }()
+	stopWriter := background(ctx, w.run)
+	defer stopWriter()
 
-	require.True(t, waitFor(ctx, 30*time.Second, 100*time.Millisecond, func(context.Context) bool {
-		a, ok := w.lastAck()
-		return ok && a.ID > base+50
-	}), "the writer got no 50 acknowledgements from %s in 30 s", old.Name)
+	require.True(t, w.waitAcks(ctx, base+50), "the writer got no 50 acknowledgements from %s in 30 s", old.Name)
 
 	c.kill(t, old)
 	killed := time.Now()
 	f.AckedBeforeKill = len(w.acked())
 
-	var newPrimary node
-	require.True(t, waitFor(ctx, 90*time.Second, 50*time.Millisecond, func(context.Context) bool {
-		for _, n := range c.pgNodes() {
-			if n.Name != old.Name && s.writable(n.Name) {
-				newPrimary = n
-				return true
-			}
-		}
-		return false
-	}), "no standby became primary within 90 s of killing %s", old.Name)
+	newPrimary, ok := s.waitPromoted(ctx, old.Name, 90*time.Second)
+	require.True(t, ok, "no standby became primary within 90 s of killing %s", old.Name)
 	f.ToPromoted = time.Since(killed)
 	f.NewPrimary = newPrimary.Name
 	require.True(t, waitFor(ctx, 60*time.Second, 50*time.Millisecond, func(context.Context) bool {
@@ -177,7 +162,6 @@ func killPrimaryRound(t *testing.T, c *cluster, syncCommit string, base int64) r
 	f.FollowAfter = time.Since(killed)
 	time.Sleep(2 * time.Second) // more writes on the new timeline
 	stopWriter()
-	<-writerDone
 
 	// What the new primary has of what was acknowledged.
 	acks := w.acked()
@@ -243,7 +227,6 @@ func killPrimaryRound(t *testing.T, c *cluster, syncCommit string, base int64) r
 		return err == nil && got == fmt.Sprintf("true %d", wantMax)
 	})
 	stopSampler()
-	<-samplerDone
 	f.Samples = s.samples.Load()
 	f.DoubleSamples = s.double.Load()
 	if f.DoubleSamples > 0 {
@@ -349,12 +332,7 @@ func TestRepmgrFailover(t *testing.T) {
 	t.Run("tpago test --failover", func(t *testing.T) { testFailoverCommand(t, c) })
 	installFence(t, c)
 	admitTestClient(t, c)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	primary, ok := c.primaryNow(ctx, "")
-	require.True(t, ok, "no primary")
-	_, err := c.psql(ctx, primary, "postgres", "CREATE TABLE rel_writes (id bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())")
-	require.NoError(t, err)
+	c.createWritesTable(t)
 
 	for i, tc := range []struct {
 		name, sync string

@@ -30,24 +30,16 @@ func partition(t *testing.T, c *cluster) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	old := c.byRole("primary")[0]
-	_, err := c.psql(ctx, old, "postgres", "CREATE TABLE rel_writes (id bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())")
-	require.NoError(t, err)
+	c.createWritesTable(t)
 	pw := c.password(t, "postgres")
 
-	sctx, stopSampler := context.WithCancel(ctx)
 	s := newSampler(c, pw)
-	samplerDone := make(chan struct{})
-	go func() { s.run(sctx); close(samplerDone) }()
-	defer func() { stopSampler(); <-samplerDone }()
+	stopSampler := background(ctx, s.run)
+	defer stopSampler()
 	w := newWriter(c, pw, "local", 0)
-	wctx, stopWriter := context.WithCancel(ctx)
-	writerDone := make(chan struct{})
-	go func() { w.run(wctx); close(writerDone) }()
-	defer func() { stopWriter(); <-writerDone }()
-	require.True(t, waitFor(ctx, 30*time.Second, 100*time.Millisecond, func(context.Context) bool {
-		a, ok := w.lastAck()
-		return ok && a.ID > 50
-	}), "no write acknowledged before the partition")
+	stopWriter := background(ctx, w.run)
+	defer stopWriter()
+	require.True(t, w.waitAcks(ctx, 50), "no write acknowledged before the partition")
 
 	// Cut the primary off; it keeps running.
 	require.NoError(t, dockerCli.NetworkDisconnect(ctx, c.Net, old.Container, true))
@@ -87,7 +79,6 @@ func partition(t *testing.T, c *cluster) {
 	show, _ := c.asPostgres(ctx, replica, "repmgr -f /etc/repmgr.conf cluster show 2>&1")
 	fenceLog, _ := c.sh(ctx, old, "journalctl -q -t tpago-fence --no-pager -o cat | tail -n 1")
 	stopWriter()
-	<-writerDone
 
 	// What the user does: rejoin the old primary.
 	t0 := time.Now()
@@ -109,7 +100,6 @@ func partition(t *testing.T, c *cluster) {
 		return err == nil && got == "t"
 	}), "%s is not a standby after the rejoin", old.Name)
 	stopSampler()
-	<-samplerDone
 
 	t.Logf("FIGURES partition: %s promoted %.1fs after %s was cut off; the isolated %s still accepted a local write: %v; "+
 		"after healing, both writable in %d samples, %s stopped by the fence %.1fs after healing (fenced %v, writable 15 s later %v); "+

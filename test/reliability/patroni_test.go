@@ -29,12 +29,7 @@ func TestPatroniFailover(t *testing.T) {
 	if !t.Run("tpago test --failover", func(t *testing.T) { testFailoverCommand(t, c) }) {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	primary, ok := c.primaryNow(ctx, "")
-	require.True(t, ok, "no primary")
-	_, err := c.psql(ctx, primary, "postgres", "CREATE TABLE rel_writes (id bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())")
-	require.NoError(t, err)
+	c.createWritesTable(t)
 
 	round := func(name, sync string, base int64) bool {
 		return t.Run(name, func(t *testing.T) {
@@ -98,20 +93,13 @@ func patroniPartition(t *testing.T, c *cluster, base int64) {
 	old, ok := c.primaryNow(ctx, "")
 	require.True(t, ok, "no primary before the partition")
 
-	sctx, stopSampler := context.WithCancel(ctx)
 	s := newSampler(c, pw)
-	samplerDone := make(chan struct{})
-	go func() { s.run(sctx); close(samplerDone) }()
-	defer func() { stopSampler(); <-samplerDone }()
+	stopSampler := background(ctx, s.run)
+	defer stopSampler()
 	w := newWriter(c, pw, "on", base)
-	wctx, stopWriter := context.WithCancel(ctx)
-	writerDone := make(chan struct{})
-	go func() { w.run(wctx); close(writerDone) }()
-	defer func() { stopWriter(); <-writerDone }()
-	require.True(t, waitFor(ctx, 30*time.Second, 100*time.Millisecond, func(context.Context) bool {
-		a, ok := w.lastAck()
-		return ok && a.ID > base+50
-	}), "no write acknowledged before the partition")
+	stopWriter := background(ctx, w.run)
+	defer stopWriter()
+	require.True(t, w.waitAcks(ctx, base+50), "no write acknowledged before the partition")
 
 	// The sampler cannot reach the isolated node: it is asked through
 	// docker exec, and each of its answers is compared with what the
@@ -157,16 +145,8 @@ while [ $(date +%%s) -lt $end ]; do
 done`, base))
 	}()
 
-	var promoted node
-	require.True(t, waitFor(ctx, 2*time.Minute, 50*time.Millisecond, func(context.Context) bool {
-		for _, n := range c.pgNodes() {
-			if n.Name != old.Name && s.writable(n.Name) {
-				promoted = n
-				return true
-			}
-		}
-		return false
-	}), "no standby was promoted within 2 minutes of cutting %s off", old.Name)
+	promoted, ok := s.waitPromoted(ctx, old.Name, 2*time.Minute)
+	require.True(t, ok, "no standby was promoted within 2 minutes of cutting %s off", old.Name)
 	toPromoted := time.Since(cut)
 	lastWritable := time.UnixMilli(oldWritableUntil.Load())
 	demotedAfter := lastWritable.Sub(cut)
@@ -178,11 +158,9 @@ done`, base))
 	rejoined := waitFor(ctx, 3*time.Minute, 500*time.Millisecond, func(ctx context.Context) bool { return c.streamsFrom(ctx, old, promoted) })
 	toRejoin := time.Since(healed)
 	stopWriter()
-	<-writerDone
 	stopProbe()
 	probes.Wait()
 	stopSampler()
-	<-samplerDone
 	require.NoError(t, localErr, "the client inside the partition: %s", localOut)
 
 	// What was acknowledged and what the new leader has.

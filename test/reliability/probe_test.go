@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
 )
 
 // dsn is a connection string for a node as postgres, with a short connect timeout.
@@ -219,4 +221,47 @@ func (s *sampler) run(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// background runs f in a goroutine until the returned stop is called;
+// stop waits for f to return, and may be called more than once.
+func background(ctx context.Context, f func(context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { f(ctx); close(done) }()
+	return func() { cancel(); <-done }
+}
+
+// waitAcks waits until the writer has had an insert above id acknowledged.
+func (w *writer) waitAcks(ctx context.Context, above int64) bool {
+	return waitFor(ctx, 30*time.Second, 100*time.Millisecond, func(context.Context) bool {
+		a, ok := w.lastAck()
+		return ok && a.ID > above
+	})
+}
+
+// waitPromoted waits for a Postgres node other than old to accept writes.
+func (s *sampler) waitPromoted(ctx context.Context, old string, timeout time.Duration) (node, bool) {
+	var promoted node
+	ok := waitFor(ctx, timeout, 50*time.Millisecond, func(context.Context) bool {
+		for _, n := range s.c.pgNodes() {
+			if n.Name != old && s.writable(n.Name) {
+				promoted = n
+				return true
+			}
+		}
+		return false
+	})
+	return promoted, ok
+}
+
+// createWritesTable creates rel_writes, the writer's table, on the primary.
+func (c *cluster) createWritesTable(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	primary, ok := c.primaryNow(ctx, "")
+	require.True(t, ok, "no primary")
+	_, err := c.psql(ctx, primary, "postgres", "CREATE TABLE rel_writes (id bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())")
+	require.NoError(t, err)
 }
