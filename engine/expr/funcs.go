@@ -627,6 +627,15 @@ func userFuncs() []funcDef {
 	add := func(name, sig, doc string, fn func(...any) (any, error)) {
 		fs = append(fs, funcDef{name: name, sig: sig, doc: doc, fn: fn})
 	}
+	// addN adds a function that takes min to max arguments.
+	addN := func(name, sig, doc string, min, max int, fn func(...any) (any, error)) {
+		add(name, sig, doc, func(a ...any) (any, error) {
+			if err := nargs(name, a, min, max); err != nil {
+				return nil, err
+			}
+			return fn(a...)
+		})
+	}
 	defaultFn := func(a ...any) (any, error) {
 		if err := nargs("default", a, 1, 3); err != nil {
 			return nil, err
@@ -659,10 +668,7 @@ func userFuncs() []funcDef {
 	add("undefined", "undefined(v)", "whether v is undefined (x is undefined)", undefinedFn)
 	add("is_defined", "", "", definedFn)
 	add("is_undefined", "", "", undefinedFn)
-	add("mandatory", "mandatory(v, [msg])", "v, or an error (msg if given) when v is undefined", func(a ...any) (any, error) {
-		if err := nargs("mandatory", a, 1, 2); err != nil {
-			return nil, err
-		}
+	addN("mandatory", "mandatory(v, [msg])", "v, or an error (msg if given) when v is undefined", 1, 2, func(a ...any) (any, error) {
 		if u, ok := a[0].(*undefined); ok {
 			if len(a) > 1 {
 				return nil, &EvalError{Msg: str(a[1])}
@@ -762,10 +768,7 @@ func userFuncs() []funcDef {
 		return isSubset(a[1], a[0])
 	})
 
-	add("join", "join(list, [sep])", "the elements as strings joined with sep (default \"\")", func(a ...any) (any, error) {
-		if err := nargs("join", a, 1, 2); err != nil {
-			return nil, err
-		}
+	addN("join", "join(list, [sep])", "the elements as strings joined with sep (default \"\")", 1, 2, func(a ...any) (any, error) {
 		l, err := list("join", a[0])
 		if err != nil {
 			return nil, err
@@ -780,10 +783,7 @@ func userFuncs() []funcDef {
 		}
 		return strings.Join(parts, sep), nil
 	})
-	add("split", "split(s, [sep], [max])", "s split at sep (default: runs of whitespace), at most max splits", func(a ...any) (any, error) {
-		if err := nargs("split", a, 1, 3); err != nil {
-			return nil, err
-		}
+	addN("split", "split(s, [sep], [max])", "s split at sep (default: runs of whitespace), at most max splits", 1, 3, func(a ...any) (any, error) {
 		s := str(a[0])
 		var parts []string
 		switch {
@@ -824,43 +824,28 @@ func userFuncs() []funcDef {
 		r := []rune(strings.ToLower(s))
 		return strings.ToUpper(string(r[0])) + string(r[1:])
 	}))
-	add("trim", "trim(s, [chars])", "s without leading and trailing whitespace (or chars)", func(a ...any) (any, error) {
-		if err := nargs("trim", a, 1, 2); err != nil {
-			return nil, err
-		}
+	addN("trim", "trim(s, [chars])", "s without leading and trailing whitespace (or chars)", 1, 2, func(a ...any) (any, error) {
 		if len(a) == 2 {
 			return strings.Trim(str(a[0]), str(a[1])), nil
 		}
 		return strings.TrimSpace(str(a[0])), nil
 	})
-	add("lstrip", "lstrip(s, [chars])", "s without leading whitespace (or chars)", func(a ...any) (any, error) {
-		if err := nargs("lstrip", a, 1, 2); err != nil {
-			return nil, err
-		}
+	addN("lstrip", "lstrip(s, [chars])", "s without leading whitespace (or chars)", 1, 2, func(a ...any) (any, error) {
 		if len(a) == 2 {
 			return strings.TrimLeft(str(a[0]), str(a[1])), nil
 		}
 		return strings.TrimLeft(str(a[0]), " \t\r\n\v\f"), nil
 	})
-	add("rstrip", "rstrip(s, [chars])", "s without trailing whitespace (or chars)", func(a ...any) (any, error) {
-		if err := nargs("rstrip", a, 1, 2); err != nil {
-			return nil, err
-		}
+	addN("rstrip", "rstrip(s, [chars])", "s without trailing whitespace (or chars)", 1, 2, func(a ...any) (any, error) {
 		if len(a) == 2 {
 			return strings.TrimRight(str(a[0]), str(a[1])), nil
 		}
 		return strings.TrimRight(str(a[0]), " \t\r\n\v\f"), nil
 	})
-	add("replace", "replace(s, old, new)", "s with every old replaced by new", func(a ...any) (any, error) {
-		if err := nargs("replace", a, 3, 3); err != nil {
-			return nil, err
-		}
+	addN("replace", "replace(s, old, new)", "s with every old replaced by new", 3, 3, func(a ...any) (any, error) {
 		return strings.ReplaceAll(str(a[0]), str(a[1]), str(a[2])), nil
 	})
-	add("indent", "indent(s, [width], [first])", "s with every line but the first (all with first true) indented by width spaces (default 4)", func(a ...any) (any, error) {
-		if err := nargs("indent", a, 1, 3); err != nil {
-			return nil, err
-		}
+	addN("indent", "indent(s, [width], [first])", "s with every line but the first (all with first true) indented by width spaces (default 4)", 1, 3, func(a ...any) (any, error) {
 		w := 4
 		if len(a) > 1 && a[1] != nil {
 			w, _ = toInt(a[1])
@@ -874,10 +859,7 @@ func userFuncs() []funcDef {
 		}
 		return strings.Join(lines, "\n"), nil
 	})
-	add("regex_replace", "regex_replace(s, pattern, repl, [ignorecase])", "s with every match of pattern replaced; repl may use \\1 or \\g<name>", func(a ...any) (any, error) {
-		if err := nargs("regex_replace", a, 2, 4); err != nil {
-			return nil, err
-		}
+	addN("regex_replace", "regex_replace(s, pattern, repl, [ignorecase])", "s with every match of pattern replaced; repl may use \\1 or \\g<name>", 2, 4, func(a ...any) (any, error) {
 		re, err := compileRegex("regex_replace", str(a[1]), len(a) > 3 && Truthy(a[3]))
 		if err != nil {
 			return nil, err
@@ -920,10 +902,7 @@ func userFuncs() []funcDef {
 		}
 		return out, nil
 	})
-	add("regex_findall", "regex_findall(s, pattern)", "every match of pattern in s (the group when the pattern has one, a list of groups when it has several)", func(a ...any) (any, error) {
-		if err := nargs("regex_findall", a, 2, 3); err != nil {
-			return nil, err
-		}
+	addN("regex_findall", "regex_findall(s, pattern)", "every match of pattern in s (the group when the pattern has one, a list of groups when it has several)", 2, 3, func(a ...any) (any, error) {
 		re, err := compileRegex("regex_findall", str(a[1]), len(a) > 2 && Truthy(a[2]))
 		if err != nil {
 			return nil, err
@@ -946,20 +925,14 @@ func userFuncs() []funcDef {
 		return out, nil
 	})
 	add("regex_escape", "regex_escape(s)", "s with regular expression metacharacters escaped", str1("regex_escape", func(s string) any { return regexp.QuoteMeta(s) }))
-	add("to_json", "to_json(v)", "v as JSON on one line", func(a ...any) (any, error) {
-		if err := nargs("to_json", a, 1, 1); err != nil {
-			return nil, err
-		}
+	addN("to_json", "to_json(v)", "v as JSON on one line", 1, 1, func(a ...any) (any, error) {
 		var b bytes.Buffer
 		if err := pyJSON(&b, a[0], "", 0); err != nil {
 			return nil, argErr("to_json", "%v", err)
 		}
 		return b.String(), nil
 	})
-	add("to_nice_json", "to_nice_json(v, [indent])", "v as indented JSON with sorted keys (indent 4)", func(a ...any) (any, error) {
-		if err := nargs("to_nice_json", a, 1, 2); err != nil {
-			return nil, err
-		}
+	addN("to_nice_json", "to_nice_json(v, [indent])", "v as indented JSON with sorted keys (indent 4)", 1, 2, func(a ...any) (any, error) {
 		n := 4
 		if len(a) > 1 {
 			n, _ = toInt(a[1])
@@ -970,10 +943,7 @@ func userFuncs() []funcDef {
 		}
 		return b.String(), nil
 	})
-	add("from_json", "from_json(s)", "the value the JSON text s holds", func(a ...any) (any, error) {
-		if err := nargs("from_json", a, 1, 1); err != nil {
-			return nil, err
-		}
+	addN("from_json", "from_json(s)", "the value the JSON text s holds", 1, 1, func(a ...any) (any, error) {
 		var v any
 		dec := json.NewDecoder(strings.NewReader(str(a[0])))
 		dec.UseNumber()
@@ -996,10 +966,7 @@ func userFuncs() []funcDef {
 	}
 	add("to_yaml", "to_yaml(v)", "v as YAML", toYAML("to_yaml", yaml.Indent(2)))
 	add("to_nice_yaml", "to_nice_yaml(v)", "v as block-style YAML indented by 4", toYAML("to_nice_yaml", yaml.Indent(4), yaml.IndentSequence(true)))
-	add("from_yaml", "from_yaml(s)", "the value the YAML text s holds", func(a ...any) (any, error) {
-		if err := nargs("from_yaml", a, 1, 1); err != nil {
-			return nil, err
-		}
+	addN("from_yaml", "from_yaml(s)", "the value the YAML text s holds", 1, 1, func(a ...any) (any, error) {
 		var v any
 		if err := yaml.Unmarshal([]byte(str(a[0])), &v); err != nil {
 			return nil, argErr("from_yaml", "%v", err)
@@ -1007,10 +974,7 @@ func userFuncs() []funcDef {
 		return v, nil
 	})
 	add("b64encode", "b64encode(s)", "s in base64", str1("b64encode", func(s string) any { return base64.StdEncoding.EncodeToString([]byte(s)) }))
-	add("b64decode", "b64decode(s)", "the text that base64 s encodes", func(a ...any) (any, error) {
-		if err := nargs("b64decode", a, 1, 1); err != nil {
-			return nil, err
-		}
+	addN("b64decode", "b64decode(s)", "the text that base64 s encodes", 1, 1, func(a ...any) (any, error) {
 		b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(str(a[0])))
 		if err != nil {
 			return nil, argErr("b64decode", "%v", err)
@@ -1055,10 +1019,7 @@ func userFuncs() []funcDef {
 	add("intersect", "intersect(a, b)", "elements of a that are also in b", setFn("intersect", list, func(inA, inB bool) bool { return inA && inB }))
 	add("difference", "difference(a, b)", "elements of a that are not in b", setFn("difference", list, func(inA, inB bool) bool { return inA && !inB }))
 	add("symmetric_difference", "symmetric_difference(a, b)", "elements in exactly one of a and b", setFn("symmetric_difference", list, func(inA, inB bool) bool { return inA != inB }))
-	add("flatten", "flatten(list, [levels])", "nested lists flattened (all levels, or only levels deep)", func(a ...any) (any, error) {
-		if err := nargs("flatten", a, 1, 2); err != nil {
-			return nil, err
-		}
+	addN("flatten", "flatten(list, [levels])", "nested lists flattened (all levels, or only levels deep)", 1, 2, func(a ...any) (any, error) {
 		l, err := list("flatten", a[0])
 		if err != nil {
 			return nil, err
@@ -1073,10 +1034,7 @@ func userFuncs() []funcDef {
 		}
 		return out, nil
 	})
-	add("length", "length(v)", "the number of characters of a string, elements of a list, keys of a map", func(a ...any) (any, error) {
-		if err := nargs("length", a, 1, 1); err != nil {
-			return nil, err
-		}
+	addN("length", "length(v)", "the number of characters of a string, elements of a list, keys of a map", 1, 1, func(a ...any) (any, error) {
 		v := materialize(a[0])
 		if s, ok := v.(string); ok {
 			return len([]rune(s)), nil
@@ -1117,10 +1075,7 @@ func userFuncs() []funcDef {
 		}
 		return out, nil
 	})
-	add("dict2items", "dict2items(m, [key_name], [value_name])", "the map as a list of {key, value} maps, sorted by key", func(a ...any) (any, error) {
-		if err := nargs("dict2items", a, 1, 3); err != nil {
-			return nil, err
-		}
+	addN("dict2items", "dict2items(m, [key_name], [value_name])", "the map as a list of {key, value} maps, sorted by key", 1, 3, func(a ...any) (any, error) {
 		m, err := mapArg("dict2items", a[0])
 		if err != nil {
 			return nil, err
@@ -1138,10 +1093,7 @@ func userFuncs() []funcDef {
 		}
 		return out, nil
 	})
-	add("items2dict", "items2dict(list, [key_name], [value_name])", "a list of {key, value} maps as one map", func(a ...any) (any, error) {
-		if err := nargs("items2dict", a, 1, 3); err != nil {
-			return nil, err
-		}
+	addN("items2dict", "items2dict(list, [key_name], [value_name])", "a list of {key, value} maps as one map", 1, 3, func(a ...any) (any, error) {
 		l, err := list("items2dict", a[0])
 		if err != nil {
 			return nil, err
@@ -1167,10 +1119,7 @@ func userFuncs() []funcDef {
 		}
 		return out, nil
 	})
-	add("items", "items(m)", "the map as a list of [key, value] pairs, sorted by key (m.items() works too)", func(a ...any) (any, error) {
-		if err := nargs("items", a, 1, 1); err != nil {
-			return nil, err
-		}
+	addN("items", "items(m)", "the map as a list of [key, value] pairs, sorted by key (m.items() works too)", 1, 1, func(a ...any) (any, error) {
 		m, err := mapArg("items", a[0])
 		if err != nil {
 			return nil, err
@@ -1194,10 +1143,7 @@ func userFuncs() []funcDef {
 		}
 		return v, nil
 	})
-	add("keys", "keys(m)", "the keys of the map, sorted", func(a ...any) (any, error) {
-		if err := nargs("keys", a, 1, 1); err != nil {
-			return nil, err
-		}
+	addN("keys", "keys(m)", "the keys of the map, sorted", 1, 1, func(a ...any) (any, error) {
 		m, err := mapArg("keys", a[0])
 		if err != nil {
 			return nil, err
@@ -1208,10 +1154,7 @@ func userFuncs() []funcDef {
 		}
 		return out, nil
 	})
-	add("values", "values(m)", "the values of the map, in key order", func(a ...any) (any, error) {
-		if err := nargs("values", a, 1, 1); err != nil {
-			return nil, err
-		}
+	addN("values", "values(m)", "the values of the map, in key order", 1, 1, func(a ...any) (any, error) {
 		m, err := mapArg("values", a[0])
 		if err != nil {
 			return nil, err
@@ -1222,10 +1165,7 @@ func userFuncs() []funcDef {
 		}
 		return out, nil
 	})
-	add("int", "int(v, [fallback])", "v as an integer (\"12\" and 12.7 give 12); fallback (0) when it is not a number", func(a ...any) (any, error) {
-		if err := nargs("int", a, 1, 2); err != nil {
-			return nil, err
-		}
+	addN("int", "int(v, [fallback])", "v as an integer (\"12\" and 12.7 give 12); fallback (0) when it is not a number", 1, 2, func(a ...any) (any, error) {
 		if i, ok := toInt(materialize(a[0])); ok {
 			return i, nil
 		}
@@ -1234,10 +1174,7 @@ func userFuncs() []funcDef {
 		}
 		return 0, nil
 	})
-	add("float", "float(v, [fallback])", "v as a float; fallback (0.0) when it is not a number", func(a ...any) (any, error) {
-		if err := nargs("float", a, 1, 2); err != nil {
-			return nil, err
-		}
+	addN("float", "float(v, [fallback])", "v as a float; fallback (0.0) when it is not a number", 1, 2, func(a ...any) (any, error) {
 		if f, ok := toFloat(materialize(a[0])); ok {
 			return f, nil
 		}
@@ -1246,16 +1183,10 @@ func userFuncs() []funcDef {
 		}
 		return 0.0, nil
 	})
-	add("string", "string(v)", "v as a string (lists and maps as JSON, nil as \"\")", func(a ...any) (any, error) {
-		if err := nargs("string", a, 1, 1); err != nil {
-			return nil, err
-		}
+	addN("string", "string(v)", "v as a string (lists and maps as JSON, nil as \"\")", 1, 1, func(a ...any) (any, error) {
 		return str(a[0]), nil
 	})
-	add("bool", "bool(v)", "v as a boolean: true, yes, on, 1, y, t (any case) and non-zero numbers are true", func(a ...any) (any, error) {
-		if err := nargs("bool", a, 1, 1); err != nil {
-			return nil, err
-		}
+	addN("bool", "bool(v)", "v as a boolean: true, yes, on, 1, y, t (any case) and non-zero numbers are true", 1, 1, func(a ...any) (any, error) {
 		switch v := materialize(a[0]).(type) {
 		case bool:
 			return v, nil
@@ -1268,10 +1199,7 @@ func userFuncs() []funcDef {
 			return ok && f != 0, nil
 		}
 	})
-	add("list", "list(v)", "v as a list: a list as is, a map's keys, a string's characters", func(a ...any) (any, error) {
-		if err := nargs("list", a, 1, 1); err != nil {
-			return nil, err
-		}
+	addN("list", "list(v)", "v as a list: a list as is, a map's keys, a string's characters", 1, 1, func(a ...any) (any, error) {
 		v := materialize(a[0])
 		if s, ok := v.(string); ok {
 			out := []any{}
@@ -1290,10 +1218,7 @@ func userFuncs() []funcDef {
 		return list("list", v)
 	})
 	add("quote", "quote(s)", "s quoted for a POSIX shell (as Python's shlex.quote)", str1("quote", func(s string) any { return Quote(s) }))
-	add("ternary", "ternary(cond, a, b, [if_nil])", "a when cond is true, else b (if_nil when cond is nil)", func(a ...any) (any, error) {
-		if err := nargs("ternary", a, 3, 4); err != nil {
-			return nil, err
-		}
+	addN("ternary", "ternary(cond, a, b, [if_nil])", "a when cond is true, else b (if_nil when cond is nil)", 3, 4, func(a ...any) (any, error) {
 		c := materialize(a[0])
 		if c == nil && len(a) > 3 {
 			return a[3], nil
@@ -1306,26 +1231,17 @@ func userFuncs() []funcDef {
 	add("sha256", "sha256(s)", "hex SHA-256 of s", str1("sha256", func(s string) any { v, _ := hashString("sha256", s, "sha256"); return v }))
 	add("sha1", "sha1(s)", "hex SHA-1 of s", str1("sha1", func(s string) any { v, _ := hashString("sha1", s, "sha1"); return v }))
 	add("md5", "md5(s)", "hex MD5 of s", str1("md5", func(s string) any { v, _ := hashString("md5", s, "md5"); return v }))
-	add("hash", "hash(s, [alg])", "hex digest of s with md5, sha1 (default), sha256 or sha512", func(a ...any) (any, error) {
-		if err := nargs("hash", a, 1, 2); err != nil {
-			return nil, err
-		}
+	addN("hash", "hash(s, [alg])", "hex digest of s with md5, sha1 (default), sha256 or sha512", 1, 2, func(a ...any) (any, error) {
 		alg := "sha1"
 		if len(a) > 1 {
 			alg = str(a[1])
 		}
 		return hashString("hash", str(a[0]), alg)
 	})
-	add("password_scram", "password_scram(password, salt_seed)", "a Postgres SCRAM-SHA-256 verifier for password, with a salt derived from salt_seed so that it is the same on every run", func(a ...any) (any, error) {
-		if err := nargs("password_scram", a, 2, 2); err != nil {
-			return nil, err
-		}
+	addN("password_scram", "password_scram(password, salt_seed)", "a Postgres SCRAM-SHA-256 verifier for password, with a salt derived from salt_seed so that it is the same on every run", 2, 2, func(a ...any) (any, error) {
 		return ScramSHA256(str(a[0]), str(a[1])), nil
 	})
-	add("round", "round(n, [precision], [method])", "n rounded to precision decimals (0), half to even as Python; method 'ceil' or 'floor' rounds up or down", func(a ...any) (any, error) {
-		if err := nargs("round", a, 1, 3); err != nil {
-			return nil, err
-		}
+	addN("round", "round(n, [precision], [method])", "n rounded to precision decimals (0), half to even as Python; method 'ceil' or 'floor' rounds up or down", 1, 3, func(a ...any) (any, error) {
 		x, ok := toFloat(materialize(a[0]))
 		if !ok {
 			return nil, argErr("round", "expects a number, got %T", a[0])
@@ -1349,10 +1265,7 @@ func userFuncs() []funcDef {
 		}
 		return nil, argErr("round", "unknown method %q (common, ceil, floor)", method)
 	})
-	add("range", "range([start], end, [step])", "the integers from start (0) up to but not including end", func(a ...any) (any, error) {
-		if err := nargs("range", a, 1, 3); err != nil {
-			return nil, err
-		}
+	addN("range", "range([start], end, [step])", "the integers from start (0) up to but not including end", 1, 3, func(a ...any) (any, error) {
 		nums := make([]int, len(a))
 		for i, x := range a {
 			n, ok := toInt(materialize(x))
@@ -1430,10 +1343,7 @@ func userFuncs() []funcDef {
 	}
 	add("min", "min(list) or min(a, b, ...)", "the smallest element", minmax("min", -1))
 	add("max", "max(list) or max(a, b, ...)", "the largest element", minmax("max", 1))
-	add("sort", "sort(list, [reverse], [attribute])", "the list sorted (numbers numerically, others as strings); reverse may be true or \"desc\"; attribute sorts maps by that key", func(a ...any) (any, error) {
-		if err := nargs("sort", a, 1, 3); err != nil {
-			return nil, err
-		}
+	addN("sort", "sort(list, [reverse], [attribute])", "the list sorted (numbers numerically, others as strings); reverse may be true or \"desc\"; attribute sorts maps by that key", 1, 3, func(a ...any) (any, error) {
 		l, err := list("sort", a[0])
 		if err != nil {
 			return nil, err
@@ -1507,16 +1417,10 @@ func userFuncs() []funcDef {
 		}
 		return containsFn(a[0], a[1])
 	})
-	add("startswith", "startswith(s, prefix)", "whether s begins with prefix", func(a ...any) (any, error) {
-		if err := nargs("startswith", a, 2, 2); err != nil {
-			return nil, err
-		}
+	addN("startswith", "startswith(s, prefix)", "whether s begins with prefix", 2, 2, func(a ...any) (any, error) {
 		return strings.HasPrefix(str(a[0]), str(a[1])), nil
 	})
-	add("endswith", "endswith(s, suffix)", "whether s ends with suffix", func(a ...any) (any, error) {
-		if err := nargs("endswith", a, 2, 2); err != nil {
-			return nil, err
-		}
+	addN("endswith", "endswith(s, suffix)", "whether s ends with suffix", 2, 2, func(a ...any) (any, error) {
 		return strings.HasSuffix(str(a[0]), str(a[1])), nil
 	})
 	add("format", "format(fmt, args...)", "printf-style formatting as Python's %: %s, %d, %05.2f, %x, %%", func(a ...any) (any, error) {
@@ -1525,10 +1429,7 @@ func userFuncs() []funcDef {
 		}
 		return pyFormat(str(a[0]), a[1:])
 	})
-	add("lookup", "lookup('env', NAME) or lookup('file', PATH)", "an environment variable (\"\" when unset) or a file's content without trailing newlines, read on the control machine", func(a ...any) (any, error) {
-		if err := nargs("lookup", a, 2, 2); err != nil {
-			return nil, err
-		}
+	addN("lookup", "lookup('env', NAME) or lookup('file', PATH)", "an environment variable (\"\" when unset) or a file's content without trailing newlines, read on the control machine", 2, 2, func(a ...any) (any, error) {
 		switch kind := str(a[0]); kind {
 		case "env":
 			return os.Getenv(str(a[1])), nil
