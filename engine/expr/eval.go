@@ -312,74 +312,51 @@ func (r *resolver) renderDeep(v any) (any, error) {
 		}
 		return r.render(x)
 	case []any:
-		if !needsRender(x) {
-			return x, nil
-		}
-		out := make([]any, len(x))
-		for i, e := range x {
-			o, err := r.renderDeep(e)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = o
-		}
-		return out, nil
+		return renderSlice(r, x)
 	case []string:
-		if !needsRender(x) {
-			return x, nil
-		}
-		out := make([]any, len(x))
-		for i, e := range x {
-			o, err := r.renderDeep(e)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = o
-		}
-		return out, nil
+		return renderSlice(r, x)
 	case map[string]any:
-		if !needsRender(x) {
-			return x, nil
-		}
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			o, err := r.renderDeep(e)
-			if err != nil {
-				return nil, err
-			}
-			out[k] = o
-		}
-		return out, nil
+		return renderMap(r, x)
 	case map[string]string:
-		if !needsRender(x) {
-			return x, nil
-		}
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			o, err := r.renderDeep(e)
-			if err != nil {
-				return nil, err
-			}
-			out[k] = o
-		}
-		return out, nil
+		return renderMap(r, x)
 	case map[any]any:
-		if !needsRender(x) {
-			return x, nil
-		}
-		out := make(map[any]any, len(x))
-		for k, e := range x {
-			o, err := r.renderDeep(e)
-			if err != nil {
-				return nil, err
-			}
-			out[k] = o
-		}
-		return out, nil
+		return renderMap(r, x)
 	case Raw:
 		return x.Value, nil
 	}
 	return v, nil
+}
+
+// renderSlice renders every element of a list that holds templates.
+func renderSlice[E any](r *resolver, x []E) (any, error) {
+	if !needsRender(x) {
+		return x, nil
+	}
+	out := make([]any, len(x))
+	for i, e := range x {
+		o, err := r.renderDeep(e)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = o
+	}
+	return out, nil
+}
+
+// renderMap renders every value of a map that holds templates.
+func renderMap[K comparable, E any](r *resolver, x map[K]E) (any, error) {
+	if !needsRender(x) {
+		return x, nil
+	}
+	out := make(map[K]any, len(x))
+	for k, e := range x {
+		o, err := r.renderDeep(e)
+		if err != nil {
+			return nil, err
+		}
+		out[k] = o
+	}
+	return out, nil
 }
 
 // segment is a piece of a templated string: literal text or an expression.
