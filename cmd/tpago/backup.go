@@ -33,25 +33,12 @@ then lists the server's backups.`,
   tpago backup ~/clusters/m1 --server teal`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := loadProvisioned(args[0])
-			if err != nil {
-				return err
-			}
-			targets, err := backupTargets(cl.cfg, server)
-			if err != nil {
-				return exitWith(2, err)
-			}
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
-			out := cmd.OutOrStdout()
-			for _, bt := range targets {
-				if err := takeBackup(ctx, out, cl, bt); err != nil {
+			return forEachBackupTarget(cmd, args[0], server, func(ctx context.Context, cl *cluster, bt backupTarget) error {
+				if err := takeBackup(ctx, cmd.OutOrStdout(), cl, bt); err != nil {
 					return exitWith(1, err)
 				}
-			}
-			return nil
+				return nil
+			})
 		},
 	}
 	c.Flags().StringVar(&server, "server", "", "back up only this Postgres instance (a name from config.yml)")
@@ -59,6 +46,30 @@ then lists the server's backups.`,
 }
 
 // backupTarget is a Postgres server and the Barman host that backs it up.
+// forEachBackupTarget loads a provisioned cluster and calls fn for each
+// Postgres server its Barman backs up (only the one named by server, when
+// given).
+func forEachBackupTarget(cmd *cobra.Command, dir, server string, fn func(context.Context, *cluster, backupTarget) error) error {
+	cl, err := loadProvisioned(dir)
+	if err != nil {
+		return err
+	}
+	targets, err := backupTargets(cl.cfg, server)
+	if err != nil {
+		return exitWith(2, err)
+	}
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	for _, bt := range targets {
+		if err := fn(ctx, cl, bt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 type backupTarget struct {
 	Server, Barman string
 }

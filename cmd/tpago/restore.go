@@ -39,25 +39,17 @@ Run it while the cluster is quiet: rows committed on the primary between the
 checksums and the restore point show as differences.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := loadProvisioned(args[0])
-			if err != nil {
-				return err
-			}
-			targets, err := backupTargets(cl.cfg, server)
-			if err != nil {
-				return exitWith(2, err)
-			}
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
 			ok := true
-			for _, bt := range targets {
+			err := forEachBackupTarget(cmd, args[0], server, func(ctx context.Context, cl *cluster, bt backupTarget) error {
 				same, err := restoreTest(ctx, cmd.OutOrStdout(), cl, bt, keep)
 				if err != nil {
 					return exitWith(1, fmt.Errorf("restore-test of %s: %w", bt.Server, err))
 				}
 				ok = ok && same
+				return nil
+			})
+			if err != nil {
+				return err
 			}
 			if !ok {
 				return exitWith(1, fmt.Errorf("the restored data differs from the primary's (see above)"))
