@@ -1,6 +1,7 @@
 // Package docs holds tpago's guides and the references generated from the
 // code: the module reference from the module registry and the function
-// reference from the expression language. `go test ./docs` fails when the
+// reference from the expression language, the role variables from the
+// built-in roles' defaults. `go test ./docs` fails when the
 // committed references differ from the code; `go generate ./docs` (or
 // `go test ./docs -update`) writes them again.
 package docs
@@ -9,6 +10,7 @@ package docs
 
 import (
 	"fmt"
+	"io/fs"
 	"sort"
 	"strings"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/tpago/tpago/engine/module"
 	_ "github.com/tpago/tpago/engine/modules" // registers the built-in modules
 	"github.com/tpago/tpago/engine/validate"
+	"github.com/tpago/tpago/roles"
 )
 
 // References maps each generated file (relative to docs/) to its content.
@@ -24,6 +27,7 @@ func References() map[string]string {
 		"modules.md":             Modules(),
 		"functions.md":           Functions(),
 		"ansible-equivalents.md": AnsibleEquivalents(),
+		"role-variables.md":      RoleVariables(),
 	}
 }
 
@@ -203,4 +207,77 @@ func capitalize(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// RoleVariables is the reference of the built-in roles' variables,
+// docs/role-variables.md, read from each role's defaults/main.yml: every
+// group of variables with the comment written above it.
+func RoleVariables() string {
+	var b strings.Builder
+	b.WriteString("# Variables of the built-in roles\n\n" + generated)
+	b.WriteString("Every variable below can be set in `config.yml`'s `cluster_vars` (for the\n" +
+		"whole cluster) or in an instance's `vars`; the default is what the role\n" +
+		"uses otherwise. Values may be templates.\n\n")
+	dirs, _ := fs.ReadDir(roles.FS, ".")
+	for _, d := range dirs {
+		data, err := fs.ReadFile(roles.FS, d.Name()+"/defaults/main.yml")
+		if err != nil {
+			continue
+		}
+		fmt.Fprintf(&b, "## %s\n\n", d.Name())
+		for _, g := range defaultGroups(string(data)) {
+			if g.doc != "" {
+				b.WriteString(g.doc + "\n\n")
+			}
+			if len(g.vars) == 0 {
+				continue
+			}
+			b.WriteString("| variable | default |\n|---|---|\n")
+			for _, v := range g.vars {
+				fmt.Fprintf(&b, "| `%s` | %s |\n", v[0], cell(code(v[1])))
+			}
+			b.WriteString("\n")
+		}
+	}
+	return strings.TrimRight(b.String(), "\n") + "\n"
+}
+
+// defaultGroup is a comment of a defaults file and the variables under it.
+type defaultGroup struct {
+	doc  string
+	vars [][2]string // name, default as written
+}
+
+// defaultGroups splits a role's defaults file into its commented groups: a
+// comment starts a group, a blank line ends one.
+func defaultGroups(src string) []defaultGroup {
+	var out []defaultGroup
+	var comment []string
+	open := false // the last group takes more variables
+	for _, line := range strings.Split(src, "\n") {
+		switch {
+		case line == "---":
+		case strings.TrimSpace(line) == "":
+			if len(comment) > 0 {
+				out = append(out, defaultGroup{doc: strings.Join(comment, " ")})
+				comment = nil
+			}
+			open = false
+		case strings.HasPrefix(line, "#"):
+			comment = append(comment, strings.TrimSpace(strings.TrimPrefix(line, "#")))
+		case line[0] != ' ' && strings.Contains(line, ":"):
+			name, value, _ := strings.Cut(line, ":")
+			if len(comment) > 0 || !open {
+				out = append(out, defaultGroup{doc: strings.Join(comment, " ")})
+				comment = nil
+				open = true
+			}
+			g := &out[len(out)-1]
+			g.vars = append(g.vars, [2]string{name, strings.TrimSpace(value)})
+		}
+	}
+	if len(comment) > 0 {
+		out = append(out, defaultGroup{doc: strings.Join(comment, " ")})
+	}
+	return out
 }
