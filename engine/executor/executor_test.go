@@ -181,3 +181,42 @@ func TestBlockConditionSkipsTheLoop(t *testing.T) {
 	assert.Equal(t, 0, res.ExitCode(), buf.String())
 	assert.Contains(t, buf.String(), "skipping: [h1]")
 }
+
+// lookup('file', relative) finds the file in the role's files/, then in
+// the playbook's files/, as Ansible does, whatever the working directory.
+func TestLookupFileSearchesRoleAndPlaybook(t *testing.T) {
+	dir := t.TempDir()
+	write := func(p, content string) {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, p), []byte(content), 0o644))
+	}
+	write("inventory.yml", "all:\n  hosts:\n    h1:\n      ansible_connection: local\n")
+	write("files/top.txt", "from the playbook\n")
+	write("roles/r/files/role.txt", "from the role\n")
+	write("roles/r/tasks/main.yml", `- copy:
+    content: "{{ lookup('file', 'role.txt') }}|{{ lookup('file', 'top.txt') }}"
+    dest: "{{ out }}/role"
+`)
+	write("site.yml", `- hosts: all
+  gather_facts: false
+  tasks:
+    - copy:
+        content: "{{ lookup('file', 'top.txt') }}"
+        dest: "{{ out }}/play"
+    - include_role:
+        name: r
+`)
+	inv, err := inventory.Load(filepath.Join(dir, "inventory.yml"))
+	require.NoError(t, err)
+	ld := &playbook.Loader{}
+	pb, err := ld.LoadPlaybook(filepath.Join(dir, "site.yml"))
+	require.NoError(t, err)
+	out := t.TempDir()
+	var buf bytes.Buffer
+	res, err := executor.New(executor.Options{Inventory: inv, Loader: ld, ExtraVars: map[string]any{"out": out},
+		Output: &output.Writer{W: &buf}}).Run(context.Background(), pb)
+	require.NoError(t, err, buf.String())
+	require.Equal(t, 0, res.ExitCode(), buf.String())
+	assert.Equal(t, "from the playbook", read(t, filepath.Join(out, "play")))
+	assert.Equal(t, "from the role|from the playbook", read(t, filepath.Join(out, "role")))
+}

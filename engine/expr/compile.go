@@ -302,9 +302,16 @@ func (pt *patcher) node(n *ast.Node, c ctx) {
 			pt.err = &SyntaxError{Expr: pt.code, Msg: fmt.Sprintf("unknown %s %q", what, name), Col: pt.rw.column(pt.code, x.Location().From)}
 			return
 		}
+		given := len(x.Arguments)
+		if ok && id.Value == "lookup" && given == 2 {
+			// lookup('file', relative) searches the role's and the
+			// playbook's folders, as Ansible does.
+			x.Callee = &ast.IdentifierNode{Value: "__lookup"}
+			x.Arguments = append(x.Arguments, &ast.IdentifierNode{Value: "role_path"}, &ast.IdentifierNode{Value: "playbook_dir"})
+		}
 		for i := range x.Arguments {
 			ac := plain
-			if i == 0 && ok && guardFuncs[id.Value] {
+			if i == 0 && ok && guardFuncs[id.Value] || i >= given {
 				ac.guarded = true
 			}
 			pt.node(&x.Arguments[i], ac)

@@ -14,6 +14,7 @@ import (
 	"hash"
 	"math"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
@@ -1429,12 +1430,15 @@ func userFuncs() []funcDef {
 		}
 		return pyFormat(str(a[0]), a[1:])
 	})
-	addN("lookup", "lookup('env', NAME) or lookup('file', PATH)", "an environment variable (\"\" when unset) or a file's content without trailing newlines, read on the control machine", 2, 2, func(a ...any) (any, error) {
+	// The compiler makes lookup(kind, path) a call of __lookup with two
+	// more arguments: role_path and playbook_dir (undefined outside a
+	// role or a play).
+	lookupFn := func(a ...any) (any, error) {
 		switch kind := str(a[0]); kind {
 		case "env":
 			return os.Getenv(str(a[1])), nil
 		case "file":
-			b, err := os.ReadFile(str(a[1]))
+			b, err := os.ReadFile(lookupPath(str(a[1]), a[2:]))
 			if err != nil {
 				return nil, argErr("lookup", "%v", errors.Unwrap(err))
 			}
@@ -1442,8 +1446,31 @@ func userFuncs() []funcDef {
 		default:
 			return nil, argErr("lookup", "unknown lookup %q (env, file)", kind)
 		}
-	})
+	}
+	addN("lookup", "lookup('env', NAME) or lookup('file', PATH)", "an environment variable (\"\" when unset) or a file's content without trailing newlines, read on the control machine; a relative PATH is looked for in the role's files/ and folder, then the playbook's files/ and folder, then the working directory", 2, 2, lookupFn)
+	addN("__lookup", "", "", 4, 4, lookupFn)
 	return fs
+}
+
+// lookupPath finds a relative path for lookup('file') in the folders
+// Ansible searches: the role's files/ and the role, then the playbook's
+// files/ and folder; otherwise it is left relative to the working directory.
+func lookupPath(p string, dirs []any) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	for _, d := range dirs {
+		dir, ok := materialize(d).(string)
+		if !ok || dir == "" {
+			continue
+		}
+		for _, c := range []string{filepath.Join(dir, "files", p), filepath.Join(dir, p)} {
+			if _, err := os.Stat(c); err == nil {
+				return c
+			}
+		}
+	}
+	return p
 }
 
 func first(a []any) any {
