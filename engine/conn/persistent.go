@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // ScriptConn is an optional capability of a connection: running a script
@@ -60,19 +61,38 @@ type pshell struct {
 }
 
 // serverScript reads "LENGTH\n" then LENGTH bytes of script, runs the
-// script in a subshell with stdin at end of file, and ends its output on
-// both streams with a marker line (the exit status on stdout). GNU head -c
-// never reads past the count, and dash reads the length line a byte at a
-// time, so no script swallows the next.
-const serverScript = `d=$(mktemp -d) || exit 1
+// script in a shell of its own process group with stdin at end of file,
+// and ends its output on both streams with a marker line (the exit status
+// on stdout). GNU head -c never reads past the count, and dash reads the
+// length line a byte at a time, so no script swallows the next. The
+// running script's process group is in $d/pid, where stopScript finds it.
+// (A background job of a shell without job control is no group leader, so
+// setsid makes its new session without forking: $! is the group.)
+const serverScript = `d="${TMPDIR:-/tmp}/$M"
+mkdir -m 700 "$d" || exit 1
 trap 'rm -rf "$d"' EXIT
 while IFS= read -r n; do
 	head -c "$n" >"$d/s"
-	( . "$d/s" ) </dev/null
+	setsid /bin/sh -c '. "$1"' tpago "$d/s" </dev/null &
+	echo $! >"$d/pid"
+	wait $!
 	rc=$?
 	printf '\n%s %d\n' "$M" "$rc"
 	printf '\n%s\n' "$M" >&2
 done`
+
+// stopScript ends the process group of the script a shell runs: TERM,
+// then KILL after a second.
+const stopScript = `f="${TMPDIR:-/tmp}/$M/pid"
+[ -f "$f" ] || exit 0
+g=$(cat "$f")
+kill -TERM "-$g" 2>/dev/null || exit 0
+for i in 1 2 3 4 5; do
+	kill -0 "-$g" 2>/dev/null || exit 0
+	sleep 0.2
+done
+kill -KILL "-$g" 2>/dev/null
+exit 0`
 
 func (p *Persistent) get(prefix string) *pshell {
 	p.mu.Lock()
@@ -222,6 +242,11 @@ func (p *Persistent) RunScript(ctx context.Context, prefix string, script []byte
 		return r.rc, nil
 	case <-ctx.Done():
 		p.kill(s)
+		// The script would go on running on the host (a timeout, an
+		// interrupted run): its process group is ended.
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, _ = p.Conn.Exec(sctx, prefix+"/bin/sh -c "+Quote("M="+s.marker+"; "+stopScript), nil, io.Discard, io.Discard)
 		return -1, ctx.Err()
 	}
 }

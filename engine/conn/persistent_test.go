@@ -3,6 +3,9 @@ package conn
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -85,9 +88,17 @@ func TestPersistentCancel(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := sh.Run(ctx, "sleep 30")
+	mark := fmt.Sprintf("/tmp/tpago-cancel-%d", time.Now().UnixNano())
+	_, err := sh.Run(ctx, "touch "+mark+"; sleep 30; rm "+mark)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Less(t, time.Since(start), 5*time.Second)
+	// The script and its children are gone from the host: no sleep of
+	// this script is left, and it never reached its end.
+	ps, err := exec.Command("sh", "-c", "ps -eo args | grep -c '^sleep 30$' || true").Output()
+	require.NoError(t, err)
+	assert.Equal(t, "0", strings.TrimSpace(string(ps)), "the cancelled script still runs")
+	assert.FileExists(t, mark)
+	os.Remove(mark)
 	// The pool goes on with a fresh shell.
 	out, err := sh.Run(context.Background(), "echo again")
 	require.NoError(t, err)

@@ -125,3 +125,41 @@ func TestUnreachableAndHostKeyMismatch(t *testing.T) {
 	assert.Equal(t, 1, stat(r, "gone").Unreachable)
 	assert.Equal(t, 1, stat(r, env.Hosts[1].Name).OK)
 }
+
+// A task that times out over SSH is stopped on the host too, its children
+// with it, with and without become; the host's next task runs at once.
+func TestTimeoutStopsTheRemoteCommand(t *testing.T) {
+	env := testenv.Cluster(t, "engine", 2)
+	inv, err := inventory.Load(env.InventoryPath)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	pb := filepath.Join(dir, "t.yml")
+	require.NoError(t, os.WriteFile(pb, []byte(`- hosts: all
+  gather_facts: false
+  tasks:
+    - shell: "sleep 1001 & sleep 1002; touch /tmp/tpago-not-stopped"
+      timeout: 1
+      ignore_errors: true
+    - shell: sleep 1003
+      become: true
+      become_user: nobody
+      timeout: 1
+      ignore_errors: true
+    - command: "true"
+`), 0o644))
+	start := time.Now()
+	r := runSSH(t, inv, pb, executor.Options{})
+	assert.Less(t, time.Since(start), 15*time.Second)
+	assert.Equal(t, 2, strings.Count(r.out, "timed out after 1s")/len(env.Hosts), r.out)
+	c := env.Dial(t, 0)
+	var out bytes.Buffer
+	var errOut bytes.Buffer
+	rc, err := c.Exec(context.Background(), "ps -eo args | grep -c '^sleep 100[123]$'; ls /tmp/tpago-not-stopped 2>&1", nil, &out, &errOut)
+	require.NoError(t, err)
+	t.Logf("rc %d: %s %s", rc, out.String(), errOut.String())
+	assert.Equal(t, "0\n", strings.SplitAfter(out.String(), "\n")[0], "a timed-out command still runs on the host:\n%s", out.String())
+	assert.Contains(t, out.String(), "No such file", "the script went on after its timeout")
+	for _, h := range env.Hosts {
+		assert.GreaterOrEqual(t, stat(r, h.Name).OK, 1, "the last task runs: %s", r.out)
+	}
+}
