@@ -120,7 +120,20 @@ func Deprovision(ctx context.Context, dir string, out io.Writer) ([]string, erro
 		c.Say("deprovision: the %s platform made nothing, so there is nothing to remove", c.Platform())
 		return nil, nil
 	}
-	return d.Deprovision(ctx, c)
+	removed, err := d.Deprovision(ctx, c)
+	if err != nil {
+		return removed, err
+	}
+	// The hosts are gone: so are their keys and addresses. Commands that
+	// need hosts now say the cluster is not provisioned.
+	for _, f := range []string{"known_hosts", "inventory.yml"} {
+		if err := os.Remove(filepath.Join(dir, f)); err == nil {
+			c.Say("deprovision: removed %s", f)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return removed, err
+		}
+	}
+	return removed, nil
 }
 
 // ensureKeyPair makes the cluster's ed25519 key pair, id_<cluster> and
