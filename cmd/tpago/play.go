@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tpago/tpago/engine/executor"
+	"github.com/tpago/tpago/engine/expr"
 	_ "github.com/tpago/tpago/engine/modules" // the built-in modules
 	"github.com/tpago/tpago/engine/output"
 	"github.com/tpago/tpago/engine/playbook"
@@ -266,7 +267,11 @@ func runPlaybook(ctx context.Context, req playRequest) error {
 func listPlaybook(out io.Writer, pb *playbook.Playbook, inv *inventory.Inventory, f runFlags) error {
 	fmt.Fprintf(out, "\nplaybook: %s\n", pb.Path)
 	for i, p := range pb.Plays {
-		fmt.Fprintf(out, "\n  play #%d (%s): %s\tTAGS: [%s]\n", i+1, p.Hosts, p.Name, strings.Join(p.Tags, ","))
+		name := p.Name
+		if name == "" {
+			name = p.Hosts // as Ansible names a play without a name
+		}
+		fmt.Fprintf(out, "\n  play #%d (%s): %s\tTAGS: [%s]\n", i+1, p.Hosts, name, strings.Join(p.Tags, ","))
 		if f.listHosts {
 			hs, err := inv.Match(p.Hosts)
 			if err != nil {
@@ -307,9 +312,11 @@ func listPlaybook(out io.Writer, pb *playbook.Playbook, inv *inventory.Inventory
 						walk(t.Always, all)
 					case t.Include != nil && t.Include.LoadedRole != nil:
 						walk(t.Include.LoadedRole.Tasks, all)
-					case t.Include != nil:
+					case t.Include != nil && !expr.HasTemplate(t.Include.File+t.Include.RoleName):
 						walk(t.Include.Loaded, all)
 					default:
+						// Tasks, and includes whose file is known only at
+						// run time (listed as themselves, as Ansible does).
 						set := map[string]bool{}
 						for _, x := range all {
 							set[x] = true
