@@ -44,6 +44,7 @@ type runFlags struct {
 	listHosts   bool
 	listTags    bool
 	syntaxCheck bool
+	profile     bool
 }
 
 func (f *runFlags) register(c *cobra.Command) {
@@ -59,6 +60,7 @@ func (f *runFlags) register(c *cobra.Command) {
 	fl.BoolVar(&f.json, "json", false, "print one JSON event per line")
 	fl.BoolVar(&f.acceptNew, "accept-new-host-keys", false, "record unknown SSH host keys (a changed key is always refused)")
 	fl.DurationVarP(&f.connTimeout, "timeout", "T", 10*time.Second, "SSH connection timeout")
+	fl.BoolVar(&f.profile, "profile", false, "after the recap, list the slowest tasks (as Ansible's profile_tasks)")
 	fl.DurationVar(&f.taskTimeout, "task-timeout", 0, "stop a task that runs longer than this on a host (0: no limit; a task's timeout: wins)")
 }
 
@@ -242,7 +244,7 @@ func runPlaybook(ctx context.Context, req playRequest) error {
 			color = output.IsTerminal(fo) && os.Getenv("NO_COLOR") == ""
 		}
 		cb = &output.Writer{W: out, Color: color, Live: color, Verbosity: f.verbose, Diff: f.diff, Check: f.check,
-			Secrets: func() []string { return ex.Secrets() }}
+			Profile: f.profile, Secrets: func() []string { return ex.Secrets() }}
 	}
 	*ex = *executor.New(executor.Options{
 		Inventory: inv, Limit: f.limit, Tags: f.tags, SkipTags: f.skip, ExtraVars: extra,

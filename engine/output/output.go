@@ -33,9 +33,14 @@ type Writer struct {
 	// Live shows, on a terminal, how long the running task has taken and
 	// how many hosts are done, on a line that the next result replaces.
 	Live bool
+	// Profile lists the slowest tasks after the recap, each timed from
+	// its start to the next task's (as Ansible's profile_tasks).
+	Profile bool
 
 	mu        sync.Mutex
 	taskStart time.Time
+	taskName  string
+	timings   []taskTiming
 	done      int
 	status    bool // a status line is showing
 	stop      chan struct{}
@@ -152,7 +157,9 @@ func (w *Writer) TaskStart(t *playbook.Task, name string, handler bool) {
 		kind = "RUNNING HANDLER"
 	}
 	w.stopLive()
+	w.endTiming()
 	w.taskStart = time.Now()
+	w.taskName = name
 	w.done = 0
 	w.printf("\n%s\n", w.c(bold, banner(kind+" ["+name+"]")))
 	w.startLive()
@@ -354,6 +361,7 @@ func (w *Writer) Recap(stats []*executor.Stats) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.stopLive()
+	w.endTiming()
 	w.printf("\n%s\n", w.c(bold, banner("PLAY RECAP")))
 	ss := append([]*executor.Stats(nil), stats...)
 	sort.SliceStable(ss, func(i, j int) bool { return ss[i].Host < ss[j].Host })
@@ -376,6 +384,48 @@ func (w *Writer) Recap(stats []*executor.Stats) {
 			w.cnt(magenta, "ignored", s.Ignored))
 	}
 	w.printf("\n")
+	if w.Profile {
+		w.printProfile()
+	}
+}
+
+// taskTiming is how long one task took, on all its hosts.
+type taskTiming struct {
+	name string
+	took time.Duration
+}
+
+// profileTop is how many tasks the profile lists.
+const profileTop = 20
+
+// endTiming records the running task's time; call with w.mu held.
+func (w *Writer) endTiming() {
+	if w.taskName != "" {
+		w.timings = append(w.timings, taskTiming{w.taskName, time.Since(w.taskStart)})
+		w.taskName = ""
+	}
+}
+
+// printProfile lists the slowest tasks, slowest first, and the total.
+func (w *Writer) printProfile() {
+	ts := append([]taskTiming(nil), w.timings...)
+	sort.SliceStable(ts, func(i, j int) bool { return ts[i].took > ts[j].took })
+	var total time.Duration
+	for _, t := range w.timings {
+		total += t.took
+	}
+	w.printf("%s\n", w.c(bold, banner("TASKS PROFILE")))
+	for i, t := range ts {
+		if i == profileTop {
+			break
+		}
+		name := t.name
+		if r := []rune(name); len(r) > 66 {
+			name = string(r[:65]) + "…"
+		}
+		w.printf("%s %s %7.2fs\n", name, strings.Repeat("-", max(3, 70-len([]rune(name)))), t.took.Seconds())
+	}
+	w.printf("%d tasks, %.2fs in all\n\n", len(w.timings), total.Seconds())
 }
 
 func (w *Writer) cnt(color, name string, n int) string {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -64,4 +65,28 @@ func TestJSONEvents(t *testing.T) {
 		assert.NotContains(t, l, "secret-pw")
 	}
 	assert.Contains(t, lines[2], `"status":"failed"`)
+}
+
+// --profile: after the recap, the tasks slowest first, each timed to the
+// next task's start, and the total.
+func TestProfile(t *testing.T) {
+	var buf bytes.Buffer
+	w := &output.Writer{W: &buf, Profile: true}
+	w.TaskStart(&playbook.Task{}, "quick", false)
+	w.TaskStart(&playbook.Task{}, "postgres : slow", false)
+	time.Sleep(30 * time.Millisecond)
+	w.Recap([]*executor.Stats{{Host: "a", OK: 2}})
+	out := buf.String()
+	i := strings.Index(out, "TASKS PROFILE")
+	require.Greater(t, i, strings.Index(out, "PLAY RECAP"), out)
+	prof := out[i:]
+	assert.Less(t, strings.Index(prof, "postgres : slow ---"), strings.Index(prof, "quick ---"), prof)
+	assert.Regexp(t, `postgres : slow -+ +0\.0[3-9]s`, prof)
+	assert.Contains(t, prof, "2 tasks, ")
+
+	buf.Reset()
+	w = &output.Writer{W: &buf}
+	w.TaskStart(&playbook.Task{}, "quick", false)
+	w.Recap(nil)
+	assert.NotContains(t, buf.String(), "PROFILE", "only with --profile")
 }
