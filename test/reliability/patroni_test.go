@@ -155,9 +155,18 @@ done`, base))
 	require.NoError(t, dockerCli.NetworkConnect(ctx, c.Net, old.Container, &network.EndpointSettings{
 		IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: old.IP}}))
 	healed := time.Now()
-	rejoined := waitFor(ctx, 3*time.Minute, 500*time.Millisecond, func(ctx context.Context) bool { return c.streamsFrom(ctx, old, promoted) })
-	toRejoin := time.Since(healed)
 	stopWriter()
+	// Rejoined: streaming from the new leader with all of its rows (a
+	// first connection may stream before Patroni finds it must rewind).
+	want := maxID(t, c, promoted, pw)
+	rejoined := waitFor(ctx, 3*time.Minute, 500*time.Millisecond, func(ctx context.Context) bool {
+		if !c.streamsFrom(ctx, old, promoted) {
+			return false
+		}
+		got, err := c.psql(ctx, old, "postgres", "SELECT coalesce(max(id), 0) FROM rel_writes")
+		return err == nil && got == fmt.Sprint(want)
+	})
+	toRejoin := time.Since(healed)
 	stopProbe()
 	probes.Wait()
 	stopSampler()
