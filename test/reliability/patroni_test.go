@@ -72,7 +72,7 @@ func enableSynchronousMode(t *testing.T, c *cluster) {
 	out, err := tpago(ctx, "deploy", c.Dir)
 	require.NoError(t, err, "deploy: %s", tail(out, 40))
 	took := time.Since(t0)
-	assert.Contains(t, out, "Apply patroni_dcs_settings to the whole cluster", "deploy applies the setting")
+	assert.Contains(t, out, "Apply Patroni's cluster-wide settings (patronictl edit-config)", "deploy applies the setting")
 	var list string
 	ok := waitFor(ctx, time.Minute, time.Second, func(ctx context.Context) bool {
 		list, _ = c.asPostgres(ctx, c.pgNodes()[0], "patronictl -c /etc/patroni/patroni.yml list")
