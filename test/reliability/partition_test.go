@@ -51,6 +51,16 @@ func partition(t *testing.T, c *cluster) {
 		}
 	}
 	promoted := waitFor(ctx, 90*time.Second, 50*time.Millisecond, func(context.Context) bool { return s.writable(replica.Name) })
+	if !promoted {
+		// What repmgr saw, for the failure message.
+		for _, n := range c.Nodes {
+			if n.Name == old.Name {
+				continue
+			}
+			show, _ := c.asPostgres(ctx, n, "repmgr -f /etc/repmgr.conf cluster show 2>&1; systemctl is-active repmgrd; tail -n 25 /var/log/repmgr/repmgrd.log")
+			t.Logf("on %s:\n%s", n.Name, show)
+		}
+	}
 	require.True(t, promoted, "%s was not promoted within 90 s of cutting %s off", replica.Name, old.Name)
 	toPromoted := time.Since(cut)
 
