@@ -61,19 +61,18 @@ type pshell struct {
 }
 
 // serverScript reads "LENGTH\n" then LENGTH bytes of script, runs the
-// script in a shell of its own process group with stdin at end of file,
-// and ends its output on both streams with a marker line (the exit status
-// on stdout). GNU head -c never reads past the count, and dash reads the
-// length line a byte at a time, so no script swallows the next. The
-// running script's process group is in $d/pid, where stopScript finds it.
-// (A background job of a shell without job control is no group leader, so
-// setsid makes its new session without forking: $! is the group.)
+// script in a subshell with stdin at end of file, and ends its output on
+// both streams with a marker line (the exit status on stdout). GNU head -c
+// never reads past the count, and dash reads the length line a byte at a
+// time, so no script swallows the next. The running subshell's pid is in
+// $d/pid, where stopScript finds it (a subshell costs one fork, as before;
+// the pid file a write).
 const serverScript = `d="${TMPDIR:-/tmp}/$M"
 mkdir -m 700 "$d" || exit 1
 trap 'rm -rf "$d"' EXIT
 while IFS= read -r n; do
 	head -c "$n" >"$d/s"
-	setsid /bin/sh -c '. "$1"' tpago "$d/s" </dev/null &
+	( . "$d/s" ) </dev/null &
 	echo $! >"$d/pid"
 	wait $!
 	rc=$?
@@ -81,17 +80,36 @@ while IFS= read -r n; do
 	printf '\n%s\n' "$M" >&2
 done`
 
-// stopScript ends the process group of the script a shell runs: TERM,
-// then KILL after a second.
+// stopScript ends the script a shell runs, and every process it started:
+// the tree under its subshell is frozen (so that nothing forks away), sent
+// TERM, let go, and after a second sent KILL.
 const stopScript = `f="${TMPDIR:-/tmp}/$M/pid"
 [ -f "$f" ] || exit 0
-g=$(cat "$f")
-kill -TERM "-$g" 2>/dev/null || exit 0
+root=$(cat "$f")
+tree() {
+	ps -eo pid=,ppid= 2>/dev/null | awk -v root="$root" '
+		{ parent[$1] = $2 }
+		END {
+			keep[root] = 1
+			do { n = 0; for (p in parent) if (!(p in keep) && (parent[p] in keep)) { keep[p] = 1; n++ } } while (n)
+			for (p in keep) print p
+		}'
+}
+pids=$(tree)
+[ -n "$pids" ] || pids=$root
+kill -STOP $pids 2>/dev/null
+pids=$(tree | sort -u; printf '%s\n' $pids)
+kill -TERM $pids 2>/dev/null
+kill -CONT $pids 2>/dev/null
+alive() {
+	for p in $pids; do kill -0 "$p" 2>/dev/null && return 0; done
+	return 1
+}
 for i in 1 2 3 4 5; do
-	kill -0 "-$g" 2>/dev/null || exit 0
+	alive || exit 0
 	sleep 0.2
 done
-kill -KILL "-$g" 2>/dev/null
+kill -KILL $pids 2>/dev/null
 exit 0`
 
 func (p *Persistent) get(prefix string) *pshell {
