@@ -152,10 +152,9 @@ and it becomes a standby again: with repmgr by repmgr node rejoin
 			}
 			ctx, stop := interruptible(cmd.Context())
 			defer stop()
-			if err := runFailoverChecks(ctx, cmd.OutOrStdout(), cl.dir); err != nil {
-				return exitWith(2, err)
-			}
-			return nil
+			// Its errors carry their own exit status: 2 for a cluster the
+			// checks cannot run on, 1 for a failed check.
+			return runFailoverChecks(ctx, cmd.OutOrStdout(), cl)
 		},
 	}
 	f.register(c)

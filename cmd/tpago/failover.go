@@ -93,11 +93,7 @@ type failoverFigures struct {
 // rows: with repmgr by running repmgr node rejoin --force-rewind, with
 // Patroni by itself (pg_rewind). It is destructive: use it on a test
 // cluster.
-func runFailoverChecks(ctx context.Context, out io.Writer, clusterDir string) error {
-	cl, err := loadCluster(clusterDir)
-	if err != nil {
-		return exitWith(2, err)
-	}
+func runFailoverChecks(ctx context.Context, out io.Writer, cl *cluster) error {
 	if err := cl.requireProvisioned(); err != nil {
 		return exitWith(2, err)
 	}
@@ -131,9 +127,11 @@ func runFailoverChecks(ctx context.Context, out io.Writer, clusterDir string) er
 	if r.other == nil {
 		return exitWith(2, fmt.Errorf("the failover checks run their writer on the Barman host; %s has none", cl.cfg.ClusterName))
 	}
-	if r.cli, err = docker.NewClient(ctx); err != nil {
+	cli, err := docker.NewClient(ctx)
+	if err != nil {
 		return exitWith(1, err)
 	}
+	r.cli = cli
 	defer r.cli.Close()
 	f, err := r.round(ctx, cl.cfg)
 	fmt.Fprintln(out)
@@ -148,7 +146,7 @@ func runFailoverChecks(ctx context.Context, out io.Writer, clusterDir string) er
 		return exitWith(1, err)
 	}
 	if f.OldCameBack == "WRITABLE" {
-		return exitWith(1, fmt.Errorf("the old primary %s came back writable beside %s (split brain): include the fence role in deploy", f.Old, f.New))
+		return exitWith(1, fmt.Errorf("the old primary %s came back writable beside %s (split brain): %s", f.Old, f.New, r.where()))
 	}
 	return nil
 }
@@ -302,12 +300,12 @@ rm -f %[1]s`, stop, conn.Quote(dsn), token)
 	return f, nil
 }
 
-// where says where to look when no standby is promoted.
+// where says where to look when the failover went wrong.
 func (r *failoverRun) where() string {
 	if r.manager == "patroni" {
 		return "patronictl list; journalctl -u patroni"
 	}
-	return "repmgr cluster show; /var/log/repmgr/repmgrd.log"
+	return "repmgr cluster show; /var/log/repmgr/repmgrd.log; journalctl -t tpago-fence"
 }
 
 // repmgrRejoin watches the old primary come back (the fence must stop it)
