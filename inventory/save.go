@@ -2,7 +2,6 @@ package inventory
 
 import (
 	"fmt"
-	"os"
 	"sort"
 
 	"github.com/goccy/go-yaml"
@@ -28,7 +27,7 @@ func Save(inv *Inventory, path string) error {
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(path, data, 0o644)
+	return atomicfile.Write(path, data, 0o644)
 }
 
 // Marshal returns the text Save writes.
@@ -142,11 +141,4 @@ func sortedValue(v any) any {
 		return out
 	}
 	return v
-}
-
-// WriteFileAtomic writes data to a temporary file in path's folder, syncs
-// it, and renames it over path, so that readers see the old file or the
-// new one, never a part.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
-	return atomicfile.Write(path, data, perm)
 }

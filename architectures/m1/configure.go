@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tpago/tpago/internal/atomicfile"
 	"github.com/tpago/tpago/inventory"
 )
 
@@ -373,7 +374,7 @@ func Configure(dir string, opts Options) error {
 	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return fmt.Errorf("cluster directory: %w", err)
 	}
-	if err := inventory.WriteFileAtomic(path, out, 0o644); err != nil {
+	if err := atomicfile.Write(path, out, 0o644); err != nil {
 		return err
 	}
 	if opts.NoGit {

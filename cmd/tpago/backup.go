@@ -45,7 +45,6 @@ then lists the server's backups.`,
 	return c
 }
 
-// backupTarget is a Postgres server and the Barman host that backs it up.
 // forEachBackupTarget loads a provisioned cluster and calls fn for each
 // Postgres server its Barman backs up (only the one named by server, when
 // given).
@@ -70,6 +69,7 @@ func forEachBackupTarget(cmd *cobra.Command, dir, server string, fn func(context
 	return nil
 }
 
+// backupTarget is a Postgres server and the Barman host that backs it up.
 type backupTarget struct {
 	Server, Barman string
 }

@@ -65,8 +65,7 @@ type pshell struct {
 // both streams with a marker line (the exit status on stdout). GNU head -c
 // never reads past the count, and dash reads the length line a byte at a
 // time, so no script swallows the next. The running subshell's pid is in
-// $d/pid, where stopScript finds it (a subshell costs one fork, as before;
-// the pid file a write).
+// $d/pid, where stopScript finds it: a write per script, nothing more.
 const serverScript = `d="${TMPDIR:-/tmp}/$M"
 mkdir -m 700 "$d" || exit 1
 trap 'rm -rf "$d"' EXIT
@@ -261,7 +260,7 @@ func (p *Persistent) RunScript(ctx context.Context, prefix string, script []byte
 	case <-ctx.Done():
 		p.kill(s)
 		// The script would go on running on the host (a timeout, an
-		// interrupted run): its process group is ended.
+		// interrupted run): it is ended with everything it started.
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_, _ = p.Conn.Exec(sctx, prefix+"/bin/sh -c "+Quote("M="+s.marker+"; "+stopScript), nil, io.Discard, io.Discard)

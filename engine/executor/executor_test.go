@@ -24,21 +24,44 @@ type run struct {
 	out string
 }
 
-func runBasic(t *testing.T, dir string, opts executor.Options) run {
+// runPlaybook runs a playbook file over inv and returns its result and
+// what it printed.
+func runPlaybook(t *testing.T, inv *inventory.Inventory, file string, opts executor.Options) run {
 	t.Helper()
-	inv, err := inventory.Load("testdata/basic/inventory.yml")
-	require.NoError(t, err)
 	ld := &playbook.Loader{}
-	pb, err := ld.LoadPlaybook("testdata/basic/site.yml")
+	pb, err := ld.LoadPlaybook(file)
 	require.NoError(t, err)
 	var buf bytes.Buffer
 	opts.Inventory = inv
 	opts.Loader = ld
-	opts.ExtraVars = map[string]any{"out": dir}
 	opts.Output = &output.Writer{W: &buf, Diff: opts.Diff}
 	res, err := executor.New(opts).Run(context.Background(), pb)
 	require.NoError(t, err, buf.String())
 	return run{res: res, out: buf.String()}
+}
+
+func loadInventory(t *testing.T, file string) *inventory.Inventory {
+	t.Helper()
+	inv, err := inventory.Load(file)
+	require.NoError(t, err)
+	return inv
+}
+
+// writeFile writes content to dir/name, making the folders it needs, and
+// returns its path.
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+	require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+	return p
+}
+
+// runBasic runs testdata/basic/site.yml on local hosts, writing under dir.
+func runBasic(t *testing.T, dir string, opts executor.Options) run {
+	t.Helper()
+	opts.ExtraVars = map[string]any{"out": dir}
+	return runPlaybook(t, loadInventory(t, "testdata/basic/inventory.yml"), "testdata/basic/site.yml", opts)
 }
 
 func stat(r run, host string) *executor.Stats {
@@ -106,8 +129,7 @@ func TestTags(t *testing.T) {
 
 func TestFreeStrategyAndSerial(t *testing.T) {
 	dir := t.TempDir()
-	pbFile := filepath.Join(dir, "free.yml")
-	require.NoError(t, os.WriteFile(pbFile, []byte(`
+	pbFile := writeFile(t, dir, "free.yml", `
 - hosts: all
   gather_facts: false
   strategy: free
@@ -124,19 +146,11 @@ func TestFreeStrategyAndSerial(t *testing.T) {
   tasks:
     - name: one at a time
       shell: echo {{ inventory_hostname }} >> {{ out }}/order
-`), 0o644))
-	inv, err := inventory.Load("testdata/basic/inventory.yml")
-	require.NoError(t, err)
-	ld := &playbook.Loader{}
-	pb, err := ld.LoadPlaybook(pbFile)
-	require.NoError(t, err)
-	var buf bytes.Buffer
-	res, err := executor.New(executor.Options{Inventory: inv, Loader: ld, ExtraVars: map[string]any{"out": dir},
-		Output: &output.Writer{W: &buf}}).Run(context.Background(), pb)
-	require.NoError(t, err)
-	require.Equal(t, 0, res.ExitCode(), buf.String())
+`)
+	r := runPlaybook(t, loadInventory(t, "testdata/basic/inventory.yml"), pbFile, executor.Options{ExtraVars: map[string]any{"out": dir}})
+	require.Equal(t, 0, r.res.ExitCode(), r.out)
 	// With free, h2 stamps before h1 has finished sleeping.
-	out := buf.String()
+	out := r.out
 	assert.Less(t, strings.Index(out, "changed: [h2]"), strings.LastIndex(out, "changed: [h1]"), out)
 	assert.Equal(t, "h1\nh2\n", read(t, filepath.Join(dir, "order")))
 	assert.Equal(t, 2, strings.Count(out, "TASK [one at a time]"), "serial: 1 runs the task once per batch")
@@ -144,25 +158,17 @@ func TestFreeStrategyAndSerial(t *testing.T) {
 
 func TestTaskTimeout(t *testing.T) {
 	dir := t.TempDir()
-	pbFile := filepath.Join(dir, "t.yml")
-	require.NoError(t, os.WriteFile(pbFile, []byte("- hosts: h1\n  gather_facts: false\n  tasks:\n    - command: sleep 30\n      timeout: 1\n"), 0o644))
-	inv, err := inventory.Load("testdata/basic/inventory.yml")
-	require.NoError(t, err)
-	pb, err := (&playbook.Loader{}).LoadPlaybook(pbFile)
-	require.NoError(t, err)
-	var buf bytes.Buffer
+	pbFile := writeFile(t, dir, "t.yml", "- hosts: h1\n  gather_facts: false\n  tasks:\n    - command: sleep 30\n      timeout: 1\n")
 	start := time.Now()
-	res, err := executor.New(executor.Options{Inventory: inv, Output: &output.Writer{W: &buf}}).Run(context.Background(), pb)
-	require.NoError(t, err)
+	r := runPlaybook(t, loadInventory(t, "testdata/basic/inventory.yml"), pbFile, executor.Options{})
 	assert.Less(t, time.Since(start), 10*time.Second)
-	assert.Equal(t, 2, res.ExitCode())
-	assert.Contains(t, buf.String(), "timed out after 1s")
+	assert.Equal(t, 2, r.res.ExitCode())
+	assert.Contains(t, r.out, "timed out after 1s")
 }
 
 func TestBlockConditionSkipsTheLoop(t *testing.T) {
 	dir := t.TempDir()
-	pbFile := filepath.Join(dir, "b.yml")
-	require.NoError(t, os.WriteFile(pbFile, []byte(`
+	pbFile := writeFile(t, dir, "b.yml", `
 - hosts: h1
   gather_facts: false
   tasks:
@@ -170,26 +176,17 @@ func TestBlockConditionSkipsTheLoop(t *testing.T) {
       block:
         - debug: msg={{ item }}
           loop: "{{ only_when_true }}"
-`), 0o644))
-	inv, err := inventory.Load("testdata/basic/inventory.yml")
-	require.NoError(t, err)
-	pb, err := (&playbook.Loader{}).LoadPlaybook(pbFile)
-	require.NoError(t, err)
-	var buf bytes.Buffer
-	res, err := executor.New(executor.Options{Inventory: inv, Output: &output.Writer{W: &buf}}).Run(context.Background(), pb)
-	require.NoError(t, err)
-	assert.Equal(t, 0, res.ExitCode(), buf.String())
-	assert.Contains(t, buf.String(), "skipping: [h1]")
+`)
+	r := runPlaybook(t, loadInventory(t, "testdata/basic/inventory.yml"), pbFile, executor.Options{})
+	assert.Equal(t, 0, r.res.ExitCode(), r.out)
+	assert.Contains(t, r.out, "skipping: [h1]")
 }
 
 // lookup('file', relative) finds the file in the role's files/, then in
 // the playbook's files/, as Ansible does, whatever the working directory.
 func TestLookupFileSearchesRoleAndPlaybook(t *testing.T) {
 	dir := t.TempDir()
-	write := func(p, content string) {
-		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755))
-		require.NoError(t, os.WriteFile(filepath.Join(dir, p), []byte(content), 0o644))
-	}
+	write := func(p, content string) { writeFile(t, dir, p, content) }
 	write("inventory.yml", "all:\n  hosts:\n    h1:\n      ansible_connection: local\n")
 	write("files/top.txt", "from the playbook\n")
 	write("roles/r/files/role.txt", "from the role\n")
@@ -206,17 +203,10 @@ func TestLookupFileSearchesRoleAndPlaybook(t *testing.T) {
     - include_role:
         name: r
 `)
-	inv, err := inventory.Load(filepath.Join(dir, "inventory.yml"))
-	require.NoError(t, err)
-	ld := &playbook.Loader{}
-	pb, err := ld.LoadPlaybook(filepath.Join(dir, "site.yml"))
-	require.NoError(t, err)
 	out := t.TempDir()
-	var buf bytes.Buffer
-	res, err := executor.New(executor.Options{Inventory: inv, Loader: ld, ExtraVars: map[string]any{"out": out},
-		Output: &output.Writer{W: &buf}}).Run(context.Background(), pb)
-	require.NoError(t, err, buf.String())
-	require.Equal(t, 0, res.ExitCode(), buf.String())
+	r := runPlaybook(t, loadInventory(t, filepath.Join(dir, "inventory.yml")), filepath.Join(dir, "site.yml"),
+		executor.Options{ExtraVars: map[string]any{"out": out}})
+	require.Equal(t, 0, r.res.ExitCode(), r.out)
 	assert.Equal(t, "from the playbook", read(t, filepath.Join(out, "play")))
 	assert.Equal(t, "from the role|from the playbook", read(t, filepath.Join(out, "role")))
 }

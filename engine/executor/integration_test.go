@@ -13,8 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tpago/tpago/engine/executor"
-	"github.com/tpago/tpago/engine/output"
-	"github.com/tpago/tpago/engine/playbook"
 	"github.com/tpago/tpago/internal/testenv"
 	"github.com/tpago/tpago/inventory"
 )
@@ -23,18 +21,10 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 func runSSH(t *testing.T, inv *inventory.Inventory, file string, opts executor.Options) run {
 	t.Helper()
-	ld := &playbook.Loader{}
-	pb, err := ld.LoadPlaybook(file)
-	require.NoError(t, err)
-	var buf bytes.Buffer
-	opts.Inventory = inv
-	opts.Loader = ld
-	opts.Output = &output.Writer{W: &buf, Diff: opts.Diff}
 	start := time.Now()
-	res, err := executor.New(opts).Run(context.Background(), pb)
-	require.NoError(t, err, buf.String())
+	r := runPlaybook(t, inv, file, opts)
 	t.Logf("%s ran in %v", filepath.Base(file), time.Since(start))
-	return run{res: res, out: buf.String()}
+	return r
 }
 
 func TestModulesOverSSH(t *testing.T) {
@@ -132,9 +122,7 @@ func TestTimeoutStopsTheRemoteCommand(t *testing.T) {
 	env := testenv.Cluster(t, "engine", 2)
 	inv, err := inventory.Load(env.InventoryPath)
 	require.NoError(t, err)
-	dir := t.TempDir()
-	pb := filepath.Join(dir, "t.yml")
-	require.NoError(t, os.WriteFile(pb, []byte(`- hosts: all
+	pb := writeFile(t, t.TempDir(), "t.yml", `- hosts: all
   gather_facts: false
   tasks:
     - shell: "sleep 1001 & sleep 1002; touch /tmp/tpago-not-stopped"
@@ -146,7 +134,7 @@ func TestTimeoutStopsTheRemoteCommand(t *testing.T) {
       timeout: 1
       ignore_errors: true
     - command: "true"
-`), 0o644))
+`)
 	start := time.Now()
 	r := runSSH(t, inv, pb, executor.Options{})
 	assert.Less(t, time.Since(start), 15*time.Second)

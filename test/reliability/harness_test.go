@@ -247,14 +247,14 @@ func newCluster(t *testing.T, prefix string, o clusterOpts) *cluster {
 	provision(t, ctx, dir)
 	start := time.Now()
 	args := []string{"deploy", dir}
-	var stopPS func()
+	var stopPS func() map[string]bool
 	if o.verbose {
 		args = append(args, "-vvv")
-		stopPS = c.recordPS(ctx)
+		stopPS = c.watchPS(ctx)
 	}
 	out, err = tpago(ctx, args...)
 	if stopPS != nil {
-		stopPS()
+		c.DeployPS = stopPS()
 	}
 	require.NoError(t, err, "deploy: %s", tail(out, 60))
 	c.DeployOutput = out
@@ -334,10 +334,10 @@ func waitFor(ctx context.Context, timeout, interval time.Duration, cond func(con
 	}
 }
 
-// recordPS reads every host's process list every 300 ms into c.DeployPS
-// until the returned function is called.
-func (c *cluster) recordPS(ctx context.Context) func() {
-	c.DeployPS = map[string]bool{}
+// watchPS reads every host's process list every 200 ms until the returned
+// function is called, which returns every distinct command line seen.
+func (c *cluster) watchPS(ctx context.Context) (stop func() map[string]bool) {
+	seen := map[string]bool{}
 	var mu sync.Mutex
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -349,16 +349,16 @@ func (c *cluster) recordPS(ctx context.Context) func() {
 				if out, err := c.sh(ctx, n, "ps -eo args"); err == nil {
 					mu.Lock()
 					for _, l := range strings.Split(out, "\n") {
-						c.DeployPS[l] = true
+						seen[l] = true
 					}
 					mu.Unlock()
 				}
 				select {
 				case <-ctx.Done():
-				case <-time.After(300 * time.Millisecond):
+				case <-time.After(200 * time.Millisecond):
 				}
 			}
 		}()
 	}
-	return func() { cancel(); wg.Wait() }
+	return func() map[string]bool { cancel(); wg.Wait(); return seen }
 }
