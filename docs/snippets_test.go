@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tpago/tpago/engine/playbook"
-	"github.com/tpago/tpago/engine/yamlx"
+	"github.com/tpago/tpago/yamlx"
 )
 
 var yamlBlock = regexp.MustCompile("(?s)```yaml\n(.*?)```")

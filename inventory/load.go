@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/tpago/tpago/engine/yamlx"
+	"github.com/tpago/tpago/yamlx"
 )
 
 // Load reads an Ansible YAML inventory (all: {hosts, children, vars}) and

@@ -6,7 +6,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 
-	"github.com/tpago/tpago/internal/atomicfile"
+	"github.com/tpago/tpago/atomicfile"
 )
 
 // Save writes inv as an Ansible YAML inventory:

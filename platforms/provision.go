@@ -17,8 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tpago/tpago/atomicfile"
 	"github.com/tpago/tpago/engine/conn"
-	"github.com/tpago/tpago/internal/atomicfile"
 	"github.com/tpago/tpago/inventory"
 	"golang.org/x/crypto/ssh"
 )

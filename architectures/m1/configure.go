@@ -15,7 +15,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/tpago/tpago/internal/atomicfile"
+	"github.com/tpago/tpago/atomicfile"
 	"github.com/tpago/tpago/inventory"
 )
 

@@ -13,9 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tpago/tpago/engine/template"
-	"github.com/tpago/tpago/engine/yamlx"
 	"github.com/tpago/tpago/inventory"
 	"github.com/tpago/tpago/roles"
+	"github.com/tpago/tpago/yamlx"
 )
 
 var updateTemplates = flag.Bool("update-templates", false, "rewrite the role template golden files")

@@ -21,9 +21,9 @@ import (
 	_ "github.com/tpago/tpago/engine/modules" // the built-in modules
 	"github.com/tpago/tpago/engine/output"
 	"github.com/tpago/tpago/engine/playbook"
-	"github.com/tpago/tpago/engine/yamlx"
 	"github.com/tpago/tpago/inventory"
 	"github.com/tpago/tpago/roles"
+	"github.com/tpago/tpago/yamlx"
 )
 
 func init() { commands = append(commands, newPlayCmd) }

@@ -18,7 +18,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
-	"github.com/tpago/tpago/internal/atomicfile"
+	"github.com/tpago/tpago/atomicfile"
 )
 
 // KnownHostsName is the name a host is recorded under in known_hosts, as

@@ -12,7 +12,7 @@ import (
 
 	"github.com/tpago/tpago/engine/expr"
 	"github.com/tpago/tpago/engine/module"
-	"github.com/tpago/tpago/engine/yamlx"
+	"github.com/tpago/tpago/yamlx"
 )
 
 // Loader loads playbooks, task files and roles.

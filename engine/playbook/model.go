@@ -7,7 +7,7 @@ import (
 	"io/fs"
 
 	"github.com/tpago/tpago/engine/module"
-	"github.com/tpago/tpago/engine/yamlx"
+	"github.com/tpago/tpago/yamlx"
 )
 
 // Playbook is a loaded playbook file.

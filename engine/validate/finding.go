@@ -14,8 +14,8 @@ import (
 	"strings"
 
 	"github.com/tpago/tpago/engine/template"
-	"github.com/tpago/tpago/engine/yamlx"
 	"github.com/tpago/tpago/inventory"
+	"github.com/tpago/tpago/yamlx"
 )
 
 // Finding is one problem, at a place in a file.

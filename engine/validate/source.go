@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/tpago/tpago/engine/yamlx"
+	"github.com/tpago/tpago/yamlx"
 )
 
 // lineText returns a line of a file the loader has read (embedded files

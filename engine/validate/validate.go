@@ -13,8 +13,8 @@ import (
 	"github.com/tpago/tpago/engine/module"
 	"github.com/tpago/tpago/engine/playbook"
 	"github.com/tpago/tpago/engine/template"
-	"github.com/tpago/tpago/engine/yamlx"
 	"github.com/tpago/tpago/inventory"
+	"github.com/tpago/tpago/yamlx"
 )
 
 // Options say what surrounds the files being checked.
