@@ -31,6 +31,9 @@ type Finding struct {
 	Snippet string `json:"snippet,omitempty"`
 	// Chain is how the file was reached ("in role x, used at site.yml:4:7").
 	Chain []string `json:"chain,omitempty"`
+
+	// pos is where the finding is, with the text of its file.
+	pos yamlx.Pos
 }
 
 // Pos is where the finding is, as file:line:col.
@@ -65,7 +68,7 @@ func (f Finding) String() string {
 // at makes a finding at pos with its snippet.
 func at(pos yamlx.Pos, hint, format string, args ...any) Finding {
 	return Finding{File: pos.File, Line: pos.Line, Col: pos.Col, Reason: fmt.Sprintf(format, args...),
-		Hint: hint, Snippet: yamlx.Snippet(pos)}
+		Hint: hint, Snippet: yamlx.Snippet(pos), pos: pos}
 }
 
 var posPrefix = regexp.MustCompile(`^(\S+?):(\d+):(\d+): (.*)$`)
@@ -88,7 +91,7 @@ func fromError(err error) []Finding {
 	var ye *yamlx.Error
 	if errors.As(err, &ye) && ye == err {
 		return []Finding{{File: ye.Pos.File, Line: ye.Pos.Line, Col: ye.Pos.Col, Reason: ye.Msg, Hint: ye.Hint,
-			Snippet: yamlx.Snippet(ye.Pos), Chain: ye.Chain}}
+			Snippet: ye.Snippet, Chain: ye.Chain, pos: ye.Pos}}
 	}
 	if ce, ok := err.(*inventory.ConfigError); ok {
 		reason := ce.Msg
@@ -121,7 +124,6 @@ func fromError(err error) []Finding {
 		line, _ := strconv.Atoi(m[2])
 		col, _ := strconv.Atoi(m[3])
 		f = Finding{File: m[1], Line: line, Col: col, Reason: m[4]}
-		f.Snippet = yamlx.Snippet(yamlx.Pos{File: f.File, Line: line, Col: col})
 	}
 	for _, l := range strings.Split(rest, "\n") {
 		if l = strings.TrimSpace(l); l != "" {
