@@ -8,12 +8,13 @@ import (
 	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
+
+	"github.com/tpago/tpago/exitcode"
+	"github.com/tpago/tpago/yamlx"
 )
 
 // Architectures tpago knows how to deploy.
@@ -51,18 +52,19 @@ type ConfigError struct {
 }
 
 func (e *ConfigError) Error() string {
+	ye := yamlx.Error{Pos: yamlx.Pos{File: e.File, Line: e.Line, Col: e.Column}, Msg: e.Msg, Snippet: e.Snippet}
 	if e.Line == 0 {
-		if e.File != "" {
-			return fmt.Sprintf("%s: %s: %s", e.File, e.Path, e.Msg)
+		ye.Msg = e.Path + ": " + e.Msg
+		if e.Path == "" {
+			ye.Msg = e.Msg
 		}
-		return fmt.Sprintf("%s: %s", e.Path, e.Msg)
+		ye.Snippet = ""
 	}
-	s := fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
-	if e.Snippet != "" {
-		s += "\n" + e.Snippet
-	}
-	return s
+	return ye.Error()
 }
+
+// ExitCode says that a config.yml with a problem is bad input.
+func (e *ConfigError) ExitCode() int { return exitcode.BadInput }
 
 // ConfigErrors are all the problems found in one config.yml, in file order.
 type ConfigErrors []*ConfigError
@@ -105,9 +107,13 @@ func LoadConfig(path string) (*Config, error) {
 
 // ParseConfig is LoadConfig for text already read; path names it in errors.
 func ParseConfig(path string, data []byte) (*Config, error) {
-	f, err := parser.ParseBytes(data, 0)
+	f, err := yamlx.ParseAST(path, data)
 	if err != nil {
-		return nil, yamlError(path, data, err)
+		var ye *yamlx.Error
+		if errors.As(err, &ye) {
+			return nil, &ConfigError{File: path, Line: ye.Pos.Line, Column: ye.Pos.Col, Msg: strings.TrimPrefix(ye.Msg, "YAML syntax: "), Snippet: ye.Snippet}
+		}
+		return nil, err
 	}
 	var body ast.Node
 	if len(f.Docs) > 0 {
@@ -191,30 +197,7 @@ func positioned(path string, data []byte, line, col int, p, msg string) *ConfigE
 
 // snippet shows the line before and the line itself, with a caret.
 func snippet(data []byte, line, col int) string {
-	lines := strings.Split(string(data), "\n")
-	if line < 1 || line > len(lines) {
-		return ""
-	}
-	width := len(strconv.Itoa(line))
-	var b strings.Builder
-	if line > 1 {
-		fmt.Fprintf(&b, "  %*d | %s\n", width, line-1, strings.TrimRight(lines[line-2], "\r"))
-	}
-	text := strings.TrimRight(lines[line-1], "\r")
-	fmt.Fprintf(&b, "> %*d | %s\n", width, line, text)
-	pad := []rune{}
-	for i, r := range []rune(text) {
-		if i >= col-1 {
-			break
-		}
-		if r == '\t' {
-			pad = append(pad, '\t')
-		} else {
-			pad = append(pad, ' ')
-		}
-	}
-	fmt.Fprintf(&b, "  %*s | %s^", width, "", string(pad))
-	return b.String()
+	return yamlx.SnippetOf(string(data), line, col)
 }
 
 // problem is one finding of Validate, at a path of keys and indexes.

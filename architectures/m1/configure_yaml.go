@@ -12,6 +12,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/tpago/tpago/inventory"
+	"github.com/tpago/tpago/yamlx"
 )
 
 // awsVPCCIDR is the VPC the aws platform's instances live in.
@@ -214,8 +215,15 @@ func readOverrides(path string) (map[string]any, error) {
 	if err != nil {
 		return nil, usagef("--overrides-from: %v", err)
 	}
+	f, err := yamlx.ParseAST(path, data)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
 	var m map[string]any
-	if err := yaml.Unmarshal(data, &m); err != nil {
+	if len(f.Docs) == 0 || f.Docs[0].Body == nil {
+		return m, nil
+	}
+	if err := yaml.NodeToValue(f.Docs[0].Body, &m); err != nil {
 		var ye yaml.Error
 		if errors.As(err, &ye) && ye.GetToken() != nil {
 			p := ye.GetToken().Position
