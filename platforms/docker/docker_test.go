@@ -26,6 +26,7 @@ import (
 
 func dockerClient(t *testing.T) *client.Client {
 	t.Helper()
+	testenv.Require(t, testenv.Docker)
 	cli, err := docker.NewClient(context.Background())
 	if err != nil {
 		t.Fatalf("%v\nthese tests need the Docker engine: run `sh scripts/setup.sh` (as root)", err)

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tpago/tpago/internal/clitest"
+	"github.com/tpago/tpago/internal/testenv/need"
 	"github.com/tpago/tpago/inventory"
 	"github.com/tpago/tpago/platforms/docker"
 )
@@ -26,6 +27,7 @@ import (
 // (10.209.x.0/24) and removes it when the test ends.
 func newCluster(t *testing.T, tag string, n int, args ...string) string {
 	t.Helper()
+	need.Require(t, need.Docker)
 	name := fmt.Sprintf("e2e%s%d", tag, os.Getpid()%100000)
 	dir := filepath.Join(t.TempDir(), name)
 	subnet := fmt.Sprintf("10.209.%d.0/24", (os.Getpid()+n*7)%250)

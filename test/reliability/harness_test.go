@@ -3,6 +3,7 @@ package reliability
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -17,6 +18,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
 	"github.com/stretchr/testify/require"
+	"github.com/tpago/tpago/internal/testenv/need"
 	"github.com/tpago/tpago/inventory"
 	"github.com/tpago/tpago/platforms/docker"
 )
@@ -37,7 +39,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	setupErr = setup(tmp)
+	flag.Parse()
+	if !testing.Short() { // under -short every test skips: nothing to set up
+		setupErr = setup(tmp)
+	}
 	code := m.Run()
 	if dockerCli != nil {
 		dockerCli.Close()
@@ -79,6 +84,7 @@ func setup(tmp string) error {
 // requireSuite fails the test when the suite cannot run, saying why.
 func requireSuite(t *testing.T) {
 	t.Helper()
+	need.Require(t, need.Docker)
 	require.NoError(t, setupErr, "reliability suite setup (a Docker engine is needed: sh scripts/setup.sh)")
 }
 

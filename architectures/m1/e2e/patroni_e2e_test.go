@@ -19,6 +19,7 @@ import (
 
 	"github.com/tpago/tpago/architectures/m1"
 	"github.com/tpago/tpago/internal/clitest"
+	"github.com/tpago/tpago/internal/testenv/need"
 	"github.com/tpago/tpago/inventory"
 	"github.com/tpago/tpago/platforms/docker"
 )
@@ -38,6 +39,7 @@ func cmdOutput(out string) string {
 // test, then check patronictl, a write through HAProxy's port 5000, tpago
 // status, a refused and a real switchover and back, and deprovision.
 func TestPatroniEndToEnd(t *testing.T) {
+	need.Require(t, need.Docker)
 	cli, err := docker.NewClient(context.Background())
 	if err != nil {
 		t.Fatalf("this test makes a cluster on Docker, which is not available: %v\n(sh scripts/setup.sh installs and starts it)", err)
