@@ -16,7 +16,7 @@ import (
 	"strings"
 
 	"github.com/tpago/tpago/atomicfile"
-	"github.com/tpago/tpago/inventory"
+	"github.com/tpago/tpago/cluster"
 )
 
 // Defaults of the configure options.
@@ -135,7 +135,7 @@ func (o Options) normalize() (Options, error) {
 	if o.ClusterName == "" {
 		return o, usagef("the cluster needs a name (--cluster-name, or the directory's name)")
 	}
-	if !inventory.ValidName(o.ClusterName) {
+	if !cluster.ValidName(o.ClusterName) {
 		return o, usagef("cluster name %q is not valid: use letters, digits, '.', '_' and '-', starting with a letter or digit, at most 63 characters (it defaults to the directory's name; --cluster-name sets it)", o.ClusterName)
 	}
 
@@ -163,7 +163,7 @@ func (o Options) normalize() (Options, error) {
 	if o.Platform == "" {
 		o.Platform = DefaultPlatform
 	}
-	if !slices.Contains(inventory.Platforms, o.Platform) {
+	if !slices.Contains(cluster.Platforms, o.Platform) {
 		return o, usagef("unknown platform %q (one of aws, docker, bare)", o.Platform)
 	}
 
@@ -244,7 +244,7 @@ func (o Options) normalize() (Options, error) {
 		return o, usagef("--location-names takes two names (the primary's location, then the one with Barman and the cascaded replicas), got %d", len(o.LocationNames))
 	}
 	for _, l := range o.LocationNames {
-		if !inventory.ValidName(l) {
+		if !cluster.ValidName(l) {
 			return o, usagef("location name %q is not valid: use letters, digits, '.', '_' and '-'", l)
 		}
 	}
@@ -335,7 +335,7 @@ func Generate(opts Options) ([]byte, error) {
 		return nil, err
 	}
 	// What we write must read back cleanly.
-	if _, err := inventory.ParseConfig("config.yml", out); err != nil {
+	if _, err := cluster.ParseConfig("config.yml", out); err != nil {
 		return nil, fmt.Errorf("generated config.yml does not load (a bug): %w", err)
 	}
 	return out, nil

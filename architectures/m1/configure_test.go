@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tpago/tpago/cluster"
 	"github.com/tpago/tpago/inventory"
 )
 
@@ -125,11 +126,11 @@ func TestLayout(t *testing.T) {
 	}
 }
 
-func generateConfig(t *testing.T, o Options) *inventory.Config {
+func generateConfig(t *testing.T, o Options) *cluster.Config {
 	t.Helper()
 	out, err := Generate(o)
 	require.NoError(t, err)
-	cfg, err := inventory.ParseConfig("config.yml", out)
+	cfg, err := cluster.ParseConfig("config.yml", out)
 	require.NoError(t, err, string(out))
 	return cfg
 }
@@ -156,9 +157,9 @@ func TestRoundTrip(t *testing.T) {
 						dir := t.TempDir()
 						path := filepath.Join(dir, "config.yml")
 						require.NoError(t, os.WriteFile(path, out, 0o644))
-						cfg, err := inventory.LoadConfig(path)
+						cfg, err := cluster.LoadConfig(path)
 						require.NoError(t, err)
-						inv, err := inventory.FromConfig(cfg, dir)
+						inv, err := cluster.FromConfig(cfg, dir)
 						require.NoError(t, err)
 						assert.Len(t, inv.Hosts, len(cfg.Instances))
 						assert.Len(t, inv.Groups["postgres"].Hosts, 2+n+witnessCount(fm, n))
@@ -209,7 +210,7 @@ func TestWordList(t *testing.T) {
 	w := Words()
 	assert.GreaterOrEqual(t, len(w), 300)
 	for i, x := range w {
-		assert.True(t, inventory.ValidHostname(x), x)
+		assert.True(t, cluster.ValidHostname(x), x)
 		assert.LessOrEqual(t, len(x), 10, x)
 		if i > 0 {
 			assert.Less(t, w[i-1], x, "the list is sorted and has no duplicates")
@@ -301,7 +302,7 @@ func TestConfigureWritesAndCommits(t *testing.T) {
 	o := opts(func(o *Options) { o.ClusterName = ""; o.Platform = "docker" })
 	require.NoError(t, Configure(dir, o))
 
-	cfg, err := inventory.LoadConfig(filepath.Join(dir, "config.yml"))
+	cfg, err := cluster.LoadConfig(filepath.Join(dir, "config.yml"))
 	require.NoError(t, err)
 	assert.Equal(t, "m1", cfg.ClusterName, "the name defaults to the directory's")
 
@@ -327,7 +328,7 @@ func TestConfigureWritesAndCommits(t *testing.T) {
 	o.Force = true
 	o.NumCascadedReplicas = 2
 	require.NoError(t, Configure(dir, o))
-	cfg, err = inventory.LoadConfig(filepath.Join(dir, "config.yml"))
+	cfg, err = cluster.LoadConfig(filepath.Join(dir, "config.yml"))
 	require.NoError(t, err)
 	assert.Len(t, cfg.Instances, 5)
 	entries, err := os.ReadDir(dir)

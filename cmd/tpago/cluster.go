@@ -15,8 +15,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tpago/tpago/architectures/m1"
+	"github.com/tpago/tpago/cluster"
 	"github.com/tpago/tpago/engine/executor"
 	"github.com/tpago/tpago/engine/playbook"
+	"github.com/tpago/tpago/exitcode"
 	"github.com/tpago/tpago/inventory"
 )
 
@@ -24,58 +26,50 @@ func init() {
 	commands = append(commands, newDeployCmd, newTestCmd, newShowPasswordCmd, newCmdCmd)
 }
 
-// cluster is a cluster directory, loaded.
-type cluster struct {
+// clusterDir is a cluster directory, loaded, with its inventory.
+type clusterDir struct {
 	dir string
-	cfg *inventory.Config
+	cfg *cluster.Config
 	inv *inventory.Inventory
 }
 
-func loadCluster(dir string) (*cluster, error) {
-	abs, err := filepath.Abs(dir)
+// loadCluster loads a cluster directory (cluster.Load); its errors carry
+// exit status 2 (bad input).
+func loadCluster(dir string) (*clusterDir, error) {
+	cl, err := cluster.Load(dir)
 	if err != nil {
 		return nil, err
 	}
-	cfgPath := filepath.Join(abs, "config.yml")
-	if _, err := os.Stat(cfgPath); err != nil {
-		return nil, fmt.Errorf("%s is not a cluster directory (no config.yml): run `tpago configure %s …` first", dir, dir)
-	}
-	cfg, err := inventory.LoadConfig(cfgPath)
+	return withInventory(cl)
+}
+
+func withInventory(cl *cluster.Cluster) (*clusterDir, error) {
+	inv, err := cl.Inventory()
 	if err != nil {
-		return nil, err
+		return nil, exitcode.Bad(err)
 	}
-	inv, err := inventory.FromConfig(cfg, abs)
-	if err != nil {
-		return nil, err
-	}
-	return &cluster{dir: abs, cfg: cfg, inv: inv}, nil
+	return &clusterDir{dir: cl.Dir, cfg: cl.Config, inv: inv}, nil
 }
 
 // loadProvisioned loads a cluster directory whose hosts have been
 // provisioned; its errors carry exit status 2 (bad input).
-func loadProvisioned(dir string) (*cluster, error) {
-	cl, err := loadCluster(dir)
+func loadProvisioned(dir string) (*clusterDir, error) {
+	cl, err := cluster.LoadProvisioned(dir)
 	if err != nil {
-		return nil, exitWith(2, err)
+		return nil, err
 	}
-	if err := cl.requireProvisioned(); err != nil {
-		return nil, exitWith(2, err)
-	}
-	return cl, nil
+	return withInventory(cl)
 }
 
 // requireProvisioned fails with what to run when the cluster has no
 // known_hosts yet (provision writes it).
-func (c *cluster) requireProvisioned() error {
-	if _, err := os.Stat(filepath.Join(c.dir, "known_hosts")); err != nil {
-		return fmt.Errorf("cluster %s is not provisioned (no known_hosts): run `tpago provision %s` first", c.cfg.ClusterName, c.dir)
-	}
-	return nil
+func (c *clusterDir) requireProvisioned() error {
+	return (&cluster.Cluster{Dir: c.dir, Config: c.cfg}).RequireProvisioned()
 }
 
 // architecturePlaybook returns the playbook to run: the cluster
 // directory's own NAME when it has one, else the architecture's.
-func (c *cluster) architecturePlaybook(name string) (string, []byte, error) {
+func (c *clusterDir) architecturePlaybook(name string) (string, []byte, error) {
 	own := filepath.Join(c.dir, name)
 	if data, err := os.ReadFile(own); err == nil {
 		return own, data, nil
@@ -90,7 +84,7 @@ func (c *cluster) architecturePlaybook(name string) (string, []byte, error) {
 	return own, data, nil
 }
 
-func (c *cluster) run(ctx context.Context, cmd *cobra.Command, name string, f runFlags) error {
+func (c *clusterDir) run(ctx context.Context, cmd *cobra.Command, name string, f runFlags) error {
 	if err := c.requireProvisioned(); err != nil {
 		return exitWith(2, err)
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tpago/tpago/architectures/m1"
-	"github.com/tpago/tpago/inventory"
+	"github.com/tpago/tpago/cluster"
 )
 
 func init() { commands = append(commands, newConfigureCmd) }
@@ -313,7 +313,7 @@ func currentUser() string {
 // reportConfigured prints the cluster just written, one line a host.
 func reportConfigured(w io.Writer, dir string, noGit bool) error {
 	path := filepath.Join(dir, "config.yml")
-	cfg, err := inventory.LoadConfig(path)
+	cfg, err := cluster.LoadConfig(path)
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ func TestProvisionPingBareCLI(t *testing.T) {
 		{[]string{"ping", dir}, 0, "one                  127.0.0.1        ok"},
 		{[]string{"deprovision", dir}, 2, "give --yes"},
 		{[]string{"deprovision", "--yes", dir}, 0, "nothing to remove"},
-		{[]string{"provision", filepath.Join(dir, "nowhere")}, 1, "config.yml does not exist"},
+		{[]string{"provision", filepath.Join(dir, "nowhere")}, 1, "is not a cluster directory (no config.yml)"},
 	}
 	for _, tt := range tests {
 		out, code, err := runCLI(t, tt.args...)

@@ -12,10 +12,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tpago/tpago/architectures/m1"
+	"github.com/tpago/tpago/cluster"
 	"github.com/tpago/tpago/engine/module"
 	"github.com/tpago/tpago/engine/playbook"
 	"github.com/tpago/tpago/engine/validate"
-	"github.com/tpago/tpago/inventory"
 )
 
 func init() { commands = append(commands, newValidateCmd) }
@@ -103,15 +103,15 @@ func validateCluster(dir string, extra map[string]any) []validate.Finding {
 	if err != nil {
 		abs = dir
 	}
-	cfg, err := inventory.LoadConfig(filepath.Join(abs, "config.yml"))
+	cfg, err := cluster.LoadConfig(filepath.Join(abs, "config.yml"))
 	if err != nil {
 		return validate.FromError(err)
 	}
-	inv, err := inventory.FromConfig(cfg, abs)
+	inv, err := (&cluster.Cluster{Dir: abs, Config: cfg}).Inventory()
 	if err != nil {
 		return validate.FromError(err)
 	}
-	cl := &cluster{dir: abs, cfg: cfg, inv: inv}
+	cl := &clusterDir{dir: abs, cfg: cfg, inv: inv}
 	pbPath, data, err := cl.architecturePlaybook("deploy.yml")
 	if err != nil {
 		return validate.FromError(err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	clusterdir "github.com/tpago/tpago/cluster"
 	"maps"
 	"net/netip"
 	"os"
@@ -17,7 +18,6 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
 	"github.com/stretchr/testify/require"
-	"github.com/tpago/tpago/inventory"
 	"github.com/tpago/tpago/platforms/docker"
 )
 
@@ -211,7 +211,7 @@ func newCluster(t *testing.T, prefix string, o clusterOpts) *cluster {
 		}
 	})
 	cfgPath := filepath.Join(dir, "config.yml")
-	cfg, err := inventory.LoadConfig(cfgPath)
+	cfg, err := clusterdir.LoadConfig(cfgPath)
 	require.NoError(t, err)
 	c := &cluster{Dir: dir, Name: cfg.ClusterName, Net: cfg.ClusterName, Manager: manager}
 	if len(cfg.DockerNetworks) > 0 {

@@ -1,4 +1,4 @@
-package inventory
+package cluster
 
 import (
 	"errors"
@@ -595,4 +595,65 @@ func (c *Config) Path() string {
 		return ""
 	}
 	return c.src.path
+}
+
+// Where returns "config.yml:line:col" for a YAML path such as
+// "$.instances[2].ip_address" (a missing key points at the deepest value
+// on the way), or "" for a Config made in memory.
+func (c *Config) Where(path string) string {
+	if c.src == nil {
+		return ""
+	}
+	n := locate(c.src.file, parsePath(path))
+	if n == nil || n.GetToken() == nil {
+		return c.src.path
+	}
+	t := n.GetToken()
+	return fmt.Sprintf("%s:%d:%d", c.src.path, t.Position.Line, t.Position.Column)
+}
+
+// parsePath splits "$.a.b[0].c" into keys and indexes.
+func parsePath(p string) []any {
+	p = strings.TrimPrefix(strings.TrimPrefix(p, "$"), ".")
+	var out []any
+	for p != "" {
+		switch {
+		case p[0] == '.':
+			p = p[1:]
+		case p[0] == '\'' || p[0] == '"':
+			end := strings.IndexByte(p[1:], p[0])
+			if end < 0 {
+				return append(out, p[1:])
+			}
+			out = append(out, p[1:end+1])
+			p = p[end+2:]
+		case p[0] == '[':
+			end := strings.IndexByte(p, ']')
+			if end < 0 {
+				return out
+			}
+			if n, err := strconv.Atoi(p[1:end]); err == nil {
+				out = append(out, n)
+			}
+			p = p[end+1:]
+		default:
+			end := strings.IndexAny(p, ".[")
+			if end < 0 {
+				end = len(p)
+			}
+			out = append(out, p[:end])
+			p = p[end:]
+		}
+	}
+	return out
+}
+
+// Position says where the problem is and what it is, for tools that list
+// findings (tpago validate).
+func (e *ConfigError) Position() (file string, line, col int, reason, snippet string) {
+	reason = e.Msg
+	if e.Path != "" {
+		reason = e.Path + ": " + e.Msg
+	}
+	return e.File, e.Line, e.Column, reason, e.Snippet
 }

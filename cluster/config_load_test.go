@@ -1,4 +1,4 @@
-package inventory
+package cluster
 
 import (
 	"errors"
@@ -219,5 +219,20 @@ func TestValidateInMemory(t *testing.T) {
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
 		})
+	}
+}
+
+func TestParsePath(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []any
+	}{
+		{"$", nil},
+		{"$.cluster_name", []any{"cluster_name"}},
+		{"$.instances[2].ip_address", []any{"instances", 2, "ip_address"}},
+		{"$.ec2_vpc_subnets.eu-west-1.'10.33.1.0/24'.az", []any{"ec2_vpc_subnets", "eu-west-1", "10.33.1.0/24", "az"}},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, parsePath(tt.in), tt.in)
 	}
 }
