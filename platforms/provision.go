@@ -19,6 +19,7 @@ import (
 
 	"github.com/tpago/tpago/atomicfile"
 	"github.com/tpago/tpago/engine/conn"
+	"github.com/tpago/tpago/exitcode"
 	"github.com/tpago/tpago/inventory"
 	"golang.org/x/crypto/ssh"
 )
@@ -285,9 +286,9 @@ func Ping(ctx context.Context, dir string) ([]PingResult, error) {
 	names, vars, err := ReadInventoryHosts(file)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s does not exist: run tpago provision %s first", file, dir)
+			return nil, exitcode.Bad(fmt.Errorf("%s does not exist: run tpago provision %s first", file, dir))
 		}
-		return nil, err
+		return nil, exitcode.Bad(err)
 	}
 	res := make([]PingResult, len(names))
 	var wg sync.WaitGroup

@@ -86,11 +86,11 @@ func (c *clusterDir) architecturePlaybook(name string) (string, []byte, error) {
 
 func (c *clusterDir) run(ctx context.Context, cmd *cobra.Command, name string, f runFlags) error {
 	if err := c.requireProvisioned(); err != nil {
-		return exitWith(2, err)
+		return exitcode.Bad(err)
 	}
 	path, data, err := c.architecturePlaybook(name)
 	if err != nil {
-		return exitWith(2, err)
+		return exitcode.Bad(err)
 	}
 	return runPlaybook(ctx, playRequest{
 		playbook: path, data: data, inv: c.inv, flags: f, stdout: cmd.OutOrStdout(),
@@ -111,7 +111,7 @@ Hooks in CLUSTER_DIR/hooks/ and roles in CLUSTER_DIR/roles/ are used.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := loadCluster(args[0])
 			if err != nil {
-				return exitWith(2, err)
+				return exitcode.Bad(err)
 			}
 			return cl.run(cmd.Context(), cmd, "deploy.yml", f)
 		},
@@ -139,7 +139,7 @@ and it becomes a standby again: with repmgr by repmgr node rejoin
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := loadCluster(args[0])
 			if err != nil {
-				return exitWith(2, err)
+				return exitcode.Bad(err)
 			}
 			if err := cl.run(cmd.Context(), cmd, "test.yml", f); err != nil || !failover {
 				return err
@@ -165,7 +165,7 @@ func newShowPasswordCmd() *cobra.Command {
 			dir, user := args[0], args[1]
 			secrets := filepath.Join(dir, "secrets")
 			if strings.ContainsAny(user, "/\\") || user == "." || user == ".." || isSSHKey(user) {
-				return exitWith(2, fmt.Errorf("no password named %q", user))
+				return exitcode.Bad(fmt.Errorf("no password named %q", user))
 			}
 			data, err := os.ReadFile(filepath.Join(secrets, user))
 			if err != nil {
@@ -178,10 +178,10 @@ func newShowPasswordCmd() *cobra.Command {
 					}
 				}
 				if len(names) == 0 {
-					return exitWith(2, fmt.Errorf("cluster %s has no passwords yet: they are made by `tpago deploy`", dir))
+					return exitcode.Bad(fmt.Errorf("cluster %s has no passwords yet: they are made by `tpago deploy`", dir))
 				}
 				sort.Strings(names)
-				return exitWith(2, fmt.Errorf("no password named %q; there are: %s", user, strings.Join(names, ", ")))
+				return exitcode.Bad(fmt.Errorf("no password named %q; there are: %s", user, strings.Join(names, ", ")))
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), strings.TrimSpace(string(data)))
 			return nil
@@ -222,10 +222,10 @@ func newCmdCmd() *cobra.Command {
 func adHoc(ctx context.Context, out io.Writer, inv *inventory.Inventory, pattern, command string, become bool, user string, f runFlags) error {
 	hosts, err := inv.Match(pattern)
 	if err != nil {
-		return exitWith(2, err)
+		return exitcode.Bad(err)
 	}
 	if len(hosts) == 0 {
-		return exitWith(2, fmt.Errorf("pattern %q matches no host", pattern))
+		return exitcode.Bad(fmt.Errorf("pattern %q matches no host", pattern))
 	}
 	t := map[string]any{"shell": command}
 	pl := map[string]any{"hosts": pattern, "gather_facts": false, "tasks": []any{t}}
@@ -242,7 +242,7 @@ func adHoc(ctx context.Context, out io.Writer, inv *inventory.Inventory, pattern
 	ld := newLoader(nil)
 	pb, err := ld.LoadPlaybookData(filepath.Join(os.TempDir(), "adhoc.yml"), data)
 	if err != nil {
-		return exitWith(2, err)
+		return exitcode.Bad(err)
 	}
 	cb := &adHocOutput{w: out}
 	ex := executor.New(executor.Options{Inventory: inv, Limit: f.limit, Forks: f.forks, Output: cb,
@@ -251,10 +251,10 @@ func adHoc(ctx context.Context, out io.Writer, inv *inventory.Inventory, pattern
 	defer stop()
 	res, err := ex.Run(ctx, pb)
 	if err != nil {
-		return exitWith(2, err)
+		return exitcode.Bad(err)
 	}
 	if code := res.ExitCode(); code != 0 {
-		return exitWith(code, nil)
+		return exitcode.With(code, nil)
 	}
 	return nil
 }
