@@ -232,7 +232,7 @@ func reportFindings(out io.Writer, target string, findings []validate.Finding, a
 			return err
 		}
 		if len(findings) > 0 {
-			return exitcode.Bad(nil)
+			return exitcode.With(exitcode.BadInput, nil)
 		}
 		return nil
 	}
