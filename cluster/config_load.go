@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"regexp"
 	"slices"
 	"sort"
@@ -96,7 +95,7 @@ var configKeys = []string{
 // the problems found are reported at once (as ConfigErrors). Top-level keys
 // tpago does not know are kept in Extra.
 func LoadConfig(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadInput(path)
 	if err != nil {
 		return nil, err
 	}

@@ -236,3 +236,12 @@ func TestParsePath(t *testing.T) {
 		assert.Equal(t, tt.want, parsePath(tt.in), tt.in)
 	}
 }
+
+func TestLoadConfigRefusesHugeInput(t *testing.T) {
+	big := filepath.Join(t.TempDir(), "config.yml")
+	require.NoError(t, os.WriteFile(big, make([]byte, MaxInputSize+1), 0o644))
+	for _, f := range []string{"/dev/zero", big} {
+		_, err := LoadConfig(f)
+		require.ErrorContains(t, err, f+" is larger than 4 MiB", f)
+	}
+}

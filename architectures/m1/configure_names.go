@@ -4,7 +4,6 @@ import (
 	_ "embed"
 	"fmt"
 	"hash/fnv"
-	"os"
 	"strconv"
 	"strings"
 
@@ -49,7 +48,7 @@ func pickNames(cluster string, n int, words []string) ([]string, error) {
 // readHostnames reads a --hostnames-from file: one name a line, blank lines
 // and lines starting with '#' ignored.
 func readHostnames(path string, need int) ([]string, error) {
-	data, err := os.ReadFile(path)
+	data, err := cluster.ReadInput(path)
 	if err != nil {
 		return nil, usagef("--hostnames-from: %v", err)
 	}

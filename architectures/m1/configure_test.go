@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -240,6 +241,8 @@ func TestBadOptions(t *testing.T) {
 	require.NoError(t, os.WriteFile(bad, []byte("one\nno_way\n"), 0o644))
 	list := filepath.Join(dir, "list.yml")
 	require.NoError(t, os.WriteFile(list, []byte("- a\n- b\n"), 0o644))
+	tpaMore := filepath.Join(dir, "tpa-more.yml")
+	require.NoError(t, os.WriteFile(tpaMore, []byte("cluster_vars:\n  a: 1\ninstances: []\n"), 0o644))
 
 	tests := []struct {
 		name string
@@ -278,10 +281,15 @@ func TestBadOptions(t *testing.T) {
 		{"missing hostnames file", opts(func(o *Options) { o.HostnamesFrom = filepath.Join(dir, "nope") }), "--hostnames-from: open " + filepath.Join(dir, "nope") + ": no such file or directory"},
 		{"overrides contradict", opts(func(o *Options) { o.Overrides = map[string]any{"failover_manager": "patroni"} }), "Options.Overrides sets failover_manager to patroni, but the options say repmgr: use --failover-manager instead"},
 		{"overrides not a mapping", opts(func(o *Options) { o.OverridesFrom = list }), list + ":1:1: "},
+		{"endless hostnames file", opts(func(o *Options) { o.HostnamesFrom = "/dev/zero" }), "/dev/zero is larger than 4 MiB"},
+		{"endless overrides file", opts(func(o *Options) { o.OverridesFrom = "/dev/zero" }), "/dev/zero is larger than 4 MiB"},
+		{"TPA overrides with more than cluster_vars", opts(func(o *Options) { o.OverridesFrom = tpaMore }), tpaMore + ": a file with cluster_vars: at the top may hold nothing else (it also has instances)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
 			_, err := Generate(tt.opts)
+			assert.Less(t, time.Since(start), 5*time.Second, "bad input is refused at once")
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
 			var ue *UsageError
@@ -372,4 +380,24 @@ func BenchmarkGenerate(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestOverridesInTPAFormat: TPA's overrides files say cluster_vars: at
+// the top; tpago reads them as their plain form, not as
+// cluster_vars.cluster_vars.
+func TestOverridesInTPAFormat(t *testing.T) {
+	plain, err := os.ReadFile("testdata/overrides.yml")
+	require.NoError(t, err)
+	tpa := filepath.Join(t.TempDir(), "tpa.yml")
+	indented := "cluster_vars:\n  " + strings.ReplaceAll(strings.TrimSpace(string(plain)), "\n", "\n  ") + "\n"
+	require.NoError(t, os.WriteFile(tpa, []byte(indented), 0o644))
+	gen := func(file string) []byte {
+		out, err := Generate(opts(func(o *Options) { o.Platform = "docker"; o.OverridesFrom = file }))
+		require.NoError(t, err)
+		return out
+	}
+	want := gen("testdata/overrides.yml")
+	got := gen(tpa)
+	assert.Equal(t, string(want), string(got))
+	assert.NotContains(t, string(got), "cluster_vars:\n    cluster_vars")
 }

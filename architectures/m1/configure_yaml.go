@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
-	"os"
 	"sort"
 	"strings"
 
@@ -209,7 +208,7 @@ func checkOverrides(from string, cv, ov map[string]any) error {
 
 // readOverrides reads an --overrides-from file: a YAML mapping.
 func readOverrides(path string) (map[string]any, error) {
-	data, err := os.ReadFile(path)
+	data, err := cluster.ReadInput(path)
 	if err != nil {
 		return nil, usagef("--overrides-from: %v", err)
 	}
@@ -221,6 +220,24 @@ func readOverrides(path string) (map[string]any, error) {
 			return nil, usagef("%s:%d:%d: %s (the file must be a YAML mapping of cluster_vars)", path, p.Line, p.Column, ye.GetMessage())
 		}
 		return nil, usagef("%s: %v (the file must be a YAML mapping of cluster_vars)", path, err)
+	}
+	// TPA's own overrides files say cluster_vars: at the top.
+	if inner, ok := m["cluster_vars"]; ok {
+		cv, isMap := inner.(map[string]any)
+		if !isMap {
+			return nil, usagef("%s: cluster_vars: expected a mapping of variables", path)
+		}
+		if len(m) > 1 {
+			var other []string
+			for k := range m {
+				if k != "cluster_vars" {
+					other = append(other, k)
+				}
+			}
+			sort.Strings(other)
+			return nil, usagef("%s: a file with cluster_vars: at the top may hold nothing else (it also has %s)", path, strings.Join(other, ", "))
+		}
+		return cv, nil
 	}
 	return m, nil
 }
