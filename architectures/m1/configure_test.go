@@ -317,9 +317,19 @@ func TestConfigureWritesAndCommits(t *testing.T) {
 	log, err := exec.Command("git", "-C", dir, "log", "--format=%s", "--name-only").CombinedOutput()
 	require.NoError(t, err, string(log))
 	assert.Contains(t, string(log), "config.yml")
+	assert.Contains(t, string(log), ".gitignore")
 	status, err := exec.Command("git", "-C", dir, "status", "--porcelain").CombinedOutput()
 	require.NoError(t, err)
 	assert.Empty(t, string(status), "everything is committed")
+
+	// What deploy and provision write never shows up for `git add -A`.
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "secrets"), 0o700))
+	for _, f := range []string{"secrets/postgres", "id_m1", "id_m1.pub", "known_hosts", "inventory.yml"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), []byte("s3cret\n"), 0o600))
+	}
+	status, err = exec.Command("git", "-C", dir, "status", "--porcelain", "--untracked-files=all").CombinedOutput()
+	require.NoError(t, err)
+	assert.Empty(t, string(status), "secrets, keys, known_hosts and inventory.yml are ignored")
 
 	// Forcing the same options again changes nothing and commits nothing.
 	o.Force = true
@@ -345,7 +355,7 @@ func TestConfigureWritesAndCommits(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	assert.ElementsMatch(t, []string{".git", "config.yml"}, names)
+	assert.ElementsMatch(t, []string{".git", ".gitignore", "config.yml", "secrets", "id_m1", "id_m1.pub", "known_hosts", "inventory.yml"}, names, "no temp files left")
 	log, err = exec.Command("git", "-C", dir, "log", "--oneline").CombinedOutput()
 	require.NoError(t, err)
 	assert.Equal(t, 2, strings.Count(string(log), "\n"), string(log))
@@ -400,4 +410,27 @@ func TestOverridesInTPAFormat(t *testing.T) {
 	got := gen(tpa)
 	assert.Equal(t, string(want), string(got))
 	assert.NotContains(t, string(got), "cluster_vars:\n    cluster_vars")
+}
+
+// TestConfigureGitFailsLeavesNothing: when git fails, configure undoes
+// what it wrote, so that a second try is not refused ("already exists").
+func TestConfigureGitFailsLeavesNothing(t *testing.T) {
+	bin := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(bin, "git"), []byte("#!/bin/sh\necho 'git: broken' >&2\nexit 1\n"), 0o755))
+	t.Setenv("PATH", bin)
+	o := opts(func(o *Options) { o.Platform = "docker" })
+
+	fresh := filepath.Join(t.TempDir(), "fresh")
+	err := Configure(fresh, o)
+	require.ErrorContains(t, err, "git: broken")
+	assert.NoDirExists(t, fresh)
+
+	existing := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(existing, "notes.txt"), []byte("mine\n"), 0o644))
+	err = Configure(existing, o)
+	require.ErrorContains(t, err, "git: broken")
+	ents, err := os.ReadDir(existing)
+	require.NoError(t, err)
+	require.Len(t, ents, 1, "only the user's file is left")
+	assert.Equal(t, "notes.txt", ents[0].Name())
 }
