@@ -220,6 +220,14 @@ func newCmdCmd() *cobra.Command {
 // adHoc runs one shell command on the hosts of pattern and prints each
 // host's output as `ansible HOSTS -m shell` does.
 func adHoc(ctx context.Context, out io.Writer, inv *inventory.Inventory, pattern, command string, become bool, user string, f runFlags) error {
+	if err := f.validate(); err != nil {
+		return err
+	}
+	if f.limit != "" {
+		if _, err := inv.Limit(f.limit); err != nil {
+			return exitcode.Bad(err)
+		}
+	}
 	hosts, err := inv.Match(pattern)
 	if err != nil {
 		return exitcode.Bad(err)

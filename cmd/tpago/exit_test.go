@@ -105,3 +105,38 @@ func TestPanicIsReportedAsBug(t *testing.T) {
 	assert.Contains(t, out.String(), "tpago: bug: assignment to entry in nil map, please report")
 	assert.NotContains(t, out.String(), "goroutine")
 }
+
+// TestLimitAndForksRefused: a --limit that matches no host, and --forks 0,
+// are bad input (exit status 2) before any host is contacted, for play,
+// deploy and cmd alike.
+func TestLimitAndForksRefused(t *testing.T) {
+	dir := t.TempDir()
+	inv := filepath.Join(dir, "inventory.yml")
+	require.NoError(t, os.WriteFile(inv, []byte("all:\n  hosts:\n    web1: {ansible_host: 192.0.2.1}\n"), 0o644))
+	site := filepath.Join(dir, "site.yml")
+	require.NoError(t, os.WriteFile(site, []byte("- hosts: all\n  gather_facts: false\n  tasks:\n  - debug: {msg: hi}\n"), 0o644))
+	cl := filepath.Join(dir, "c")
+	require.NoError(t, os.Mkdir(cl, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(cl, "config.yml"), []byte("cluster_name: c\narchitecture: M1\ninstance_defaults:\n  platform: bare\ninstances:\n- Name: one\n  node: 1\n  role: [primary]\n  ip_address: 192.0.2.1\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(cl, "known_hosts"), nil, 0o644))
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"play, a limit of no host", []string{"play", site, "-i", inv, "--limit", "nosuchhost"}, `--limit "nosuchhost" matches no host of the inventory (nosuchhost: neither a host nor a group)`},
+		{"play, --forks 0", []string{"play", site, "-i", inv, "--forks", "0"}, "--forks 0: at least one host"},
+		{"play, --forks -3", []string{"play", site, "-i", inv, "--forks=-3"}, "--forks -3"},
+		{"deploy, a limit of no host", []string{"deploy", cl, "--limit", "nosuchhost"}, `--limit "nosuchhost" matches no host`},
+		{"deploy, --forks 0", []string{"deploy", cl, "--forks", "0"}, "--forks 0"},
+		{"cmd, a limit of no host", []string{"cmd", cl, "all", "true", "--limit", "nosuchhost"}, `--limit "nosuchhost" matches no host`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, code := clitest.Run(t, tt.args...)
+			assert.Equal(t, 2, code, out)
+			assert.Contains(t, out, tt.want)
+			assert.NotContains(t, out, "UNREACHABLE")
+		})
+	}
+}

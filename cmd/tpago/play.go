@@ -65,6 +65,15 @@ func (f *runFlags) register(c *cobra.Command) {
 	fl.DurationVar(&f.taskTimeout, "task-timeout", 0, "stop a task that runs longer than this on a host (0: no limit; a task's timeout: wins)")
 }
 
+// validate refuses flag values that cannot run anything; cobra parses them
+// but does not bound them.
+func (f *runFlags) validate() error {
+	if f.forks < 1 {
+		return exitcode.Bad(fmt.Errorf("--forks %d: at least one host must run at a time (--forks 1 or more)", f.forks))
+	}
+	return nil
+}
+
 func newPlayCmd() *cobra.Command {
 	var f runFlags
 	var inv string
@@ -207,9 +216,17 @@ func runPlaybook(ctx context.Context, req playRequest) error {
 			extra[k] = v
 		}
 	}
+	if err := f.validate(); err != nil {
+		return err
+	}
 	inv := req.inv
 	if inv == nil {
 		if inv, err = loadInventory(req.inventory); err != nil {
+			return exitcode.Bad(err)
+		}
+	}
+	if f.limit != "" {
+		if _, err := inv.Limit(f.limit); err != nil {
 			return exitcode.Bad(err)
 		}
 	}
