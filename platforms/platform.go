@@ -15,7 +15,7 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/tpago/tpago/inventory"
+	"github.com/tpago/tpago/cluster"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -57,7 +57,7 @@ type Host struct {
 // Instance is one instance of the cluster's config.yml with its platform
 // defaults applied.
 type Instance struct {
-	inventory.Instance
+	cluster.Instance
 	// Index is the instance's position in config.yml's instances.
 	Index int
 	// Platform and Image, from the instance or instance_defaults.
@@ -75,7 +75,7 @@ type Cluster struct {
 	Dir string
 	// ConfigFile is Dir/config.yml.
 	ConfigFile string
-	Config     *inventory.Config
+	Config     *cluster.Config
 	Instances  []*Instance
 	// PublicKey is the cluster's public key, in authorized_keys format;
 	// KeyFile is its private key.

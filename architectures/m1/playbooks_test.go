@@ -8,10 +8,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tpago/tpago/cluster"
 	_ "github.com/tpago/tpago/engine/modules" // the built-in modules
 	"github.com/tpago/tpago/engine/playbook"
 	"github.com/tpago/tpago/engine/validate"
-	"github.com/tpago/tpago/inventory"
 	"github.com/tpago/tpago/roles"
 )
 
@@ -30,9 +30,9 @@ func TestPlaybooksValidateForEveryRepmgrLayout(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
-			cfg, err := inventory.LoadConfig(filepath.Join("testdata", tt.golden))
+			cfg, err := cluster.LoadConfig(filepath.Join("testdata", tt.golden))
 			require.NoError(t, err)
-			inv, err := inventory.FromConfig(cfg, t.TempDir())
+			inv, err := cluster.FromConfig(cfg, t.TempDir())
 			require.NoError(t, err)
 			if tt.witness {
 				require.NotEmpty(t, inv.Groups["witness"].Hosts, "an even number of Postgres nodes has a witness")

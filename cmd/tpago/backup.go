@@ -13,8 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tpago/tpago/cluster"
 	"github.com/tpago/tpago/engine/conn"
-	"github.com/tpago/tpago/inventory"
 )
 
 func init() {
@@ -33,7 +33,7 @@ then lists the server's backups.`,
   tpago backup ~/clusters/m1 --server teal`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return forEachBackupTarget(cmd, args[0], server, func(ctx context.Context, cl *cluster, bt backupTarget) error {
+			return forEachBackupTarget(cmd, args[0], server, func(ctx context.Context, cl *clusterDir, bt backupTarget) error {
 				if err := takeBackup(ctx, cmd.OutOrStdout(), cl, bt); err != nil {
 					return exitWith(1, err)
 				}
@@ -48,7 +48,7 @@ then lists the server's backups.`,
 // forEachBackupTarget loads a provisioned cluster and calls fn for each
 // Postgres server its Barman backs up (only the one named by server, when
 // given).
-func forEachBackupTarget(cmd *cobra.Command, dir, server string, fn func(context.Context, *cluster, backupTarget) error) error {
+func forEachBackupTarget(cmd *cobra.Command, dir, server string, fn func(context.Context, *clusterDir, backupTarget) error) error {
 	cl, err := loadProvisioned(dir)
 	if err != nil {
 		return err
@@ -75,7 +75,7 @@ type backupTarget struct {
 }
 
 // backupTargets lists the servers config.yml gives a Barman host (backup:).
-func backupTargets(cfg *inventory.Config, only string) ([]backupTarget, error) {
+func backupTargets(cfg *cluster.Config, only string) ([]backupTarget, error) {
 	var out []backupTarget
 	names := map[string]bool{}
 	for _, in := range cfg.Instances {
@@ -100,7 +100,7 @@ func backupTargets(cfg *inventory.Config, only string) ([]backupTarget, error) {
 	return out, nil
 }
 
-func takeBackup(ctx context.Context, out io.Writer, cl *cluster, bt backupTarget) error {
+func takeBackup(ctx context.Context, out io.Writer, cl *clusterDir, bt backupTarget) error {
 	h, err := dialHost(ctx, cl, bt.Barman)
 	if err != nil {
 		return err
@@ -144,7 +144,7 @@ type remoteResult struct {
 
 // dialHost connects to a cluster host as the inventory says (address,
 // login, key, known_hosts: a changed host key is refused).
-func dialHost(ctx context.Context, cl *cluster, name string) (*remoteHost, error) {
+func dialHost(ctx context.Context, cl *clusterDir, name string) (*remoteHost, error) {
 	h, ok := cl.inv.Hosts[name]
 	if !ok {
 		return nil, fmt.Errorf("no host %s in the cluster's inventory", name)

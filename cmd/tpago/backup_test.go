@@ -6,27 +6,26 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/tpago/tpago/inventory"
+	"github.com/tpago/tpago/cluster"
 )
 
 func TestBackupTargets(t *testing.T) {
-	cfg := &inventory.Config{Instances: []inventory.Instance{
+	cfg := &cluster.Config{Instances: []cluster.Instance{
 		{Name: "teal", Role: []string{"primary"}, Backup: "fox"},
 		{Name: "oak", Role: []string{"replica"}},
 		{Name: "fox", Role: []string{"barman"}},
 	}}
 	for _, tc := range []struct {
 		name, only string
-		cfg        *inventory.Config
+		cfg        *cluster.Config
 		want       []backupTarget
 		err        string
 	}{
 		{name: "every backed-up server", cfg: cfg, want: []backupTarget{{Server: "teal", Barman: "fox"}}},
 		{name: "one server", cfg: cfg, only: "teal", want: []backupTarget{{Server: "teal", Barman: "fox"}}},
 		{name: "a server without backup", cfg: cfg, only: "oak", err: `no instance "oak" with a backup: host`},
-		{name: "no Barman at all", cfg: &inventory.Config{Instances: []inventory.Instance{{Name: "a"}}}, err: "no instance has a backup: host"},
-		{name: "backup names no instance", cfg: &inventory.Config{Instances: []inventory.Instance{{Name: "a", Backup: "nowhere"}}},
+		{name: "no Barman at all", cfg: &cluster.Config{Instances: []cluster.Instance{{Name: "a"}}}, err: "no instance has a backup: host"},
+		{name: "backup names no instance", cfg: &cluster.Config{Instances: []cluster.Instance{{Name: "a", Backup: "nowhere"}}},
 			err: "instance a has backup: nowhere, which is not an instance"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -12,8 +12,8 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
 
+	"github.com/tpago/tpago/cluster"
 	"github.com/tpago/tpago/engine/conn"
-	"github.com/tpago/tpago/inventory"
 	"github.com/tpago/tpago/platforms/docker"
 )
 
@@ -93,7 +93,7 @@ type failoverFigures struct {
 // rows: with repmgr by running repmgr node rejoin --force-rewind, with
 // Patroni by itself (pg_rewind). It is destructive: use it on a test
 // cluster.
-func runFailoverChecks(ctx context.Context, out io.Writer, cl *cluster) error {
+func runFailoverChecks(ctx context.Context, out io.Writer, cl *clusterDir) error {
 	if err := cl.requireProvisioned(); err != nil {
 		return exitWith(2, err)
 	}
@@ -151,7 +151,7 @@ func runFailoverChecks(ctx context.Context, out io.Writer, cl *cluster) error {
 	return nil
 }
 
-func (r *failoverRun) round(ctx context.Context, cfg *inventory.Config) (failoverFigures, error) {
+func (r *failoverRun) round(ctx context.Context, cfg *cluster.Config) (failoverFigures, error) {
 	var f failoverFigures
 	old, ok := r.primary(ctx, "")
 	if !ok {

@@ -14,8 +14,8 @@ import (
 	"github.com/docker/docker/client"
 	"github.com/spf13/cobra"
 
+	"github.com/tpago/tpago/cluster"
 	"github.com/tpago/tpago/engine/conn"
-	"github.com/tpago/tpago/inventory"
 	"github.com/tpago/tpago/platforms/docker"
 )
 
@@ -40,7 +40,7 @@ checksums and the restore point show as differences.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ok := true
-			err := forEachBackupTarget(cmd, args[0], server, func(ctx context.Context, cl *cluster, bt backupTarget) error {
+			err := forEachBackupTarget(cmd, args[0], server, func(ctx context.Context, cl *clusterDir, bt backupTarget) error {
 				same, err := restoreTest(ctx, cmd.OutOrStdout(), cl, bt, keep)
 				if err != nil {
 					return exitWith(1, fmt.Errorf("restore-test of %s: %w", bt.Server, err))
@@ -87,7 +87,7 @@ func parseSums(s string) map[string]string {
 }
 
 // currentPrimary finds the Postgres instance that is not in recovery.
-func currentPrimary(ctx context.Context, cl *cluster) (*remoteHost, error) {
+func currentPrimary(ctx context.Context, cl *clusterDir) (*remoteHost, error) {
 	for _, in := range cl.cfg.Instances {
 		if !hasRole(in.Role, "primary") && !hasRole(in.Role, "replica") {
 			continue
@@ -114,12 +114,12 @@ func hasRole(roles []string, r string) bool {
 	return false
 }
 
-func restoreTest(ctx context.Context, out io.Writer, cl *cluster, bt backupTarget, keep bool) (bool, error) {
+func restoreTest(ctx context.Context, out io.Writer, cl *clusterDir, bt backupTarget, keep bool) (bool, error) {
 	start := time.Now()
 	say := func(format string, a ...any) {
 		fmt.Fprintf(out, "[%5.1fs] %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, a...))
 	}
-	var barmanIn *inventory.Instance
+	var barmanIn *cluster.Instance
 	for i := range cl.cfg.Instances {
 		if cl.cfg.Instances[i].Name == bt.Barman {
 			barmanIn = &cl.cfg.Instances[i]
@@ -312,7 +312,7 @@ func compareSums(out io.Writer, want, have map[string]string) bool {
 
 // makeScratch starts a container of the cluster's image on its network
 // and installs PostgreSQL (without a cluster) in it.
-func makeScratch(ctx context.Context, cli *client.Client, cl *cluster, like *inventory.Instance, name string) (string, error) {
+func makeScratch(ctx context.Context, cli *client.Client, cl *clusterDir, like *cluster.Instance, name string) (string, error) {
 	image := like.Image
 	if image == "" {
 		image = cl.cfg.InstanceDefaults.Image

@@ -40,7 +40,7 @@ nothing, when NODE is not a healthy streaming replica.`,
 	return c
 }
 
-func switchover(ctx context.Context, cmd *cobra.Command, cl *cluster, node string, wait time.Duration, f runFlags) error {
+func switchover(ctx context.Context, cmd *cobra.Command, cl *clusterDir, node string, wait time.Duration, f runFlags) error {
 	out := cmd.OutOrStdout()
 	topo, err := gatherTopology(ctx, cl.inv, f)
 	if err != nil {

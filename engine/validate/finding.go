@@ -14,7 +14,6 @@ import (
 	"strings"
 
 	"github.com/tpago/tpago/engine/template"
-	"github.com/tpago/tpago/inventory"
 	"github.com/tpago/tpago/yamlx"
 )
 
@@ -84,6 +83,12 @@ func FromError(err error) []Finding {
 	return fs
 }
 
+// positioned is an error that knows its place in a file, as config.yml's
+// errors do (the engine does not import the cluster package).
+type positioned interface {
+	Position() (file string, line, col int, reason, snippet string)
+}
+
 func fromError(err error) []Finding {
 	if err == nil {
 		return nil
@@ -93,12 +98,9 @@ func fromError(err error) []Finding {
 		return []Finding{{File: ye.Pos.File, Line: ye.Pos.Line, Col: ye.Pos.Col, Reason: ye.Msg, Hint: ye.Hint,
 			Snippet: ye.Snippet, Chain: ye.Chain, pos: ye.Pos}}
 	}
-	if ce, ok := err.(*inventory.ConfigError); ok {
-		reason := ce.Msg
-		if ce.Path != "" {
-			reason = ce.Path + ": " + ce.Msg
-		}
-		return []Finding{{File: ce.File, Line: ce.Line, Col: ce.Column, Reason: reason, Snippet: ce.Snippet}}
+	if ce, ok := err.(positioned); ok {
+		file, line, col, reason, snippet := ce.Position()
+		return []Finding{{File: file, Line: line, Col: col, Reason: reason, Snippet: snippet}}
 	}
 	if te, ok := err.(*template.Error); ok {
 		msg := te.Msg

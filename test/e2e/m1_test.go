@@ -17,9 +17,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tpago/tpago/cluster"
 	"github.com/tpago/tpago/internal/clitest"
 	"github.com/tpago/tpago/internal/testenv/need"
-	"github.com/tpago/tpago/inventory"
 	"github.com/tpago/tpago/platforms/docker"
 )
 
@@ -188,9 +188,9 @@ func failover(t *testing.T, dir string) {
 }
 
 // nodeNames loads a cluster's config.yml and names its hosts by node number.
-func nodeNames(t *testing.T, dir string) (*inventory.Config, map[int]string) {
+func nodeNames(t *testing.T, dir string) (*cluster.Config, map[int]string) {
 	t.Helper()
-	cfg, err := inventory.LoadConfig(filepath.Join(dir, "config.yml"))
+	cfg, err := cluster.LoadConfig(filepath.Join(dir, "config.yml"))
 	require.NoError(t, err)
 	byNode := map[int]string{}
 	for _, in := range cfg.Instances {
@@ -199,7 +199,7 @@ func nodeNames(t *testing.T, dir string) (*inventory.Config, map[int]string) {
 	return cfg, byNode
 }
 
-func cfgAddress(cfg *inventory.Config, name string) string {
+func cfgAddress(cfg *cluster.Config, name string) string {
 	for _, in := range cfg.Instances {
 		if in.Name == name {
 			return in.IPAddress

@@ -18,8 +18,9 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
 	"github.com/stretchr/testify/require"
+
+	clusterdir "github.com/tpago/tpago/cluster"
 	"github.com/tpago/tpago/internal/testenv/need"
-	"github.com/tpago/tpago/inventory"
 	"github.com/tpago/tpago/platforms/docker"
 )
 
@@ -217,7 +218,7 @@ func newCluster(t *testing.T, prefix string, o clusterOpts) *cluster {
 		}
 	})
 	cfgPath := filepath.Join(dir, "config.yml")
-	cfg, err := inventory.LoadConfig(cfgPath)
+	cfg, err := clusterdir.LoadConfig(cfgPath)
 	require.NoError(t, err)
 	c := &cluster{Dir: dir, Name: cfg.ClusterName, Net: cfg.ClusterName, Manager: manager}
 	if len(cfg.DockerNetworks) > 0 {

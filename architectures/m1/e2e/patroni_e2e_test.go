@@ -18,9 +18,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tpago/tpago/architectures/m1"
+	"github.com/tpago/tpago/cluster"
 	"github.com/tpago/tpago/internal/clitest"
 	"github.com/tpago/tpago/internal/testenv/need"
-	"github.com/tpago/tpago/inventory"
 	"github.com/tpago/tpago/platforms/docker"
 )
 
@@ -61,9 +61,9 @@ func TestPatroniEndToEnd(t *testing.T) {
 		require.NoError(t, err)
 		assert.Empty(t, left, "deprovision leaves no container behind")
 	})
-	cfg, err := inventory.LoadConfig(filepath.Join(dir, "config.yml"))
+	cfg, err := cluster.LoadConfig(filepath.Join(dir, "config.yml"))
 	require.NoError(t, err)
-	byNode := map[int]inventory.Instance{}
+	byNode := map[int]cluster.Instance{}
 	for _, in := range cfg.Instances {
 		byNode[in.Node] = in
 	}
