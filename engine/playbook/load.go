@@ -31,9 +31,41 @@ type Loader struct {
 	pbDir     string
 	files     map[string]*yamlx.Node
 	roleInsts map[string]*Role
-	loading   []string
 	playRoles []*Role
+	// loading is the chain of files and roles being loaded, outermost
+	// first: meeting one of them again is an include loop.
+	loading []loading
 }
+
+type loading struct {
+	name string // a file's path, or "role " and the role's folder
+	at   yamlx.Pos
+}
+
+// enter notes that name (a playbook, a task file, a role) is being loaded
+// from at, and reports false, with an error naming the whole loop, when it
+// is already being loaded: that include, import or dependency would never
+// end. Every kind of include goes through here; leave undoes it.
+func (ld *Loader) enter(what, name string, at yamlx.Pos) bool {
+	for i, l := range ld.loading {
+		if l.name != name {
+			continue
+		}
+		var names []string
+		for _, c := range ld.loading[i:] {
+			names = append(names, strings.TrimPrefix(c.name, "role "))
+		}
+		names = append(names, strings.TrimPrefix(name, "role "))
+		e := yamlx.At(at, "%s: %s", what, strings.Join(names, " → "))
+		e.Hint = "a file or role that includes itself, directly or through others, would never end loading"
+		ld.fail(e)
+		return false
+	}
+	ld.loading = append(ld.loading, loading{name: name, at: at})
+	return true
+}
+
+func (ld *Loader) leave() { ld.loading = ld.loading[:len(ld.loading)-1] }
 
 // MaxErrors is how many problems a load reports at most.
 const MaxErrors = 20
@@ -114,7 +146,6 @@ func (ld *Loader) read(l loc, p string) (*yamlx.Node, error) {
 // LoadPlaybook loads a playbook and everything it refers to, and checks it.
 // All problems found are returned together (at most MaxErrors).
 func (ld *Loader) LoadPlaybook(file string) (*Playbook, error) {
-	ld.errs = nil
 	abs, err := filepath.Abs(file)
 	if err != nil {
 		return nil, err
@@ -130,6 +161,20 @@ func (ld *Loader) LoadPlaybook(file string) (*Playbook, error) {
 // folder is where roles/ and relative paths are looked up).
 func (ld *Loader) LoadPlaybookData(file string, data []byte) (*Playbook, error) {
 	ld.errs = nil
+	ld.loading = nil
+	ld.enter("", playbookKey(file), yamlx.Pos{File: file})
+	return ld.loadPlaybook(file, data)
+}
+
+// playbookKey names a playbook file in the chain of files being loaded.
+func playbookKey(file string) string {
+	if abs, err := filepath.Abs(file); err == nil {
+		return abs
+	}
+	return filepath.Clean(file)
+}
+
+func (ld *Loader) loadPlaybook(file string, data []byte) (*Playbook, error) {
 	root, err := yamlx.ParseOne(file, data)
 	if err != nil {
 		return nil, err
@@ -142,33 +187,9 @@ func (ld *Loader) LoadPlaybookData(file string, data []byte) (*Playbook, error) 
 	base := diskLoc(pb.Dir)
 	for _, pn := range root.Items {
 		if pn.Kind == yamlx.Map && (pn.Get("import_playbook") != nil || pn.Get("ansible.builtin.import_playbook") != nil) {
-			sub := pn.Get("import_playbook")
-			if sub == nil {
-				sub = pn.Get("ansible.builtin.import_playbook")
+			if ipb := ld.importPlaybook(pn, pb.Dir); ipb != nil {
+				pb.Plays = append(pb.Plays, ipb.Plays...)
 			}
-			p := sub.String()
-			rel := p
-			if !filepath.IsAbs(p) {
-				p = filepath.Join(pb.Dir, p)
-			}
-			inner := &Loader{RolePaths: ld.RolePaths, BuiltinRoles: ld.BuiltinRoles, PlaybookFS: ld.PlaybookFS}
-			var ipb *Playbook
-			var err error
-			if _, statErr := os.Stat(p); statErr != nil && ld.PlaybookFS != nil && !filepath.IsAbs(rel) {
-				data, rerr := fs.ReadFile(ld.PlaybookFS, path.Clean(rel))
-				if rerr != nil {
-					err = fmt.Errorf("%s: import_playbook: %s not found", sub.Pos, rel)
-				} else {
-					ipb, err = inner.LoadPlaybookData(p, data)
-				}
-			} else {
-				ipb, err = inner.LoadPlaybook(p)
-			}
-			if err != nil {
-				ld.fail(yamlx.WithChain(err, "imported from "+sub.Pos.String()))
-				continue
-			}
-			pb.Plays = append(pb.Plays, ipb.Plays...)
 			continue
 		}
 		if p := ld.loadPlay(pn, base); p != nil {
@@ -179,6 +200,49 @@ func (ld *Loader) LoadPlaybookData(file string, data []byte) (*Playbook, error) 
 		return nil, err
 	}
 	return pb, nil
+}
+
+// importPlaybook loads the playbook that pn imports (from disk beside the
+// importing one, else from PlaybookFS); nil after a problem.
+func (ld *Loader) importPlaybook(pn *yamlx.Node, dir string) *Playbook {
+	sub := pn.Get("import_playbook")
+	if sub == nil {
+		sub = pn.Get("ansible.builtin.import_playbook")
+	}
+	p := sub.String()
+	rel := p
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(dir, p)
+	}
+	if !ld.enter("import_playbook loop", playbookKey(p), sub.Pos) {
+		return nil
+	}
+	defer ld.leave()
+	inner := &Loader{RolePaths: ld.RolePaths, BuiltinRoles: ld.BuiltinRoles, PlaybookFS: ld.PlaybookFS,
+		loading: append([]loading(nil), ld.loading...)}
+	var data []byte
+	var err error
+	if _, statErr := os.Stat(p); statErr != nil && ld.PlaybookFS != nil && !filepath.IsAbs(rel) {
+		data, err = fs.ReadFile(ld.PlaybookFS, path.Clean(rel))
+		if err != nil {
+			err = fmt.Errorf("%s: import_playbook: %s not found", sub.Pos, rel)
+		}
+	} else if abs, aerr := filepath.Abs(p); aerr != nil {
+		err = aerr
+	} else if data, err = os.ReadFile(abs); err != nil {
+		err = fmt.Errorf("playbook %s: %w", p, err)
+	} else {
+		p = abs
+	}
+	var ipb *Playbook
+	if err == nil {
+		ipb, err = inner.loadPlaybook(p, data)
+	}
+	if err != nil {
+		ld.fail(yamlx.WithChain(err, "imported from "+sub.Pos.String()))
+		return nil
+	}
+	return ipb
 }
 
 var playKeys = []string{"name", "hosts", "vars", "vars_files", "roles", "pre_tasks", "tasks", "post_tasks",
@@ -460,14 +524,10 @@ func (ld *Loader) loadRole(name string, params map[string]any, tasksFrom, varsFr
 	if r, ok := ld.roleInsts[key]; ok {
 		return r
 	}
-	for _, l := range ld.loading {
-		if l == rpath {
-			ld.fail(yamlx.At(pos, "role dependency cycle: %s → %s", strings.Join(ld.loading, " → "), rpath))
-			return nil
-		}
+	if !ld.enter("role dependency cycle", "role "+rpath, pos) {
+		return nil
 	}
-	ld.loading = append(ld.loading, rpath)
-	defer func() { ld.loading = ld.loading[:len(ld.loading)-1] }()
+	defer ld.leave()
 
 	r := &Role{Name: path.Base(strings.TrimSuffix(name, "/")), Path: rpath, FS: rl.fsys, OnDisk: rl.ondisk != "", Params: params}
 	rl.role = r
@@ -560,6 +620,13 @@ func (ld *Loader) LoadTasks(file string, from *Task) ([]*Task, error) {
 	if err != nil {
 		return nil, err
 	}
+	ld.loading = nil
+	at := yamlx.Pos{File: l.display(path.Join(l.dir, p))}
+	if from != nil {
+		at = from.Pos
+	}
+	ld.enter("", l.display(path.Join(l.dir, p)), at)
+	defer ld.leave()
 	ts := ld.taskList(n, loc{fsys: l.fsys, dir: path.Dir(path.Join(l.dir, p)), ondisk: l.ondisk, role: r}, r, false)
 	return ts, ld.result()
 }
@@ -1028,6 +1095,10 @@ func (ld *Loader) include(t *Task, kind string, k, v *yamlx.Node, l loc, r *Role
 				ld.fail(yamlx.At(v.Pos, "import_tasks: %v", err))
 				return
 			}
+			if !ld.enter("import_tasks loop", il.display(path.Join(il.dir, ip)), v.Pos) {
+				return
+			}
+			defer ld.leave()
 			t.Block = ld.taskListIn(n, loc{fsys: il.fsys, dir: path.Dir(path.Join(il.dir, ip)), ondisk: il.ondisk, role: r}, r, t.Handler, "imported from "+v.Pos.String())
 			if t.Block == nil {
 				t.Block = []*Task{}
@@ -1046,6 +1117,10 @@ func (ld *Loader) include(t *Task, kind string, k, v *yamlx.Node, l loc, r *Role
 				}
 				return
 			}
+			if !ld.enter(kind+" loop", il.display(path.Join(il.dir, ip)), v.Pos) {
+				return
+			}
+			defer ld.leave()
 			tasks := ld.taskListIn(n, loc{fsys: il.fsys, dir: path.Dir(path.Join(il.dir, ip)), ondisk: il.ondisk, role: r}, r, t.Handler, "included from "+v.Pos.String())
 			if tasks == nil {
 				tasks = []*Task{}
