@@ -210,3 +210,27 @@ func TestLookupFileSearchesRoleAndPlaybook(t *testing.T) {
 	assert.Equal(t, "from the playbook", read(t, filepath.Join(out, "play")))
 	assert.Equal(t, "from the role|from the playbook", read(t, filepath.Join(out, "role")))
 }
+
+// A task file that includes itself through a templated name stops at
+// MaxIncludeDepth with a failure that says so (it used to run forever).
+func TestDynamicIncludeRecursionStops(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "self.yml", "- include_tasks: \"{{ 'self.yml' }}\"\n")
+	pbFile := writeFile(t, dir, "site.yml", `
+- hosts: h1
+  gather_facts: false
+  tasks:
+    - include_tasks: "{{ 'self.yml' }}"
+`)
+	done := make(chan run, 1)
+	go func() {
+		done <- runPlaybook(t, loadInventory(t, "testdata/basic/inventory.yml"), pbFile, executor.Options{})
+	}()
+	select {
+	case r := <-done:
+		assert.Equal(t, 2, r.res.ExitCode(), r.out)
+		assert.Contains(t, r.out, "includes nested 100 deep")
+	case <-time.After(60 * time.Second):
+		t.Fatal("a self-including task file ran for a minute")
+	}
+}

@@ -442,8 +442,33 @@ func (pr *playRun) runMeta(ctx context.Context, t *playbook.Task, hosts []string
 	}
 }
 
+// MaxIncludeDepth is how deep dynamic includes (include_tasks,
+// include_role) may nest in one another. A task file that includes itself
+// through a templated name never ends otherwise; Ansible stops such a run
+// with a recursion error, tpago fails the include at this depth.
+const MaxIncludeDepth = 100
+
+// includeDepth counts the dynamic includes that sc runs inside.
+func includeDepth(sc *scope) int {
+	n := 0
+	sc.each(func(s *scope) bool {
+		if s.block != nil && s.block.Include != nil {
+			n++
+		}
+		return true
+	})
+	return n
+}
+
 // runInclude runs a dynamic include (include_tasks, include_role).
 func (pr *playRun) runInclude(ctx context.Context, t *playbook.Task, hosts []string, sc *scope) {
+	if d := includeDepth(sc); d >= MaxIncludeDepth {
+		for _, h := range hosts {
+			pr.record(t, &TaskResult{Host: h, Task: t, Status: Failed, Msg: fmt.Sprintf(
+				"%s: includes nested %d deep, the most tpago allows: does a task file include itself without end?", t.Pos, d)}, sc)
+		}
+		return
+	}
 	cs := conds(t, sc)
 	type entry struct {
 		file string
