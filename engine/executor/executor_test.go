@@ -234,3 +234,23 @@ func TestDynamicIncludeRecursionStops(t *testing.T) {
 		t.Fatal("a self-including task file ran for a minute")
 	}
 }
+
+// A handler that notifies itself through a file included at run time
+// fails the host, naming the handler, instead of stopping silently.
+func TestHandlerCycleAtRunTimeFails(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "again.yml", "- command: 'true'\n  changed_when: true\n  notify: a\n")
+	pbFile := writeFile(t, dir, "site.yml", `
+- hosts: h1
+  gather_facts: false
+  tasks:
+    - command: 'true'
+      notify: a
+  handlers:
+    - name: a
+      include_tasks: "{{ 'again.yml' }}"
+`)
+	r := runPlaybook(t, loadInventory(t, "testdata/basic/inventory.yml"), pbFile, executor.Options{})
+	assert.Equal(t, 2, r.res.ExitCode(), r.out)
+	assert.Contains(t, r.out, "handlers notify one another in a cycle: a still notified after 10 rounds")
+}

@@ -336,27 +336,24 @@ func (pr *playRun) notify(h string, t *playbook.Task) {
 	}
 	for _, n := range t.Notify {
 		for _, hd := range pr.play.Handlers {
-			if handlerMatches(hd, n) {
+			if playbook.HandlerMatches(hd, n) {
 				st.notified[hd] = true
 			}
 		}
 	}
 }
 
-func handlerMatches(hd *playbook.Task, name string) bool {
-	if hd.Name == name || (hd.Role != nil && hd.Role.Name+" : "+hd.Name == name) {
-		return true
-	}
-	for _, l := range hd.Listen {
-		if l == name {
-			return true
-		}
-	}
-	return false
-}
+// maxHandlerRounds bounds how often handlers notified by handlers run again
+// in one flush. The loader refuses handlers that notify one another in a
+// cycle; a templated notify can still make one, which fails the hosts.
+const maxHandlerRounds = 10
 
 func (pr *playRun) flushHandlers(ctx context.Context) {
-	for round := 0; round < 10; round++ {
+	for round := 0; ; round++ {
+		if round == maxHandlerRounds {
+			pr.failHandlerCycle()
+			return
+		}
 		ran := false
 		for _, hd := range pr.play.Handlers {
 			var hs []string
@@ -377,15 +374,51 @@ func (pr *playRun) flushHandlers(ctx context.Context) {
 			if hd.Role != nil {
 				sc = &scope{role: hd.Role, params: hd.Role.Params}
 			}
-			if hd.Block != nil {
+			switch {
+			case hd.Block != nil:
 				pr.runBlock(ctx, hd, hs, sc)
-			} else {
+			case hd.Include != nil:
+				pr.runInclude(ctx, hd, hs, sc)
+			default:
 				pr.runTask(ctx, hd, hs, sc, true)
 			}
 		}
 		if !ran {
 			return
 		}
+	}
+}
+
+// failHandlerCycle fails the hosts whose handlers were still notified after
+// maxHandlerRounds rounds, naming those handlers.
+func (pr *playRun) failHandlerCycle() {
+	type pending struct {
+		host string
+		hds  []*playbook.Task
+	}
+	var ps []pending
+	pr.mu.Lock()
+	for _, h := range pr.hosts {
+		st := pr.state[h]
+		var hds []*playbook.Task
+		for _, hd := range pr.play.Handlers {
+			if st.notified[hd] {
+				hds = append(hds, hd)
+				delete(st.notified, hd)
+			}
+		}
+		if len(hds) > 0 {
+			ps = append(ps, pending{h, hds})
+		}
+	}
+	pr.mu.Unlock()
+	for _, p := range ps {
+		var names []string
+		for _, hd := range p.hds {
+			names = append(names, hd.Label())
+		}
+		pr.record(p.hds[0], &TaskResult{Host: p.host, Task: p.hds[0], Status: Failed, Msg: fmt.Sprintf(
+			"handlers notify one another in a cycle: %s still notified after %d rounds", strings.Join(names, ", "), maxHandlerRounds)}, &scope{})
 	}
 }
 

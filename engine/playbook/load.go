@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -1370,7 +1371,8 @@ func (ld *Loader) intv(v *yamlx.Node) int {
 	return n.Int("x")
 }
 
-// checkNotify reports notify: names that no handler has or listens to.
+// checkNotify reports notify: names that no handler has or listens to, and
+// handlers that notify one another in a cycle (they would never end).
 func (ld *Loader) checkNotify(p *Play) {
 	names := map[string]bool{}
 	var walkH func(ts []*Task)
@@ -1395,7 +1397,7 @@ func (ld *Loader) checkNotify(p *Play) {
 					e := yamlx.At(t.Pos, "notify: no handler named or listening to %q", nname)
 					best, bd := "", 4
 					for h := range names {
-						if d := module.Distance(nname, h); d < bd {
+						if d := module.Distance(nname, h); d < bd || (d == bd && h < best) {
 							best, bd = h, d
 						}
 					}
@@ -1420,4 +1422,87 @@ func (ld *Loader) checkNotify(p *Play) {
 	walk(p.Tasks)
 	walk(p.PostTasks)
 	walk(p.Handlers)
+	ld.checkHandlerCycles(p.Handlers)
+}
+
+// HandlerMatches reports whether notifying name runs handler hd: its name,
+// its role-qualified name ("role : name"), or one of its listen topics.
+func HandlerMatches(hd *Task, name string) bool {
+	if hd.Name == name || (hd.Role != nil && hd.Role.Name+" : "+hd.Name == name) {
+		return true
+	}
+	for _, l := range hd.Listen {
+		if l == name {
+			return true
+		}
+	}
+	return false
+}
+
+// checkHandlerCycles reports handlers that notify one another in a circle:
+// each run of one would notify the next, for ever.
+func (ld *Loader) checkHandlerCycles(handlers []*Task) {
+	type edge struct {
+		to  int
+		pos yamlx.Pos
+	}
+	next := make([][]edge, len(handlers))
+	for i, h := range handlers {
+		var notifies func(t *Task)
+		notifies = func(t *Task) {
+			for _, n := range t.Notify {
+				for j, o := range handlers {
+					if HandlerMatches(o, n) {
+						next[i] = append(next[i], edge{j, t.Pos})
+					}
+				}
+			}
+			lists := [][]*Task{t.Block, t.Rescue, t.Always}
+			if t.Include != nil {
+				lists = append(lists, t.Include.Loaded)
+			}
+			for _, l := range lists {
+				for _, c := range l {
+					notifies(c)
+				}
+			}
+		}
+		notifies(h)
+	}
+	const (
+		unseen = iota
+		open
+		done
+	)
+	state := make([]int, len(handlers))
+	var path []int
+	var visit func(i int) bool
+	visit = func(i int) bool {
+		state[i] = open
+		path = append(path, i)
+		for _, e := range next[i] {
+			if state[e.to] == open {
+				var names []string
+				for k := slices.Index(path, e.to); k < len(path); k++ {
+					names = append(names, handlers[path[k]].Label())
+				}
+				names = append(names, handlers[e.to].Label())
+				err := yamlx.At(e.pos, "handlers notify one another in a cycle: %s", strings.Join(names, " → "))
+				err.Hint = "each run would notify the next for ever; break the cycle"
+				ld.fail(err)
+				return true
+			}
+			if state[e.to] == unseen && visit(e.to) {
+				return true
+			}
+		}
+		path = path[:len(path)-1]
+		state[i] = done
+		return false
+	}
+	for i := range handlers {
+		if state[i] == unseen && visit(i) {
+			return
+		}
+	}
 }

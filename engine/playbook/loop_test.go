@@ -110,3 +110,29 @@ func TestTaskFileLoopIsRefused(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "hook.yml:1:17: import_tasks loop: ")
 }
+
+// Handlers that notify one another in a cycle would run for ever: refused,
+// naming the cycle.
+func TestHandlerCyclesAreRefused(t *testing.T) {
+	tests := []struct {
+		name, handlers, want string
+	}{
+		{"itself", "    - name: a\n      command: 'true'\n      notify: a\n", "handlers notify one another in a cycle: a → a"},
+		{"two", "    - name: a\n      command: 'true'\n      notify: b\n    - name: b\n      command: 'true'\n      notify: a\n",
+			"handlers notify one another in a cycle: a → b → a"},
+		{"through a topic", "    - name: a\n      command: 'true'\n      notify: restart\n    - name: b\n      listen: restart\n      command: 'true'\n      notify: a\n",
+			"pb.yml:9:7: handlers notify one another in a cycle: a → b → a"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			yml := play + "    - command: 'true'\n      notify: a\n  handlers:\n" + tt.handlers
+			_, err := (&playbook.Loader{}).LoadPlaybookData("pb.yml", []byte(yml))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+	// A chain without a cycle is fine.
+	yml := play + "    - command: 'true'\n      notify: a\n  handlers:\n    - name: a\n      command: 'true'\n      notify: b\n    - name: b\n      command: 'true'\n"
+	_, err := (&playbook.Loader{}).LoadPlaybookData("pb.yml", []byte(yml))
+	require.NoError(t, err)
+}
