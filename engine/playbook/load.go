@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/tpago/tpago/engine/expr"
@@ -306,13 +308,7 @@ func (ld *Loader) loadPlay(n *yamlx.Node, base loc) *Play {
 				p.GatherFacts = *b
 			}
 		case "serial":
-			if v.Kind == yamlx.List {
-				for _, it := range v.Items {
-					p.Serial = append(p.Serial, it.Plain())
-				}
-			} else {
-				p.Serial = []any{v.Plain()}
-			}
+			p.Serial = ld.serial(v)
 		case "strategy":
 			p.Strategy = v.String()
 			if p.Strategy != "linear" && p.Strategy != "free" {
@@ -579,9 +575,25 @@ func (ld *Loader) loadRole(name string, params map[string]any, tasksFrom, varsFr
 	} else if hn != nil {
 		r.Handlers = ld.taskListIn(hn, hl, r, true, chain)
 	}
+	if !isRole(rl) {
+		ld.fail(yamlx.At(pos, "%s is not a role: it has no tasks/, handlers/, defaults/, vars/ or meta/ entry file", rpath))
+		return nil
+	}
 	ld.roleInsts[key] = r
 	ld.playRoles = append(ld.playRoles, r)
 	return r
+}
+
+// isRole reports whether the folder at rl holds a role: an entry file
+// (main.yml, main.yaml or main) in one of the folders a role reads.
+func isRole(rl loc) bool {
+	for _, sub := range []string{"tasks", "handlers", "defaults", "vars", "meta"} {
+		ents, err := fs.ReadDir(rl.fsys, path.Join(rl.dir, sub))
+		if err == nil && len(ents) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // readEntry reads ROLE/sub/entry.yml (or .yaml, or no extension); nil when
@@ -841,6 +853,13 @@ func (ld *Loader) task(n *yamlx.Node, l loc, r *Role, handler bool) *Task {
 	}
 	if t.Args == nil {
 		return nil
+	}
+	if t.Module == "set_fact" {
+		for _, k := range slices.Sorted(maps.Keys(t.Args)) {
+			if k != "cacheable" && !IsIdentifier(k) && !expr.HasTemplate(k) {
+				ld.fail(yamlx.At(t.ArgPos[k], "set_fact: %q is not a variable name (letters, digits and _, not starting with a digit)", k))
+			}
+		}
 	}
 	for _, e := range spec.CheckStatic(t.Args) {
 		p := modKey.Pos
@@ -1216,6 +1235,9 @@ func (ld *Loader) taskKeywords(t *Task, n *yamlx.Node, l loc) {
 			}
 		case "register":
 			t.Register = v.String()
+			if !IsIdentifier(t.Register) {
+				ld.fail(yamlx.Errorf(v, "register: %q is not a variable name (letters, digits and _, not starting with a digit)", t.Register))
+			}
 		case "notify":
 			t.Notify = ld.strings(v)
 		case "listen":
@@ -1258,12 +1280,12 @@ func (ld *Loader) taskKeywords(t *Task, n *yamlx.Node, l loc) {
 				t.RunOnce = *b
 			}
 		case "retries":
-			t.Retries = ld.intv(v)
+			t.Retries = ld.count(v, "retries")
 			t.HasRetries = true
 		case "delay":
-			t.Delay = ld.intv(v)
+			t.Delay = ld.count(v, "delay")
 		case "timeout":
-			t.Timeout = ld.intv(v)
+			t.Timeout = ld.count(v, "timeout")
 		case "vars":
 			t.Vars = ld.mapping(v, "vars")
 		case "environment":
@@ -1358,6 +1380,58 @@ func (ld *Loader) boolp(v *yamlx.Node) *bool {
 		return nil
 	}
 	return &b
+}
+
+// IsIdentifier reports whether s can name a variable.
+func IsIdentifier(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		if c != '_' && !(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') && !(i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// count reads a keyword that takes a whole number of zero or more.
+func (ld *Loader) count(v *yamlx.Node, what string) int {
+	n := ld.intv(v)
+	if n < 0 {
+		ld.fail(yamlx.Errorf(v, "%s: takes a whole number of 0 or more, not %d", what, n))
+		return 0
+	}
+	return n
+}
+
+// serial reads a play's serial: batch sizes, each a number of hosts above 0
+// or a percentage ("30%"); templated sizes are checked at run time.
+func (ld *Loader) serial(v *yamlx.Node) []any {
+	items := []*yamlx.Node{v}
+	if v.Kind == yamlx.List {
+		items = v.Items
+	}
+	var out []any
+	for _, it := range items {
+		x := it.Plain()
+		ok := false
+		switch n := x.(type) {
+		case int:
+			ok = n > 0
+		case float64:
+			ok = n >= 1
+		case string:
+			f, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(n), "%"), 64)
+			ok = err == nil && f > 0 || expr.HasTemplate(n)
+		}
+		if !ok {
+			ld.fail(yamlx.Errorf(it, "serial: takes a number of hosts above 0 or a percentage such as 30%%, not %q", it.String()))
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
 }
 
 func (ld *Loader) intv(v *yamlx.Node) int {

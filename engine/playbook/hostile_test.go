@@ -1,0 +1,71 @@
+package playbook_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tpago/tpago/engine/playbook"
+)
+
+// Values that cannot mean anything are refused where they are written.
+func TestNonsenseValuesAreRefused(t *testing.T) {
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"serial 0", "- hosts: all\n  serial: 0\n  tasks: []\n", "pb.yml:2:11: serial: takes a number of hosts above 0"},
+		{"serial 0 in a list", "- hosts: all\n  serial: [1, 0]\n  tasks: []\n", "pb.yml:2:15: serial: takes a number of hosts above 0"},
+		{"serial negative", "- hosts: all\n  serial: -2\n  tasks: []\n", "serial: takes a number of hosts above 0"},
+		{"serial 0%", "- hosts: all\n  serial: 0%\n  tasks: []\n", "serial: takes a number of hosts above 0"},
+		{"serial words", "- hosts: all\n  serial: many\n  tasks: []\n", "serial: takes a number of hosts above 0"},
+		{"retries negative", play + "    - command: 'true'\n      retries: -5\n      until: true\n", "pb.yml:4:16: retries: takes a whole number of 0 or more, not -5"},
+		{"timeout negative", play + "    - command: 'true'\n      timeout: -1\n", "pb.yml:4:16: timeout: takes a whole number of 0 or more, not -1"},
+		{"delay negative", play + "    - command: 'true'\n      delay: -1\n", "delay: takes a whole number of 0 or more"},
+		{"register not a name", play + "    - command: 'true'\n      register: my-result\n", `pb.yml:4:17: register: "my-result" is not a variable name`},
+		{"register empty", play + "    - command: 'true'\n      register: ''\n", `register: "" is not a variable name`},
+		{"set_fact not a name", play + "    - set_fact:\n        ok_name: 1\n        2bad: 2\n", `pb.yml:5:9: set_fact: "2bad" is not a variable name`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := (&playbook.Loader{}).LoadPlaybookData("pb.yml", []byte(tt.yaml))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
+
+func TestSensibleValuesAreAccepted(t *testing.T) {
+	for _, yml := range []string{
+		"- hosts: all\n  serial: [1, '30%', 2.0, \"{{ n }}\"]\n  tasks: []\n",
+		play + "    - command: 'true'\n      retries: 0\n      delay: 0\n      timeout: 0\n      register: r_1\n",
+		play + "    - set_fact:\n        _x: 1\n        \"{{ name }}\": 2\n        cacheable: true\n",
+	} {
+		_, err := (&playbook.Loader{}).LoadPlaybookData("pb.yml", []byte(yml))
+		assert.NoError(t, err, yml)
+	}
+}
+
+// A folder that holds no role (no tasks/, handlers/, defaults/, vars/ or
+// meta/ entry) is not taken for an empty role.
+func TestFolderThatIsNoRoleIsRefused(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"site.yml":                  "- hosts: all\n  roles: [empty]\n",
+		"roles/empty/README":        "nothing\n",
+		"up.yml":                    "- hosts: all\n  roles: [../../../../../../../../etc]\n",
+		"only_defaults.yml":         "- hosts: all\n  roles: [d]\n",
+		"roles/d/defaults/main.yml": "x: 1\n",
+	})
+	_, err := (&playbook.Loader{}).LoadPlaybook(filepath.Join(dir, "site.yml"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "site.yml:2:11: ")
+	assert.Contains(t, err.Error(), "roles/empty is not a role")
+
+	_, err = (&playbook.Loader{}).LoadPlaybook(filepath.Join(dir, "up.yml"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "/etc is not a role")
+
+	_, err = (&playbook.Loader{}).LoadPlaybook(filepath.Join(dir, "only_defaults.yml"))
+	assert.NoError(t, err, "a role with defaults only is a role")
+}
