@@ -266,21 +266,6 @@ func (pr *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []string
 	}
 }
 
-func (pr *playRun) anyErrorsFatal(t *playbook.Task, sc *scope) bool {
-	if t.AnyErrorsFatal != nil {
-		return *t.AnyErrorsFatal
-	}
-	v := pr.play.AnyErrorsFatal
-	sc.each(func(s *scope) bool {
-		if s.block != nil && s.block.AnyErrorsFatal != nil {
-			v = *s.block.AnyErrorsFatal
-			return false
-		}
-		return true
-	})
-	return v
-}
-
 // record counts a result, updates the host's state and reports it.
 func (pr *playRun) record(t *playbook.Task, r *TaskResult, sc *scope) {
 	h := r.Host
@@ -305,7 +290,7 @@ func (pr *playRun) record(t *playbook.Task, r *TaskResult, sc *scope) {
 	st := pr.state[h]
 	if st != nil {
 		switch {
-		case r.Status == Unreachable && !t.IgnoreUnreach && !pr.play.IgnoreUnreach:
+		case r.Status == Unreachable && !pr.ignoreUnreachable(t, sc):
 			st.unreachable = true
 		case r.Status == Failed && !r.Ignored:
 			st.failed = true
@@ -313,7 +298,7 @@ func (pr *playRun) record(t *playbook.Task, r *TaskResult, sc *scope) {
 		}
 	}
 	pr.mu.Unlock()
-	if r.Status == Changed && pr.e.checkMode(t, sc) {
+	if r.Status == Changed && pr.checkMode(t, sc) {
 		pr.e.mu.Lock()
 		pr.e.predicted[h] = true
 		pr.e.mu.Unlock()

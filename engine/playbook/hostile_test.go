@@ -69,3 +69,14 @@ func TestFolderThatIsNoRoleIsRefused(t *testing.T) {
 	_, err = (&playbook.Loader{}).LoadPlaybook(filepath.Join(dir, "only_defaults.yml"))
 	assert.NoError(t, err, "a role with defaults only is a role")
 }
+
+// Keywords Ansible lets one template are accepted (decided at run time).
+func TestTemplatedKeywordsAreAccepted(t *testing.T) {
+	yml := "- hosts: all\n  no_log: \"{{ quiet }}\"\n  become: \"{{ b }}\"\n  environment: \"{{ env }}\"\n  tasks:\n" +
+		"    - command: 'true'\n      no_log: \"{{ q }}\"\n      become: \"{{ b }}\"\n      retries: \"{{ n }}\"\n      delay: \"{{ d }}\"\n      until: true\n      environment: \"{{ env }}\"\n      ignore_errors: \"{{ i }}\"\n"
+	_, err := (&playbook.Loader{}).LoadPlaybookData("pb.yml", []byte(yml))
+	assert.NoError(t, err)
+	_, err = (&playbook.Loader{}).LoadPlaybookData("pb.yml", []byte(play+"    - command: 'true'\n      no_log: \"{{ q = }}\"\n"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "pb.yml:4:15: no_log: ")
+}

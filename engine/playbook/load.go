@@ -299,10 +299,6 @@ func (ld *Loader) loadPlay(n *yamlx.Node, base loc) *Play {
 				}
 				p.VarsFiles = append(p.VarsFiles, fn.Plain().(map[string]any))
 			}
-		case "become":
-			p.Become = ld.boolp(v)
-		case "become_user":
-			p.BecomeUser = v.String()
 		case "gather_facts":
 			if b := ld.boolp(v); b != nil {
 				p.GatherFacts = *b
@@ -314,36 +310,17 @@ func (ld *Loader) loadPlay(n *yamlx.Node, base loc) *Play {
 			if p.Strategy != "linear" && p.Strategy != "free" {
 				ld.fail(yamlx.Errorf(v, "unknown strategy %q: use linear or free", p.Strategy))
 			}
-		case "any_errors_fatal":
-			if b := ld.boolp(v); b != nil {
-				p.AnyErrorsFatal = *b
-			}
-		case "ignore_unreachable":
-			if b := ld.boolp(v); b != nil {
-				p.IgnoreUnreach = *b
-			}
-		case "tags":
-			p.Tags = ld.strings(v)
-		case "environment":
-			p.Environment = ld.mapping(v, "environment")
-		case "check_mode":
-			p.CheckMode = ld.boolp(v)
-		case "diff":
-			p.Diff = ld.boolp(v)
-		case "no_log":
-			p.NoLog = ld.boolp(v)
 		case "roles", "pre_tasks", "tasks", "post_tasks", "handlers":
 			// below, in order
 		case "remote_user", "connection", "max_fail_percentage", "order", "collections", "module_defaults",
-			"become_method", "ignore_errors", "force_handlers", "gather_subset", "run_once":
-			if key == "become_method" && v.String() != "sudo" {
-				ld.fail(yamlx.Errorf(v, "become_method %q is not supported: tpago escalates with sudo", v.String()))
-			}
+			"force_handlers", "gather_subset", "run_once":
 			// accepted, no effect
 		case "vars_prompt":
 			ld.fail(yamlx.Errorf(k, "vars_prompt is not supported: pass the values with -e name=value"))
 		default:
-			ld.fail(unknownKey(k, "play", playKeys))
+			if !ld.keyword(&p.Keywords, key, v) {
+				ld.fail(unknownKey(k, "play", playKeys))
+			}
 		}
 	}
 	if n.Get("hosts") == nil {
@@ -433,8 +410,7 @@ func (ld *Loader) parseRoleRef(n *yamlx.Node) *roleRef {
 			ref.keywords = func(t *Task) {
 				tmp := &Task{}
 				ld.taskKeywords(tmp, kw, loc{})
-				t.When, t.Tags, t.Become, t.BecomeUser = tmp.When, tmp.Tags, tmp.Become, tmp.BecomeUser
-				t.Environment, t.DelegateTo, t.IgnoreErrors, t.NoLog, t.CheckMode = tmp.Environment, tmp.DelegateTo, tmp.IgnoreErrors, tmp.NoLog, tmp.CheckMode
+				t.When, t.DelegateTo, t.Keywords = tmp.When, tmp.DelegateTo, tmp.Keywords
 			}
 		}
 		return ref
@@ -1202,6 +1178,9 @@ func (ld *Loader) include(t *Task, kind string, k, v *yamlx.Node, l loc, r *Role
 func (ld *Loader) taskKeywords(t *Task, n *yamlx.Node, l loc) {
 	for i, k := range n.Keys {
 		v := n.Vals[i]
+		if ld.keyword(&t.Keywords, k.String(), v) {
+			continue
+		}
 		switch k.String() {
 		case "name":
 			t.Name = v.String()
@@ -1253,22 +1232,6 @@ func (ld *Loader) taskKeywords(t *Task, n *yamlx.Node, l loc) {
 			if !t.HasRetries {
 				t.Retries = 3
 			}
-		case "ignore_errors":
-			t.IgnoreErrors = v.Plain()
-		case "ignore_unreachable":
-			if b := ld.boolp(v); b != nil {
-				t.IgnoreUnreach = *b
-			}
-		case "tags":
-			t.Tags = ld.strings(v)
-		case "become":
-			t.Become = ld.boolp(v)
-		case "become_user":
-			t.BecomeUser = v.String()
-		case "become_method":
-			if v.String() != "sudo" {
-				ld.fail(yamlx.Errorf(v, "become_method %q is not supported: tpago escalates with sudo", v.String()))
-			}
 		case "delegate_to":
 			t.DelegateTo = v.String()
 		case "delegate_facts":
@@ -1280,25 +1243,83 @@ func (ld *Loader) taskKeywords(t *Task, n *yamlx.Node, l loc) {
 				t.RunOnce = *b
 			}
 		case "retries":
-			t.Retries = ld.count(v, "retries")
+			t.Retries = ld.countOrTemplate(v, "retries")
 			t.HasRetries = true
 		case "delay":
-			t.Delay = ld.count(v, "delay")
+			t.Delay = ld.countOrTemplate(v, "delay")
 		case "timeout":
 			t.Timeout = ld.count(v, "timeout")
 		case "vars":
 			t.Vars = ld.mapping(v, "vars")
-		case "environment":
-			t.Environment = ld.mapping(v, "environment")
-		case "no_log":
-			t.NoLog = ld.boolp(v)
-		case "check_mode":
-			t.CheckMode = ld.boolp(v)
-		case "diff":
-			t.Diff = ld.boolp(v)
-		case "any_errors_fatal":
-			t.AnyErrorsFatal = ld.boolp(v)
 		}
+	}
+}
+
+// keyword decodes one of the keywords plays, blocks and tasks share into
+// kw; false when key is not one of them.
+func (ld *Loader) keyword(kw *Keywords, key string, v *yamlx.Node) bool {
+	switch key {
+	case "become":
+		kw.Become = ld.flag(v, "become")
+	case "become_user":
+		kw.BecomeUser = v.String()
+	case "become_method":
+		if v.String() != "sudo" {
+			ld.fail(yamlx.Errorf(v, "become_method %q is not supported: tpago escalates with sudo", v.String()))
+		}
+	case "no_log":
+		kw.NoLog = ld.flag(v, "no_log")
+	case "ignore_errors":
+		kw.IgnoreErrors = ld.flag(v, "ignore_errors")
+	case "check_mode":
+		kw.CheckMode = ld.boolp(v)
+	case "diff":
+		kw.Diff = ld.boolp(v)
+	case "ignore_unreachable":
+		kw.IgnoreUnreach = ld.boolp(v)
+	case "any_errors_fatal":
+		kw.AnyErrorsFatal = ld.boolp(v)
+	case "tags":
+		kw.Tags = ld.strings(v)
+	case "environment":
+		if s, ok := v.Plain().(string); ok && expr.HasTemplate(s) {
+			ld.checkTemplate(v, "environment")
+			kw.Environment = s
+		} else if m := ld.mapping(v, "environment"); m != nil {
+			kw.Environment = m
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// flag reads a keyword that is true or false, or a template decided per
+// host at run time.
+func (ld *Loader) flag(v *yamlx.Node, what string) any {
+	if s, ok := v.Plain().(string); ok && expr.HasTemplate(s) {
+		ld.checkTemplate(v, what)
+		return s
+	}
+	if b := ld.boolp(v); b != nil {
+		return *b
+	}
+	return nil
+}
+
+// countOrTemplate reads a whole number of 0 or more, or a template
+// checked at run time.
+func (ld *Loader) countOrTemplate(v *yamlx.Node, what string) any {
+	if s, ok := v.Plain().(string); ok && expr.HasTemplate(s) {
+		ld.checkTemplate(v, what)
+		return s
+	}
+	return ld.count(v, what)
+}
+
+func (ld *Loader) checkTemplate(v *yamlx.Node, what string) {
+	if err := expr.CheckTemplate(v.String()); err != nil {
+		ld.fail(yamlx.Errorf(v, "%s: %v", what, err))
 	}
 }
 
