@@ -80,3 +80,32 @@ func TestTemplatedKeywordsAreAccepted(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "pb.yml:4:15: no_log: ")
 }
+
+// Role names Ansible resolves: a path-like name under every roles folder,
+// and a collection-qualified name by the role's own name.
+func TestRoleNamesResolveAsInAnsible(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"pb/site.yml":                           "- hosts: all\n  roles: [postgres/config, acme.pg.tune]\n",
+		"shared/postgres/config/tasks/main.yml": "- debug: msg=config\n",
+		"shared/tune/tasks/main.yml":            "- debug: msg=tune\n",
+	})
+	ld := &playbook.Loader{RolePaths: []string{filepath.Join(dir, "shared")}}
+	pb, err := ld.LoadPlaybook(filepath.Join(dir, "pb", "site.yml"))
+	require.NoError(t, err)
+	var names []string
+	for _, r := range pb.Plays[0].AllRoles {
+		names = append(names, r.Name)
+	}
+	assert.Equal(t, []string{"config", "tune"}, names)
+}
+
+// A suggestion among equally near names is the same on every run.
+func TestDidYouMeanIsDeterministic(t *testing.T) {
+	yml := play + "    - command: 'true'\n      notify: restart c\n  handlers:\n" +
+		"    - name: restart b\n      command: 'true'\n    - name: restart a\n      command: 'true'\n"
+	for range 30 {
+		_, err := (&playbook.Loader{}).LoadPlaybookData("pb.yml", []byte(yml))
+		require.Error(t, err)
+		require.Contains(t, err.Error(), `did you mean "restart a"?`)
+	}
+}

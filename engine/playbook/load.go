@@ -419,9 +419,28 @@ func (ld *Loader) parseRoleRef(n *yamlx.Node) *roleRef {
 	return nil
 }
 
-func (ld *Loader) findRole(name string, from loc) (loc, string, error) {
+// findRole finds the role called name; a collection-qualified name
+// (ns.collection.role) is also looked for by its last part, the role's own
+// name. It returns the role's location, its path and the name found.
+func (ld *Loader) findRole(name string, from loc) (loc, string, string, error) {
+	l, p, err := ld.findRoleNamed(name, from)
+	if err == nil {
+		return l, p, name, nil
+	}
+	if parts := strings.Split(name, "."); len(parts) >= 3 && !strings.ContainsAny(name, "/\\") {
+		short := parts[len(parts)-1]
+		if l, p, err2 := ld.findRoleNamed(short, from); err2 == nil {
+			return l, p, short, nil
+		}
+	}
+	return loc{}, "", "", err
+}
+
+func (ld *Loader) findRoleNamed(name string, from loc) (loc, string, error) {
 	var tried []string
 	if strings.Contains(name, "/") || strings.HasPrefix(name, ".") {
+		// A path: beside the referencing file first, then (a name such as
+		// postgres/config) under every roles folder, as Ansible does.
 		p := name
 		if !filepath.IsAbs(p) && from.ondisk != "" {
 			p = filepath.Join(from.display(from.dir), p)
@@ -429,7 +448,10 @@ func (ld *Loader) findRole(name string, from loc) (loc, string, error) {
 		if st, err := os.Stat(p); err == nil && st.IsDir() {
 			return diskLoc(p), p, nil
 		}
-		return loc{}, "", fmt.Errorf("role %s not found at %s", name, p)
+		if filepath.IsAbs(name) || strings.HasPrefix(name, ".") {
+			return loc{}, "", fmt.Errorf("role %s not found at %s", name, p)
+		}
+		tried = append(tried, p)
 	}
 	var dirs []string
 	if from.ondisk != "" && from.role == nil {
@@ -469,13 +491,13 @@ func (ld *Loader) findRole(name string, from loc) (loc, string, error) {
 	hint := ""
 	if ld.BuiltinRoles != nil {
 		if ents, err := fs.ReadDir(ld.BuiltinRoles, "."); err == nil {
-			best, bd := "", 3
+			var roles []string
 			for _, e := range ents {
-				if d := module.Distance(name, e.Name()); e.IsDir() && d < bd {
-					best, bd = e.Name(), d
+				if e.IsDir() {
+					roles = append(roles, e.Name())
 				}
 			}
-			if best != "" {
+			if best := Closest(name, roles, 3); best != "" {
 				hint = fmt.Sprintf(" (did you mean %s?)", best)
 			}
 		}
@@ -488,7 +510,7 @@ func (ld *Loader) loadRoleRef(ref *roleRef, from loc, pos yamlx.Pos) *Role {
 }
 
 func (ld *Loader) loadRole(name string, params map[string]any, tasksFrom, varsFrom, defaultsFrom, handlersFrom string, from loc, pos yamlx.Pos) *Role {
-	rl, rpath, err := ld.findRole(name, from)
+	rl, rpath, name, err := ld.findRole(name, from)
 	if err != nil {
 		ld.fail(yamlx.At(pos, "%v", err))
 		return nil
@@ -685,14 +707,22 @@ var unsupported = map[string]string{
 	"poll":               "async tasks are not supported: run the command in the foreground",
 }
 
-func unknownKey(k *yamlx.Node, what string, known []string) error {
-	key := k.String()
-	best, bd := "", 3
-	for _, c := range known {
-		if d := module.Distance(key, c); d < bd {
+// Closest returns the candidate nearest to name by edit distance, if one
+// is nearer than limit; ties go to the first by name, so that the
+// suggestion is the same on every run.
+func Closest(name string, candidates []string, limit int) string {
+	best, bd := "", limit
+	for _, c := range candidates {
+		if d := module.Distance(name, c); d < bd || d == bd && best != "" && c < best {
 			best, bd = c, d
 		}
 	}
+	return best
+}
+
+func unknownKey(k *yamlx.Node, what string, known []string) error {
+	key := k.String()
+	best := Closest(key, known, 3)
 	e := yamlx.Errorf(k, "unknown %s keyword %q", what, key)
 	if best != "" {
 		e.Hint = fmt.Sprintf("did you mean %s?", best)
@@ -799,12 +829,7 @@ func (ld *Loader) task(n *yamlx.Node, l loc, r *Role, handler bool) *Task {
 	}
 	_, spec, ok := module.Lookup(name)
 	if !ok {
-		best, bd := "", 3
-		for _, m := range module.Names() {
-			if d := module.Distance(name, m); d < bd {
-				best, bd = m, d
-			}
-		}
+		best := Closest(name, module.Names(), 3)
 		e := yamlx.Errorf(modKey, "unknown module or keyword %q", modKey.String())
 		if best != "" {
 			e.Hint = fmt.Sprintf("did you mean %s? (`tpago modules` lists them all)", best)
@@ -1490,13 +1515,7 @@ func (ld *Loader) checkNotify(p *Play) {
 			for _, nname := range t.Notify {
 				if !names[nname] && !expr.HasTemplate(nname) {
 					e := yamlx.At(t.Pos, "notify: no handler named or listening to %q", nname)
-					best, bd := "", 4
-					for h := range names {
-						if d := module.Distance(nname, h); d < bd || (d == bd && h < best) {
-							best, bd = h, d
-						}
-					}
-					if best != "" {
+					if best := Closest(nname, slices.Sorted(maps.Keys(names)), 4); best != "" {
 						e.Hint = fmt.Sprintf("did you mean %q?", best)
 					}
 					ld.fail(e)
