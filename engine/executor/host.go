@@ -141,7 +141,7 @@ func (pr *playRun) runOnHost(ctx context.Context, t *playbook.Task, h string, sc
 }
 
 func (pr *playRun) runLoop(ctx context.Context, t *playbook.Task, h string, sc *scope, hsc *hostScope, cs []playbook.Cond) *TaskResult {
-	items, err := loopItems(t, hsc)
+	items, err := pr.loopItems(t, sc, hsc)
 	if err != nil {
 		return &TaskResult{Host: h, Task: t, Status: Failed, Msg: err.Error()}
 	}

@@ -690,21 +690,22 @@ func isTaskKeyword(k string) bool {
 	return false
 }
 
+// WithLoops are the with_* loops tpago runs as Ansible does: the value is
+// the loop's, and the name says how it is turned into items.
+var WithLoops = []string{"items", "list", "dict", "indexed_items", "together", "sequence", "subelements",
+	"first_found", "nested"}
+
+func withLoop(key string) (string, bool) {
+	kind, ok := strings.CutPrefix(key, "with_")
+	return kind, ok && slices.Contains(WithLoops, kind)
+}
+
 var unsupported = map[string]string{
-	"with_items":         "use loop: (with_items flattens one level: loop: \"{{ flatten(list, 1) }}\" if you need that)",
-	"with_list":          "use loop:",
-	"with_dict":          "use loop: \"{{ dict2items(mydict) }}\" and item.key / item.value",
-	"with_fileglob":      "not supported; list the files, or use find-like command with register",
-	"with_together":      "use loop: \"{{ zip(a, b) }}\"",
-	"with_sequence":      "use loop: \"{{ range(1, N + 1) }}\"",
-	"with_subelements":   "build the list with an expression and use loop:",
-	"with_nested":        "build the product with an expression and use loop:",
-	"with_indexed_items": "use loop: with loop_control: {index_var: i}",
-	"with_first_found":   "use stat: and when:",
-	"local_action":       "use delegate_to: localhost with the module as usual",
-	"action":             "write the module name as the task's key",
-	"async":              "async tasks are not supported: run the command in the foreground",
-	"poll":               "async tasks are not supported: run the command in the foreground",
+	"with_fileglob": "not supported; list the files, or use find-like command with register",
+	"local_action":  "use delegate_to: localhost with the module as usual",
+	"action":        "write the module name as the task's key",
+	"async":         "async tasks are not supported: run the command in the foreground",
+	"poll":          "async tasks are not supported: run the command in the foreground",
 }
 
 // Closest returns the candidate nearest to name by edit distance, if one
@@ -760,7 +761,7 @@ func (ld *Loader) task(n *yamlx.Node, l loc, r *Role, handler bool) *Task {
 	var argsKw *yamlx.Node
 	for i, k := range n.Keys {
 		key := k.String()
-		if isTaskKeyword(key) {
+		if _, ok := withLoop(key); ok || isTaskKeyword(key) {
 			if key == "args" {
 				argsKw = n.Vals[i]
 			}
@@ -1206,12 +1207,23 @@ func (ld *Loader) taskKeywords(t *Task, n *yamlx.Node, l loc) {
 		if ld.keyword(&t.Keywords, k.String(), v) {
 			continue
 		}
+		if kind, ok := withLoop(k.String()); ok {
+			if t.HasLoop {
+				ld.fail(yamlx.Errorf(k, "a task has one loop: %s is the second", k.String()))
+			}
+			t.Loop, t.HasLoop, t.LoopWith = v.Plain(), true, kind
+			ld.checkLoopTemplates(v)
+			continue
+		}
 		switch k.String() {
 		case "name":
 			t.Name = v.String()
 		case "when":
 			t.When = ld.conds(v)
 		case "loop":
+			if t.HasLoop {
+				ld.fail(yamlx.Errorf(k, "a task has one loop: loop: and with_%s: are both here", t.LoopWith))
+			}
 			t.Loop = v.Plain()
 			t.HasLoop = true
 			if s, ok := t.Loop.(string); ok {
@@ -1340,6 +1352,17 @@ func (ld *Loader) countOrTemplate(v *yamlx.Node, what string) any {
 		return s
 	}
 	return ld.count(v, what)
+}
+
+// checkLoopTemplates checks the templates in a with_* loop's value.
+func (ld *Loader) checkLoopTemplates(v *yamlx.Node) {
+	WalkStrings(v.Plain(), func(s string) {
+		if expr.HasTemplate(s) {
+			if err := expr.CheckTemplate(s); err != nil {
+				ld.fail(yamlx.Errorf(v, "loop: %v", err))
+			}
+		}
+	})
 }
 
 func (ld *Loader) checkTemplate(v *yamlx.Node, what string) {

@@ -76,9 +76,12 @@ type Task struct {
 	// A dynamic include (include_tasks, include_role).
 	Include *Include
 
-	When          []Cond
-	Loop          any
-	HasLoop       bool
+	When    []Cond
+	Loop    any
+	HasLoop bool
+	// LoopWith is the kind of a with_* loop ("items", "dict"…; see
+	// WithLoops); "" for loop:.
+	LoopWith      string
 	LoopVar       string
 	LoopLabel     string
 	IndexVar      string
