@@ -2,6 +2,7 @@ package playbook_test
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -107,5 +108,60 @@ func TestDidYouMeanIsDeterministic(t *testing.T) {
 		_, err := (&playbook.Loader{}).LoadPlaybookData("pb.yml", []byte(yml))
 		require.Error(t, err)
 		require.Contains(t, err.Error(), `did you mean "restart a"?`)
+	}
+}
+
+// Forms Ansible accepts that tpago refused or misread.
+func TestAnsibleFormsAreAccepted(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"site.yml": play +
+			"    - action: copy src=a.txt dest=/tmp/a\n" +
+			"    - action: {module: ansible.builtin.debug, msg: hi}\n" +
+			"    - include_role: name=r tasks_from=other\n" +
+			"    - import_role: name=r\n" +
+			"    - include_tasks: file=t.yml\n" +
+			"    - ansible.builtin.include_tasks: t.yml\n" +
+			"    - ansible.posix.sysctl: {name: vm.swappiness, value: '1'}\n" +
+			"    - include_role: {name: acme.tools.r}\n",
+		"t.yml":                   "- debug: msg=t\n",
+		"roles/r/tasks/main.yml":  "- debug: msg=main\n",
+		"roles/r/tasks/other.yml": "- debug: msg=other\n",
+	})
+	pb, err := (&playbook.Loader{}).LoadPlaybook(filepath.Join(dir, "site.yml"))
+	require.NoError(t, err)
+	ts := pb.Plays[0].Tasks
+	require.Len(t, ts, 8)
+	assert.Equal(t, "copy", ts[0].Module)
+	assert.Equal(t, map[string]any{"src": "a.txt", "dest": "/tmp/a"}, ts[0].Args)
+	assert.Equal(t, "debug", ts[1].Module)
+	assert.Equal(t, "hi", ts[1].Args["msg"])
+	require.NotNil(t, ts[2].Include)
+	assert.Equal(t, "other", ts[2].Include.TasksFrom)
+	assert.Equal(t, "other", ts[2].Include.LoadedRole.Tasks[0].Args["msg"])
+	assert.True(t, ts[3].Static)
+	require.NotNil(t, ts[4].Include)
+	assert.Equal(t, "t.yml", ts[4].Include.File)
+	assert.Len(t, ts[4].Include.Loaded, 1)
+	assert.Len(t, ts[5].Include.Loaded, 1)
+	assert.Equal(t, "sysctl", ts[6].Module)
+	assert.Equal(t, "r", ts[7].Include.LoadedRole.Name)
+}
+
+// Every problem is reported in one pass: past the first twenty, and the
+// rest of a task whose keyword is wrong.
+func TestEveryProblemIsReported(t *testing.T) {
+	yml := play
+	for range 30 {
+		yml += "    - fil: {path: /x}\n"
+	}
+	_, err := (&playbook.Loader{}).LoadPlaybookData("pb.yml", []byte(yml))
+	require.Error(t, err)
+	assert.Equal(t, 30, strings.Count(err.Error(), `unknown module or keyword "fil"`))
+
+	yml = play + "    - file: {path: /x, stat: directory}\n      local_action: true\n      when: x ==\n"
+	_, err = (&playbook.Loader{}).LoadPlaybookData("pb.yml", []byte(yml))
+	require.Error(t, err)
+	for _, w := range []string{"pb.yml:3:24: file: argument stat: unknown argument", "pb.yml:4:7: local_action is not supported", "pb.yml:5:13: condition"} {
+		assert.Contains(t, err.Error(), w)
 	}
 }

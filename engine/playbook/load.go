@@ -31,6 +31,7 @@ type Loader struct {
 	PlaybookFS fs.FS
 
 	errs      []error
+	dropped   int // problems past MaxErrors
 	pbDir     string
 	files     map[string]*yamlx.Node
 	roleInsts map[string]*Role
@@ -70,8 +71,9 @@ func (ld *Loader) enter(what, name string, at yamlx.Pos) bool {
 
 func (ld *Loader) leave() { ld.loading = ld.loading[:len(ld.loading)-1] }
 
-// MaxErrors is how many problems a load reports at most.
-const MaxErrors = 20
+// MaxErrors is how many problems a load reports at most; past it, a last
+// error says how many more there are.
+const MaxErrors = 1000
 
 type loc struct {
 	fsys   fs.FS
@@ -112,6 +114,8 @@ func (ld *Loader) fail(err error) {
 	}
 	if len(ld.errs) < MaxErrors {
 		ld.errs = append(ld.errs, err)
+	} else {
+		ld.dropped++
 	}
 }
 
@@ -119,7 +123,11 @@ func (ld *Loader) result() error {
 	if len(ld.errs) == 0 {
 		return nil
 	}
-	return errors.Join(ld.errs...)
+	errs := ld.errs
+	if ld.dropped > 0 {
+		errs = append(errs[:len(errs):len(errs)], fmt.Errorf("%d more problems not shown (tpago reports at most %d at once)", ld.dropped, MaxErrors))
+	}
+	return errors.Join(errs...)
 }
 
 func (ld *Loader) read(l loc, p string) (*yamlx.Node, error) {
@@ -163,7 +171,7 @@ func (ld *Loader) LoadPlaybook(file string) (*Playbook, error) {
 // LoadPlaybookData loads a playbook from data as if read from file (its
 // folder is where roles/ and relative paths are looked up).
 func (ld *Loader) LoadPlaybookData(file string, data []byte) (*Playbook, error) {
-	ld.errs = nil
+	ld.errs, ld.dropped = nil, 0
 	ld.loading = nil
 	ld.enter("", playbookKey(file), yamlx.Pos{File: file})
 	return ld.loadPlaybook(file, data)
@@ -617,7 +625,7 @@ func (ld *Loader) taskListIn(n *yamlx.Node, l loc, r *Role, handlers bool, chain
 
 // LoadTasks loads a task file (for include_tasks at run time).
 func (ld *Loader) LoadTasks(file string, from *Task) ([]*Task, error) {
-	ld.errs = nil
+	ld.errs, ld.dropped = nil, 0
 	if ld.roleInsts == nil {
 		ld.roleInsts = map[string]*Role{}
 	}
@@ -703,7 +711,6 @@ func withLoop(key string) (string, bool) {
 var unsupported = map[string]string{
 	"with_fileglob": "not supported; list the files, or use find-like command with register",
 	"local_action":  "use delegate_to: localhost with the module as usual",
-	"action":        "write the module name as the task's key",
 	"async":         "async tasks are not supported: run the command in the foreground",
 	"poll":          "async tasks are not supported: run the command in the foreground",
 }
@@ -759,6 +766,9 @@ func (ld *Loader) task(n *yamlx.Node, l loc, r *Role, handler bool) *Task {
 	var modKey *yamlx.Node
 	var modVal *yamlx.Node
 	var argsKw *yamlx.Node
+	// A problem with one key is reported and the rest of the task is still
+	// checked: every problem shows in one pass.
+	bad := false
 	for i, k := range n.Keys {
 		key := k.String()
 		if _, ok := withLoop(key); ok || isTaskKeyword(key) {
@@ -771,23 +781,33 @@ func (ld *Loader) task(n *yamlx.Node, l loc, r *Role, handler bool) *Task {
 			e := yamlx.Errorf(k, "%s is not supported", key)
 			e.Hint = hint
 			ld.fail(e)
-			return nil
+			bad = true
+			continue
 		}
 		name := key
 		for _, p := range ModulePrefixes {
 			name = strings.TrimPrefix(name, p)
 		}
 		if modKey != nil {
-			if _, _, ok := module.Lookup(name); ok || isIncludeKey(name) {
+			if _, _, ok := module.Lookup(name); ok || isIncludeKey(name) || name == "action" {
 				ld.fail(yamlx.Errorf(k, "a task runs one module: found both %s (line %d) and %s", modKey.String(), modKey.Pos.Line, key))
 			} else {
 				ld.fail(unknownKey(k, "task", taskKeywords))
 			}
-			return nil
+			bad = true
+			continue
 		}
 		modKey, modVal = k, n.Vals[i]
+		if name == "action" {
+			if modKey, modVal = ld.action(n.Vals[i]); modKey == nil {
+				bad = true
+			}
+		}
 	}
 	ld.taskKeywords(t, n, l)
+	if bad && modKey == nil {
+		return nil
+	}
 	if b := n.Get("block"); b != nil {
 		if modKey != nil {
 			ld.fail(yamlx.Errorf(modKey, "a block cannot also run a module (%s)", modKey.String()))
@@ -871,7 +891,72 @@ func (ld *Loader) task(n *yamlx.Node, l loc, r *Role, handler bool) *Task {
 		ld.fail(yamlx.At(p, "%s: %s", spec.Name, e.Error()))
 	}
 	ld.checkArgTemplates(t)
+	if bad {
+		return nil
+	}
 	return t
+}
+
+// action reads the action: form of a task ("action: copy src=a dest=b",
+// or a mapping with module:) as the module's key and arguments; nil after
+// a problem.
+func (ld *Loader) action(v *yamlx.Node) (key, args *yamlx.Node) {
+	switch v.Kind {
+	case yamlx.Scalar:
+		text := strings.TrimSpace(v.String())
+		name, rest, _ := strings.Cut(text, " ")
+		if name == "" {
+			break
+		}
+		key = &yamlx.Node{Kind: yamlx.Scalar, Pos: v.Pos, Value: name}
+		args = &yamlx.Node{Kind: yamlx.Null, Pos: v.Pos}
+		if rest = strings.TrimSpace(rest); rest != "" {
+			args = &yamlx.Node{Kind: yamlx.Scalar, Pos: v.Pos, Value: rest}
+		}
+		return key, args
+	case yamlx.Map:
+		args = &yamlx.Node{Kind: yamlx.Map, Pos: v.Pos}
+		for i, k := range v.Keys {
+			if k.String() == "module" {
+				key = &yamlx.Node{Kind: yamlx.Scalar, Pos: v.Vals[i].Pos, Value: v.Vals[i].String()}
+				continue
+			}
+			args.Keys = append(args.Keys, k)
+			args.Vals = append(args.Vals, v.Vals[i])
+		}
+		if key != nil {
+			return key, args
+		}
+	}
+	ld.fail(yamlx.Errorf(v, "action: takes \"MODULE ARGS\" or a mapping with module: MODULE"))
+	return nil, nil
+}
+
+// freeFormMap reads "k=v k2=v2" text, as include_role and include_tasks
+// also take, as a mapping node; other nodes are returned as they are.
+func (ld *Loader) freeFormMap(v *yamlx.Node, kind string) *yamlx.Node {
+	if v.Kind != yamlx.Scalar || !strings.Contains(v.String(), "=") {
+		return v
+	}
+	words, err := splitWords(v.String())
+	if err != nil {
+		ld.fail(yamlx.Errorf(v, "%s: %v", kind, err))
+		return v
+	}
+	m := &yamlx.Node{Kind: yamlx.Map, Pos: v.Pos}
+	for _, w := range words {
+		k, val, ok := strings.Cut(w.unquoted, "=")
+		if !ok || w.quotedKey {
+			if kind == "include_tasks" || kind == "import_tasks" || kind == "include" {
+				return v // a file name with = in it
+			}
+			ld.fail(yamlx.Errorf(v, "%s: %q is not key=value", kind, w.raw))
+			continue
+		}
+		m.Keys = append(m.Keys, &yamlx.Node{Kind: yamlx.Scalar, Pos: v.Pos, Value: k})
+		m.Vals = append(m.Vals, &yamlx.Node{Kind: yamlx.Scalar, Pos: v.Pos, Value: val})
+	}
+	return m
 }
 
 func keysOf(n *yamlx.Node) []string {
@@ -1081,6 +1166,7 @@ func splitWords(s string) ([]word, error) {
 }
 
 func (ld *Loader) include(t *Task, kind string, k, v *yamlx.Node, l loc, r *Role) {
+	v = ld.freeFormMap(v, kind)
 	switch kind {
 	case "include", "include_tasks", "import_tasks":
 		file := ""
