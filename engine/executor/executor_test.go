@@ -210,3 +210,47 @@ func TestLookupFileSearchesRoleAndPlaybook(t *testing.T) {
 	assert.Equal(t, "from the playbook", read(t, filepath.Join(out, "play")))
 	assert.Equal(t, "from the role|from the playbook", read(t, filepath.Join(out, "role")))
 }
+
+// A task file that includes itself through a templated name stops at
+// MaxIncludeDepth with a failure that says so (it used to run forever).
+func TestDynamicIncludeRecursionStops(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "self.yml", "- include_tasks: \"{{ 'self.yml' }}\"\n")
+	pbFile := writeFile(t, dir, "site.yml", `
+- hosts: h1
+  gather_facts: false
+  tasks:
+    - include_tasks: "{{ 'self.yml' }}"
+`)
+	done := make(chan run, 1)
+	go func() {
+		done <- runPlaybook(t, loadInventory(t, "testdata/basic/inventory.yml"), pbFile, executor.Options{})
+	}()
+	select {
+	case r := <-done:
+		assert.Equal(t, 2, r.res.ExitCode(), r.out)
+		assert.Contains(t, r.out, "includes nested 100 deep")
+	case <-time.After(60 * time.Second):
+		t.Fatal("a self-including task file ran for a minute")
+	}
+}
+
+// A handler that notifies itself through a file included at run time
+// fails the host, naming the handler, instead of stopping silently.
+func TestHandlerCycleAtRunTimeFails(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "again.yml", "- command: 'true'\n  changed_when: true\n  notify: a\n")
+	pbFile := writeFile(t, dir, "site.yml", `
+- hosts: h1
+  gather_facts: false
+  tasks:
+    - command: 'true'
+      notify: a
+  handlers:
+    - name: a
+      include_tasks: "{{ 'again.yml' }}"
+`)
+	r := runPlaybook(t, loadInventory(t, "testdata/basic/inventory.yml"), pbFile, executor.Options{})
+	assert.Equal(t, 2, r.res.ExitCode(), r.out)
+	assert.Contains(t, r.out, "handlers notify one another in a cycle: a still notified after 10 rounds")
+}

@@ -101,138 +101,11 @@ func toAny(l []string) []any {
 	return out
 }
 
-// checkMode tells whether t runs in check mode.
-func (e *Executor) checkMode(t *playbook.Task, sc *scope) bool {
-	if t.CheckMode != nil {
-		return *t.CheckMode
-	}
-	v := e.opts.Check
-	sc.each(func(s *scope) bool {
-		if s.block != nil && s.block.CheckMode != nil {
-			v = *s.block.CheckMode
-			return false
-		}
-		return true
-	})
-	return v
-}
-
-func (pr *playRun) diffMode(t *playbook.Task, sc *scope) bool {
-	if t.Diff != nil {
-		return *t.Diff
-	}
-	v := pr.e.opts.Diff
-	sc.each(func(s *scope) bool {
-		if s.block != nil && s.block.Diff != nil {
-			v = *s.block.Diff
-			return false
-		}
-		return true
-	})
-	return v
-}
-
-func (pr *playRun) noLog(t *playbook.Task, sc *scope) bool {
-	if t.NoLog != nil {
-		return *t.NoLog
-	}
-	v := false
-	if pr.play.NoLog != nil {
-		v = *pr.play.NoLog
-	}
-	sc.each(func(s *scope) bool {
-		if s.block != nil && s.block.NoLog != nil {
-			v = *s.block.NoLog
-			return false
-		}
-		return true
-	})
-	return v
-}
-
-// become resolves become and become_user for t on host h.
-func (pr *playRun) become(t *playbook.Task, sc *scope, hsc *hostScope) (bool, string) {
-	var b *bool
-	user := t.BecomeUser
-	if t.Become != nil {
-		b = t.Become
-	}
-	sc.each(func(s *scope) bool {
-		if s.block == nil || s.block.Include != nil {
-			return true
-		}
-		if b == nil && s.block.Become != nil {
-			b = s.block.Become
-		}
-		if user == "" && s.block.BecomeUser != "" {
-			user = s.block.BecomeUser
-		}
-		return true
-	})
-	if b == nil {
-		b = pr.play.Become
-	}
-	if user == "" {
-		user = pr.play.BecomeUser
-	}
-	become := false
-	if b != nil {
-		become = *b
-	} else if v, ok := hsc.Lookup("ansible_become"); ok {
-		if r, err := expr.RenderIn(fmt.Sprint(v), hsc); err == nil {
-			become, _ = module.ParseBool(r)
-		}
-	}
-	if user == "" {
-		if v, ok := hsc.Lookup("ansible_become_user"); ok {
-			user = fmt.Sprint(v)
-		}
-	}
-	if expr.HasTemplate(user) {
-		if r, err := expr.RenderIn(user, hsc); err == nil {
-			user = expr.ToString(r)
-		}
-	}
-	return become, user
-}
-
-func (pr *playRun) environment(t *playbook.Task, sc *scope, hsc *hostScope) (map[string]string, error) {
-	env := map[string]string{}
-	var maps []map[string]any
-	if pr.play.Environment != nil {
-		maps = append(maps, pr.play.Environment)
-	}
-	var chain []map[string]any
-	sc.each(func(s *scope) bool {
-		if s.block != nil && s.block.Environment != nil {
-			chain = append(chain, s.block.Environment)
-		}
-		return true
-	})
-	for i := len(chain) - 1; i >= 0; i-- {
-		maps = append(maps, chain[i])
-	}
-	if t.Environment != nil {
-		maps = append(maps, t.Environment)
-	}
-	for _, m := range maps {
-		r, err := expr.RenderDeepIn(m, hsc)
-		if err != nil {
-			return nil, fmt.Errorf("environment: %v", err)
-		}
-		rm, _ := r.(map[string]any)
-		for k, v := range rm {
-			env[k] = expr.ToString(v)
-		}
-	}
-	return env, nil
-}
-
 // runOnHost runs t on host h: conditions, loop, module, register, notify.
 func (pr *playRun) runOnHost(ctx context.Context, t *playbook.Task, h string, sc *scope) *TaskResult {
 	hsc := pr.hostScope(h, t, sc)
 	cs := conds(t, sc)
-	noLog := pr.noLog(t, sc)
+	noLog := pr.noLog(t, sc, hsc)
 	var r *TaskResult
 	if t.HasLoop {
 		// The conditions a task inherits (from its blocks and role) hold
@@ -268,7 +141,7 @@ func (pr *playRun) runOnHost(ctx context.Context, t *playbook.Task, h string, sc
 }
 
 func (pr *playRun) runLoop(ctx context.Context, t *playbook.Task, h string, sc *scope, hsc *hostScope, cs []playbook.Cond) *TaskResult {
-	items, err := loopItems(t, hsc)
+	items, err := pr.loopItems(t, sc, hsc)
 	if err != nil {
 		return &TaskResult{Host: h, Task: t, Status: Failed, Msg: err.Error()}
 	}
@@ -341,7 +214,7 @@ func (pr *playRun) runLoop(ctx context.Context, t *playbook.Task, h string, sc *
 		agg.Status = Failed
 		agg.Msg = "One or more items failed"
 		agg.Result["msg"] = agg.Msg
-		if pr.ignoreErrors(t, hsc) {
+		if pr.ignoreErrors(t, sc, hsc) {
 			agg.Ignored = true
 		}
 	case changed:
@@ -357,22 +230,6 @@ func (pr *playRun) runLoop(ctx context.Context, t *playbook.Task, h string, sc *
 	return agg
 }
 
-func (pr *playRun) ignoreErrors(t *playbook.Task, hsc *hostScope) bool {
-	var v any = t.IgnoreErrors
-	if v == nil {
-		return false
-	}
-	if s, ok := v.(string); ok && expr.HasTemplate(s) {
-		r, err := expr.RenderIn(s, hsc)
-		if err != nil {
-			return false
-		}
-		v = r
-	}
-	b, _ := module.ParseBool(v)
-	return b
-}
-
 // execute runs t's module once on host h (with retries when until is set).
 func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h string, sc *scope, hsc *hostScope) *TaskResult {
 	res := &TaskResult{Host: h, Task: t}
@@ -380,7 +237,7 @@ func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h string, sc *
 		res.Status = Failed
 		res.Msg = msg
 		res.Result = map[string]any{"failed": true, "changed": false, "msg": msg}
-		if pr.ignoreErrors(t, hsc) {
+		if pr.ignoreErrors(t, sc, hsc) {
 			res.Ignored = true
 		}
 		return res
@@ -434,9 +291,12 @@ func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h string, sc *
 			}
 		}
 	}
-	check := pr.e.checkMode(t, sc)
+	check := pr.checkMode(t, sc)
 	diff := pr.diffMode(t, sc)
-	become, becomeUser := pr.become(t, sc, hsc)
+	become, becomeUser, err := pr.become(t, sc, hsc)
+	if err != nil {
+		return fail(fmt.Sprintf("%s: %v", t.Pos, err))
+	}
 	env, err := pr.environment(t, sc, hsc)
 	if err != nil {
 		return fail(fmt.Sprintf("%s: %v", t.Pos, err))
@@ -469,12 +329,16 @@ func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h string, sc *
 		}
 		rt.Remote = sh
 	}
-	attempts := 1
+	attempts, delay := 1, 0
 	if len(t.Until) > 0 {
-		attempts = t.Retries + 1
-		if attempts < 1 {
-			attempts = 1
+		retries, err := count(t.Retries, hsc, "retries")
+		if err != nil {
+			return fail(fmt.Sprintf("%s: %v", t.Pos, err))
 		}
+		if delay, err = count(t.Delay, hsc, "delay"); err != nil {
+			return fail(fmt.Sprintf("%s: %v", t.Pos, err))
+		}
+		attempts = retries + 1
 	}
 	regName := t.Register
 	if regName == "" {
@@ -547,7 +411,7 @@ func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h string, sc *
 					if attempt < attempts {
 						pr.e.out.Retry(h, t, attempt, attempts-1)
 						select {
-						case <-time.After(time.Duration(max(t.Delay, 0)) * time.Second):
+						case <-time.After(time.Duration(delay) * time.Second):
 						case <-ctx.Done():
 							return fail("interrupted")
 						}
@@ -578,7 +442,7 @@ func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h string, sc *
 			res.Status = Skipped
 			res.Predicted = true
 			res.Msg = "cannot be predicted in check mode: it depends on a change that was only predicted (" + oneLine(res.Msg) + ")"
-		} else if pr.ignoreErrors(t, hsc) {
+		} else if pr.ignoreErrors(t, sc, hsc) {
 			res.Ignored = true
 		}
 	}

@@ -3,13 +3,18 @@ package executor
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tpago/tpago/engine/expr"
+	"github.com/tpago/tpago/engine/module"
 	"github.com/tpago/tpago/engine/playbook"
 )
 
@@ -266,21 +271,6 @@ func (pr *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []string
 	}
 }
 
-func (pr *playRun) anyErrorsFatal(t *playbook.Task, sc *scope) bool {
-	if t.AnyErrorsFatal != nil {
-		return *t.AnyErrorsFatal
-	}
-	v := pr.play.AnyErrorsFatal
-	sc.each(func(s *scope) bool {
-		if s.block != nil && s.block.AnyErrorsFatal != nil {
-			v = *s.block.AnyErrorsFatal
-			return false
-		}
-		return true
-	})
-	return v
-}
-
 // record counts a result, updates the host's state and reports it.
 func (pr *playRun) record(t *playbook.Task, r *TaskResult, sc *scope) {
 	h := r.Host
@@ -305,7 +295,7 @@ func (pr *playRun) record(t *playbook.Task, r *TaskResult, sc *scope) {
 	st := pr.state[h]
 	if st != nil {
 		switch {
-		case r.Status == Unreachable && !t.IgnoreUnreach && !pr.play.IgnoreUnreach:
+		case r.Status == Unreachable && !pr.ignoreUnreachable(t, sc):
 			st.unreachable = true
 		case r.Status == Failed && !r.Ignored:
 			st.failed = true
@@ -313,7 +303,7 @@ func (pr *playRun) record(t *playbook.Task, r *TaskResult, sc *scope) {
 		}
 	}
 	pr.mu.Unlock()
-	if r.Status == Changed && pr.e.checkMode(t, sc) {
+	if r.Status == Changed && pr.checkMode(t, sc) {
 		pr.e.mu.Lock()
 		pr.e.predicted[h] = true
 		pr.e.mu.Unlock()
@@ -336,27 +326,24 @@ func (pr *playRun) notify(h string, t *playbook.Task) {
 	}
 	for _, n := range t.Notify {
 		for _, hd := range pr.play.Handlers {
-			if handlerMatches(hd, n) {
+			if playbook.HandlerMatches(hd, n) {
 				st.notified[hd] = true
 			}
 		}
 	}
 }
 
-func handlerMatches(hd *playbook.Task, name string) bool {
-	if hd.Name == name || (hd.Role != nil && hd.Role.Name+" : "+hd.Name == name) {
-		return true
-	}
-	for _, l := range hd.Listen {
-		if l == name {
-			return true
-		}
-	}
-	return false
-}
+// maxHandlerRounds bounds how often handlers notified by handlers run again
+// in one flush. The loader refuses handlers that notify one another in a
+// cycle; a templated notify can still make one, which fails the hosts.
+const maxHandlerRounds = 10
 
 func (pr *playRun) flushHandlers(ctx context.Context) {
-	for round := 0; round < 10; round++ {
+	for round := 0; ; round++ {
+		if round == maxHandlerRounds {
+			pr.failHandlerCycle()
+			return
+		}
 		ran := false
 		for _, hd := range pr.play.Handlers {
 			var hs []string
@@ -377,15 +364,51 @@ func (pr *playRun) flushHandlers(ctx context.Context) {
 			if hd.Role != nil {
 				sc = &scope{role: hd.Role, params: hd.Role.Params}
 			}
-			if hd.Block != nil {
+			switch {
+			case hd.Block != nil:
 				pr.runBlock(ctx, hd, hs, sc)
-			} else {
+			case hd.Include != nil:
+				pr.runInclude(ctx, hd, hs, sc)
+			default:
 				pr.runTask(ctx, hd, hs, sc, true)
 			}
 		}
 		if !ran {
 			return
 		}
+	}
+}
+
+// failHandlerCycle fails the hosts whose handlers were still notified after
+// maxHandlerRounds rounds, naming those handlers.
+func (pr *playRun) failHandlerCycle() {
+	type pending struct {
+		host string
+		hds  []*playbook.Task
+	}
+	var ps []pending
+	pr.mu.Lock()
+	for _, h := range pr.hosts {
+		st := pr.state[h]
+		var hds []*playbook.Task
+		for _, hd := range pr.play.Handlers {
+			if st.notified[hd] {
+				hds = append(hds, hd)
+				delete(st.notified, hd)
+			}
+		}
+		if len(hds) > 0 {
+			ps = append(ps, pending{h, hds})
+		}
+	}
+	pr.mu.Unlock()
+	for _, p := range ps {
+		var names []string
+		for _, hd := range p.hds {
+			names = append(names, hd.Label())
+		}
+		pr.record(p.hds[0], &TaskResult{Host: p.host, Task: p.hds[0], Status: Failed, Msg: fmt.Sprintf(
+			"handlers notify one another in a cycle: %s still notified after %d rounds", strings.Join(names, ", "), maxHandlerRounds)}, &scope{})
 	}
 }
 
@@ -442,8 +465,33 @@ func (pr *playRun) runMeta(ctx context.Context, t *playbook.Task, hosts []string
 	}
 }
 
+// MaxIncludeDepth is how deep dynamic includes (include_tasks,
+// include_role) may nest in one another. A task file that includes itself
+// through a templated name never ends otherwise; Ansible stops such a run
+// with a recursion error, tpago fails the include at this depth.
+const MaxIncludeDepth = 100
+
+// includeDepth counts the dynamic includes that sc runs inside.
+func includeDepth(sc *scope) int {
+	n := 0
+	sc.each(func(s *scope) bool {
+		if s.block != nil && s.block.Include != nil {
+			n++
+		}
+		return true
+	})
+	return n
+}
+
 // runInclude runs a dynamic include (include_tasks, include_role).
 func (pr *playRun) runInclude(ctx context.Context, t *playbook.Task, hosts []string, sc *scope) {
+	if d := includeDepth(sc); d >= MaxIncludeDepth {
+		for _, h := range hosts {
+			pr.record(t, &TaskResult{Host: h, Task: t, Status: Failed, Msg: fmt.Sprintf(
+				"%s: includes nested %d deep, the most tpago allows: does a task file include itself without end?", t.Pos, d)}, sc)
+		}
+		return
+	}
 	cs := conds(t, sc)
 	type entry struct {
 		file string
@@ -460,7 +508,7 @@ func (pr *playRun) runInclude(ctx context.Context, t *playbook.Task, hosts []str
 		}
 		if t.HasLoop {
 			var err error
-			items, err = loopItems(t, hsc)
+			items, err = pr.loopItems(t, sc, hsc)
 			if err != nil {
 				pr.record(t, &TaskResult{Host: h, Task: t, Status: Failed, Msg: err.Error()}, sc)
 				continue
@@ -575,10 +623,19 @@ func (pr *playRun) loadInclude(file string, from *playbook.Task) ([]*playbook.Ta
 	return ts, nil
 }
 
-func loopItems(t *playbook.Task, hsc expr.Scope) ([]any, error) {
+// loopItems renders t's loop for one host and turns it into its items:
+// loop: as it is, a with_* loop with Ansible's meaning for it.
+func (pr *playRun) loopItems(t *playbook.Task, sc *scope, hsc expr.Scope) ([]any, error) {
 	v, err := expr.RenderDeepIn(t.Loop, hsc)
 	if err != nil {
 		return nil, fmt.Errorf("%s: loop: %v", t.Pos, err)
+	}
+	if t.LoopWith != "" {
+		items, err := withItems(t.LoopWith, v, pr.finder(t, sc))
+		if err != nil {
+			return nil, fmt.Errorf("%s: with_%s: %v", t.Pos, t.LoopWith, err)
+		}
+		return items, nil
 	}
 	switch x := v.(type) {
 	case nil:
@@ -586,15 +643,264 @@ func loopItems(t *playbook.Task, hsc expr.Scope) ([]any, error) {
 	case []any:
 		return x, nil
 	case []string:
-		out := make([]any, len(x))
-		for i, s := range x {
-			out[i] = s
-		}
-		return out, nil
+		return toAny(x), nil
 	case string:
 		if strings.TrimSpace(x) == "" {
 			return nil, nil
 		}
 	}
 	return nil, fmt.Errorf("%s: loop: needs a list, got %T", t.Pos, v)
+}
+
+// asList is v as a list: a list as it is, nothing for nil, else a list of v.
+func asList(v any) []any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case []any:
+		return x
+	case []string:
+		return toAny(x)
+	}
+	return []any{v}
+}
+
+// flatten1 flattens one level of nested lists, as with_items does.
+func flatten1(l []any) []any {
+	var out []any
+	for _, it := range l {
+		switch x := it.(type) {
+		case []any, []string:
+			out = append(out, asList(x)...)
+		default:
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// withItems turns the rendered value of a with_KIND loop into its items,
+// as Ansible's lookup of that name does. find finds a file of the role or
+// playbook (for first_found).
+func withItems(kind string, v any, find func(kind, name string) (string, error)) ([]any, error) {
+	switch kind {
+	case "list":
+		return asList(v), nil
+	case "items":
+		return flatten1(asList(v)), nil
+	case "indexed_items":
+		var out []any
+		for i, it := range flatten1(asList(v)) {
+			out = append(out, []any{i, it})
+		}
+		return out, nil
+	case "dict":
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("needs a mapping, got %T", v)
+		}
+		var out []any
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			out = append(out, map[string]any{"key": k, "value": m[k]})
+		}
+		return out, nil
+	case "together", "nested":
+		var lists [][]any
+		for _, l := range asList(v) {
+			lists = append(lists, asList(l))
+		}
+		if kind == "together" {
+			return together(lists), nil
+		}
+		return nested(lists), nil
+	case "sequence":
+		return sequence(v)
+	case "subelements":
+		return subelements(v)
+	case "first_found":
+		return firstFound(v, find)
+	}
+	return nil, fmt.Errorf("unknown loop kind")
+}
+
+// together zips lists, padding the shorter ones with nil.
+func together(lists [][]any) []any {
+	n := 0
+	for _, l := range lists {
+		n = max(n, len(l))
+	}
+	var out []any
+	for i := range n {
+		row := make([]any, len(lists))
+		for j, l := range lists {
+			if i < len(l) {
+				row[j] = l[i]
+			}
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+// nested is every combination of one element of each list, in order.
+func nested(lists [][]any) []any {
+	if len(lists) == 0 {
+		return nil
+	}
+	out := []any{[]any{}}
+	for _, l := range lists {
+		var next []any
+		for _, prefix := range out {
+			for _, it := range l {
+				next = append(next, append(slices.Clone(prefix.([]any)), it))
+			}
+		}
+		out = next
+	}
+	return out
+}
+
+// sequence reads "start=1 end=5 stride=2 format=host%02d" or "count=3"
+// (or the short form "1-5/2") and gives the formatted numbers as strings.
+func sequence(v any) ([]any, error) {
+	spec, ok := v.(string)
+	if !ok {
+		return nil, fmt.Errorf("takes text such as start=1 end=5, not %T", v)
+	}
+	start, end, stride, count, format := 1, 0, 1, -1, "%d"
+	hasEnd := false
+	num := func(s string) (int, error) { return strconv.Atoi(strings.TrimSpace(s)) }
+	for _, w := range strings.Fields(spec) {
+		k, val, ok := strings.Cut(w, "=")
+		var err error
+		switch {
+		case !ok:
+			// short form START-END/STRIDE
+			se, st, hasStride := strings.Cut(w, "/")
+			a, b, hasDash := strings.Cut(se, "-")
+			if start, err = num(a); err == nil && hasDash {
+				end, err = num(b)
+				hasEnd = true
+			}
+			if err == nil && hasStride {
+				stride, err = num(st)
+			}
+		case k == "start":
+			start, err = num(val)
+		case k == "end":
+			end, err = num(val)
+			hasEnd = true
+		case k == "stride":
+			stride, err = num(val)
+		case k == "count":
+			count, err = num(val)
+		case k == "format":
+			format = val
+		default:
+			return nil, fmt.Errorf("unknown argument %q (start, end, stride, count, format)", k)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%q: not a whole number", w)
+		}
+	}
+	if count >= 0 {
+		if hasEnd {
+			return nil, fmt.Errorf("count and end cannot both be given")
+		}
+		end, hasEnd = start+(count-1)*stride, true
+		if count == 0 {
+			return nil, nil
+		}
+	}
+	if !hasEnd {
+		return nil, fmt.Errorf("needs end= or count=")
+	}
+	if stride == 0 || (end-start)/stride < 0 {
+		return nil, fmt.Errorf("stride %d never goes from %d to %d", stride, start, end)
+	}
+	if (end-start)/stride > 100000 {
+		return nil, fmt.Errorf("more than 100000 items")
+	}
+	var out []any
+	for i := start; stride > 0 && i <= end || stride < 0 && i >= end; i += stride {
+		out = append(out, fmt.Sprintf(format, i))
+	}
+	return out, nil
+}
+
+// subelements takes [list, "key"] (and optionally {skip_missing: true})
+// and gives [element, sub] for each sub in each element's key.
+func subelements(v any) ([]any, error) {
+	args := asList(v)
+	if len(args) < 2 || len(args) > 3 {
+		return nil, fmt.Errorf("takes [list, key] or [list, key, {skip_missing: true}]")
+	}
+	key, ok := args[1].(string)
+	if !ok {
+		return nil, fmt.Errorf("the key must be text, not %T", args[1])
+	}
+	skip := false
+	if len(args) == 3 {
+		if m, ok := args[2].(map[string]any); ok {
+			skip, _ = module.ParseBool(m["skip_missing"])
+		}
+	}
+	var out []any
+	for _, el := range asList(args[0]) {
+		m, ok := el.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("the list holds %T, not mappings", el)
+		}
+		subs, found := m[key]
+		if !found {
+			if skip {
+				continue
+			}
+			return nil, fmt.Errorf("an element has no key %q (add {skip_missing: true} to skip it)", key)
+		}
+		for _, sub := range asList(subs) {
+			out = append(out, []any{el, sub})
+		}
+	}
+	return out, nil
+}
+
+// firstFound gives the first of the files that exists (relative names are
+// looked for in the role's files/ and beside the playbook), as one item.
+func firstFound(v any, find func(kind, name string) (string, error)) ([]any, error) {
+	var files, paths []string
+	skip := false
+	for _, it := range asList(v) {
+		switch x := it.(type) {
+		case string:
+			files = append(files, x)
+		case map[string]any:
+			for _, f := range asList(x["files"]) {
+				files = append(files, fmt.Sprint(f))
+			}
+			for _, p := range asList(x["paths"]) {
+				paths = append(paths, fmt.Sprint(p))
+			}
+			skip, _ = module.ParseBool(x["skip"])
+		}
+	}
+	var candidates []string
+	for _, f := range files {
+		if len(paths) == 0 || filepath.IsAbs(f) {
+			candidates = append(candidates, f)
+			continue
+		}
+		for _, p := range paths {
+			candidates = append(candidates, filepath.Join(p, f))
+		}
+	}
+	for _, c := range candidates {
+		if p, err := find("files", c); err == nil {
+			return []any{p}, nil
+		}
+	}
+	if skip {
+		return nil, nil
+	}
+	return nil, fmt.Errorf("none of %s was found", strings.Join(candidates, ", "))
 }

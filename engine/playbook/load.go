@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/tpago/tpago/engine/expr"
@@ -28,15 +31,49 @@ type Loader struct {
 	PlaybookFS fs.FS
 
 	errs      []error
+	dropped   int // problems past MaxErrors
 	pbDir     string
 	files     map[string]*yamlx.Node
 	roleInsts map[string]*Role
-	loading   []string
 	playRoles []*Role
+	// loading is the chain of files and roles being loaded, outermost
+	// first: meeting one of them again is an include loop.
+	loading []loading
 }
 
-// MaxErrors is how many problems a load reports at most.
-const MaxErrors = 20
+type loading struct {
+	name string // a file's path, or "role " and the role's folder
+	at   yamlx.Pos
+}
+
+// enter notes that name (a playbook, a task file, a role) is being loaded
+// from at, and reports false, with an error naming the whole loop, when it
+// is already being loaded: that include, import or dependency would never
+// end. Every kind of include goes through here; leave undoes it.
+func (ld *Loader) enter(what, name string, at yamlx.Pos) bool {
+	for i, l := range ld.loading {
+		if l.name != name {
+			continue
+		}
+		var names []string
+		for _, c := range ld.loading[i:] {
+			names = append(names, strings.TrimPrefix(c.name, "role "))
+		}
+		names = append(names, strings.TrimPrefix(name, "role "))
+		e := yamlx.At(at, "%s: %s", what, strings.Join(names, " → "))
+		e.Hint = "a file or role that includes itself, directly or through others, would never end loading"
+		ld.fail(e)
+		return false
+	}
+	ld.loading = append(ld.loading, loading{name: name, at: at})
+	return true
+}
+
+func (ld *Loader) leave() { ld.loading = ld.loading[:len(ld.loading)-1] }
+
+// MaxErrors is how many problems a load reports at most; past it, a last
+// error says how many more there are.
+const MaxErrors = 1000
 
 type loc struct {
 	fsys   fs.FS
@@ -77,6 +114,8 @@ func (ld *Loader) fail(err error) {
 	}
 	if len(ld.errs) < MaxErrors {
 		ld.errs = append(ld.errs, err)
+	} else {
+		ld.dropped++
 	}
 }
 
@@ -84,7 +123,11 @@ func (ld *Loader) result() error {
 	if len(ld.errs) == 0 {
 		return nil
 	}
-	return errors.Join(ld.errs...)
+	errs := ld.errs
+	if ld.dropped > 0 {
+		errs = append(errs[:len(errs):len(errs)], fmt.Errorf("%d more problems not shown (tpago reports at most %d at once)", ld.dropped, MaxErrors))
+	}
+	return errors.Join(errs...)
 }
 
 func (ld *Loader) read(l loc, p string) (*yamlx.Node, error) {
@@ -114,7 +157,6 @@ func (ld *Loader) read(l loc, p string) (*yamlx.Node, error) {
 // LoadPlaybook loads a playbook and everything it refers to, and checks it.
 // All problems found are returned together (at most MaxErrors).
 func (ld *Loader) LoadPlaybook(file string) (*Playbook, error) {
-	ld.errs = nil
 	abs, err := filepath.Abs(file)
 	if err != nil {
 		return nil, err
@@ -129,7 +171,21 @@ func (ld *Loader) LoadPlaybook(file string) (*Playbook, error) {
 // LoadPlaybookData loads a playbook from data as if read from file (its
 // folder is where roles/ and relative paths are looked up).
 func (ld *Loader) LoadPlaybookData(file string, data []byte) (*Playbook, error) {
-	ld.errs = nil
+	ld.errs, ld.dropped = nil, 0
+	ld.loading = nil
+	ld.enter("", playbookKey(file), yamlx.Pos{File: file})
+	return ld.loadPlaybook(file, data)
+}
+
+// playbookKey names a playbook file in the chain of files being loaded.
+func playbookKey(file string) string {
+	if abs, err := filepath.Abs(file); err == nil {
+		return abs
+	}
+	return filepath.Clean(file)
+}
+
+func (ld *Loader) loadPlaybook(file string, data []byte) (*Playbook, error) {
 	root, err := yamlx.ParseOne(file, data)
 	if err != nil {
 		return nil, err
@@ -142,33 +198,9 @@ func (ld *Loader) LoadPlaybookData(file string, data []byte) (*Playbook, error) 
 	base := diskLoc(pb.Dir)
 	for _, pn := range root.Items {
 		if pn.Kind == yamlx.Map && (pn.Get("import_playbook") != nil || pn.Get("ansible.builtin.import_playbook") != nil) {
-			sub := pn.Get("import_playbook")
-			if sub == nil {
-				sub = pn.Get("ansible.builtin.import_playbook")
+			if ipb := ld.importPlaybook(pn, pb.Dir); ipb != nil {
+				pb.Plays = append(pb.Plays, ipb.Plays...)
 			}
-			p := sub.String()
-			rel := p
-			if !filepath.IsAbs(p) {
-				p = filepath.Join(pb.Dir, p)
-			}
-			inner := &Loader{RolePaths: ld.RolePaths, BuiltinRoles: ld.BuiltinRoles, PlaybookFS: ld.PlaybookFS}
-			var ipb *Playbook
-			var err error
-			if _, statErr := os.Stat(p); statErr != nil && ld.PlaybookFS != nil && !filepath.IsAbs(rel) {
-				data, rerr := fs.ReadFile(ld.PlaybookFS, path.Clean(rel))
-				if rerr != nil {
-					err = fmt.Errorf("%s: import_playbook: %s not found", sub.Pos, rel)
-				} else {
-					ipb, err = inner.LoadPlaybookData(p, data)
-				}
-			} else {
-				ipb, err = inner.LoadPlaybook(p)
-			}
-			if err != nil {
-				ld.fail(yamlx.WithChain(err, "imported from "+sub.Pos.String()))
-				continue
-			}
-			pb.Plays = append(pb.Plays, ipb.Plays...)
 			continue
 		}
 		if p := ld.loadPlay(pn, base); p != nil {
@@ -179,6 +211,49 @@ func (ld *Loader) LoadPlaybookData(file string, data []byte) (*Playbook, error) 
 		return nil, err
 	}
 	return pb, nil
+}
+
+// importPlaybook loads the playbook that pn imports (from disk beside the
+// importing one, else from PlaybookFS); nil after a problem.
+func (ld *Loader) importPlaybook(pn *yamlx.Node, dir string) *Playbook {
+	sub := pn.Get("import_playbook")
+	if sub == nil {
+		sub = pn.Get("ansible.builtin.import_playbook")
+	}
+	p := sub.String()
+	rel := p
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(dir, p)
+	}
+	if !ld.enter("import_playbook loop", playbookKey(p), sub.Pos) {
+		return nil
+	}
+	defer ld.leave()
+	inner := &Loader{RolePaths: ld.RolePaths, BuiltinRoles: ld.BuiltinRoles, PlaybookFS: ld.PlaybookFS,
+		loading: append([]loading(nil), ld.loading...)}
+	var data []byte
+	var err error
+	if _, statErr := os.Stat(p); statErr != nil && ld.PlaybookFS != nil && !filepath.IsAbs(rel) {
+		data, err = fs.ReadFile(ld.PlaybookFS, path.Clean(rel))
+		if err != nil {
+			err = fmt.Errorf("%s: import_playbook: %s not found", sub.Pos, rel)
+		}
+	} else if abs, aerr := filepath.Abs(p); aerr != nil {
+		err = aerr
+	} else if data, err = os.ReadFile(abs); err != nil {
+		err = fmt.Errorf("playbook %s: %w", p, err)
+	} else {
+		p = abs
+	}
+	var ipb *Playbook
+	if err == nil {
+		ipb, err = inner.loadPlaybook(p, data)
+	}
+	if err != nil {
+		ld.fail(yamlx.WithChain(err, "imported from "+sub.Pos.String()))
+		return nil
+	}
+	return ipb
 }
 
 var playKeys = []string{"name", "hosts", "vars", "vars_files", "roles", "pre_tasks", "tasks", "post_tasks",
@@ -232,57 +307,28 @@ func (ld *Loader) loadPlay(n *yamlx.Node, base loc) *Play {
 				}
 				p.VarsFiles = append(p.VarsFiles, fn.Plain().(map[string]any))
 			}
-		case "become":
-			p.Become = ld.boolp(v)
-		case "become_user":
-			p.BecomeUser = v.String()
 		case "gather_facts":
 			if b := ld.boolp(v); b != nil {
 				p.GatherFacts = *b
 			}
 		case "serial":
-			if v.Kind == yamlx.List {
-				for _, it := range v.Items {
-					p.Serial = append(p.Serial, it.Plain())
-				}
-			} else {
-				p.Serial = []any{v.Plain()}
-			}
+			p.Serial = ld.serial(v)
 		case "strategy":
 			p.Strategy = v.String()
 			if p.Strategy != "linear" && p.Strategy != "free" {
 				ld.fail(yamlx.Errorf(v, "unknown strategy %q: use linear or free", p.Strategy))
 			}
-		case "any_errors_fatal":
-			if b := ld.boolp(v); b != nil {
-				p.AnyErrorsFatal = *b
-			}
-		case "ignore_unreachable":
-			if b := ld.boolp(v); b != nil {
-				p.IgnoreUnreach = *b
-			}
-		case "tags":
-			p.Tags = ld.strings(v)
-		case "environment":
-			p.Environment = ld.mapping(v, "environment")
-		case "check_mode":
-			p.CheckMode = ld.boolp(v)
-		case "diff":
-			p.Diff = ld.boolp(v)
-		case "no_log":
-			p.NoLog = ld.boolp(v)
 		case "roles", "pre_tasks", "tasks", "post_tasks", "handlers":
 			// below, in order
 		case "remote_user", "connection", "max_fail_percentage", "order", "collections", "module_defaults",
-			"become_method", "ignore_errors", "force_handlers", "gather_subset", "run_once":
-			if key == "become_method" && v.String() != "sudo" {
-				ld.fail(yamlx.Errorf(v, "become_method %q is not supported: tpago escalates with sudo", v.String()))
-			}
+			"force_handlers", "gather_subset", "run_once":
 			// accepted, no effect
 		case "vars_prompt":
 			ld.fail(yamlx.Errorf(k, "vars_prompt is not supported: pass the values with -e name=value"))
 		default:
-			ld.fail(unknownKey(k, "play", playKeys))
+			if !ld.keyword(&p.Keywords, key, v) {
+				ld.fail(unknownKey(k, "play", playKeys))
+			}
 		}
 	}
 	if n.Get("hosts") == nil {
@@ -372,8 +418,7 @@ func (ld *Loader) parseRoleRef(n *yamlx.Node) *roleRef {
 			ref.keywords = func(t *Task) {
 				tmp := &Task{}
 				ld.taskKeywords(tmp, kw, loc{})
-				t.When, t.Tags, t.Become, t.BecomeUser = tmp.When, tmp.Tags, tmp.Become, tmp.BecomeUser
-				t.Environment, t.DelegateTo, t.IgnoreErrors, t.NoLog, t.CheckMode = tmp.Environment, tmp.DelegateTo, tmp.IgnoreErrors, tmp.NoLog, tmp.CheckMode
+				t.When, t.DelegateTo, t.Keywords = tmp.When, tmp.DelegateTo, tmp.Keywords
 			}
 		}
 		return ref
@@ -382,9 +427,28 @@ func (ld *Loader) parseRoleRef(n *yamlx.Node) *roleRef {
 	return nil
 }
 
-func (ld *Loader) findRole(name string, from loc) (loc, string, error) {
+// findRole finds the role called name; a collection-qualified name
+// (ns.collection.role) is also looked for by its last part, the role's own
+// name. It returns the role's location, its path and the name found.
+func (ld *Loader) findRole(name string, from loc) (loc, string, string, error) {
+	l, p, err := ld.findRoleNamed(name, from)
+	if err == nil {
+		return l, p, name, nil
+	}
+	if parts := strings.Split(name, "."); len(parts) >= 3 && !strings.ContainsAny(name, "/\\") {
+		short := parts[len(parts)-1]
+		if l, p, err2 := ld.findRoleNamed(short, from); err2 == nil {
+			return l, p, short, nil
+		}
+	}
+	return loc{}, "", "", err
+}
+
+func (ld *Loader) findRoleNamed(name string, from loc) (loc, string, error) {
 	var tried []string
 	if strings.Contains(name, "/") || strings.HasPrefix(name, ".") {
+		// A path: beside the referencing file first, then (a name such as
+		// postgres/config) under every roles folder, as Ansible does.
 		p := name
 		if !filepath.IsAbs(p) && from.ondisk != "" {
 			p = filepath.Join(from.display(from.dir), p)
@@ -392,7 +456,10 @@ func (ld *Loader) findRole(name string, from loc) (loc, string, error) {
 		if st, err := os.Stat(p); err == nil && st.IsDir() {
 			return diskLoc(p), p, nil
 		}
-		return loc{}, "", fmt.Errorf("role %s not found at %s", name, p)
+		if filepath.IsAbs(name) || strings.HasPrefix(name, ".") {
+			return loc{}, "", fmt.Errorf("role %s not found at %s", name, p)
+		}
+		tried = append(tried, p)
 	}
 	var dirs []string
 	if from.ondisk != "" && from.role == nil {
@@ -432,13 +499,13 @@ func (ld *Loader) findRole(name string, from loc) (loc, string, error) {
 	hint := ""
 	if ld.BuiltinRoles != nil {
 		if ents, err := fs.ReadDir(ld.BuiltinRoles, "."); err == nil {
-			best, bd := "", 3
+			var roles []string
 			for _, e := range ents {
-				if d := module.Distance(name, e.Name()); e.IsDir() && d < bd {
-					best, bd = e.Name(), d
+				if e.IsDir() {
+					roles = append(roles, e.Name())
 				}
 			}
-			if best != "" {
+			if best := Closest(name, roles, 3); best != "" {
 				hint = fmt.Sprintf(" (did you mean %s?)", best)
 			}
 		}
@@ -451,7 +518,7 @@ func (ld *Loader) loadRoleRef(ref *roleRef, from loc, pos yamlx.Pos) *Role {
 }
 
 func (ld *Loader) loadRole(name string, params map[string]any, tasksFrom, varsFrom, defaultsFrom, handlersFrom string, from loc, pos yamlx.Pos) *Role {
-	rl, rpath, err := ld.findRole(name, from)
+	rl, rpath, name, err := ld.findRole(name, from)
 	if err != nil {
 		ld.fail(yamlx.At(pos, "%v", err))
 		return nil
@@ -460,14 +527,10 @@ func (ld *Loader) loadRole(name string, params map[string]any, tasksFrom, varsFr
 	if r, ok := ld.roleInsts[key]; ok {
 		return r
 	}
-	for _, l := range ld.loading {
-		if l == rpath {
-			ld.fail(yamlx.At(pos, "role dependency cycle: %s → %s", strings.Join(ld.loading, " → "), rpath))
-			return nil
-		}
+	if !ld.enter("role dependency cycle", "role "+rpath, pos) {
+		return nil
 	}
-	ld.loading = append(ld.loading, rpath)
-	defer func() { ld.loading = ld.loading[:len(ld.loading)-1] }()
+	defer ld.leave()
 
 	r := &Role{Name: path.Base(strings.TrimSuffix(name, "/")), Path: rpath, FS: rl.fsys, OnDisk: rl.ondisk != "", Params: params}
 	rl.role = r
@@ -518,9 +581,25 @@ func (ld *Loader) loadRole(name string, params map[string]any, tasksFrom, varsFr
 	} else if hn != nil {
 		r.Handlers = ld.taskListIn(hn, hl, r, true, chain)
 	}
+	if !isRole(rl) {
+		ld.fail(yamlx.At(pos, "%s is not a role: it has no tasks/, handlers/, defaults/, vars/ or meta/ entry file", rpath))
+		return nil
+	}
 	ld.roleInsts[key] = r
 	ld.playRoles = append(ld.playRoles, r)
 	return r
+}
+
+// isRole reports whether the folder at rl holds a role: an entry file
+// (main.yml, main.yaml or main) in one of the folders a role reads.
+func isRole(rl loc) bool {
+	for _, sub := range []string{"tasks", "handlers", "defaults", "vars", "meta"} {
+		ents, err := fs.ReadDir(rl.fsys, path.Join(rl.dir, sub))
+		if err == nil && len(ents) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // readEntry reads ROLE/sub/entry.yml (or .yaml, or no extension); nil when
@@ -546,7 +625,7 @@ func (ld *Loader) taskListIn(n *yamlx.Node, l loc, r *Role, handlers bool, chain
 
 // LoadTasks loads a task file (for include_tasks at run time).
 func (ld *Loader) LoadTasks(file string, from *Task) ([]*Task, error) {
-	ld.errs = nil
+	ld.errs, ld.dropped = nil, 0
 	if ld.roleInsts == nil {
 		ld.roleInsts = map[string]*Role{}
 	}
@@ -560,6 +639,13 @@ func (ld *Loader) LoadTasks(file string, from *Task) ([]*Task, error) {
 	if err != nil {
 		return nil, err
 	}
+	ld.loading = nil
+	at := yamlx.Pos{File: l.display(path.Join(l.dir, p))}
+	if from != nil {
+		at = from.Pos
+	}
+	ld.enter("", l.display(path.Join(l.dir, p)), at)
+	defer ld.leave()
 	ts := ld.taskList(n, loc{fsys: l.fsys, dir: path.Dir(path.Join(l.dir, p)), ondisk: l.ondisk, role: r}, r, false)
 	return ts, ld.result()
 }
@@ -612,31 +698,39 @@ func isTaskKeyword(k string) bool {
 	return false
 }
 
+// WithLoops are the with_* loops tpago runs as Ansible does: the value is
+// the loop's, and the name says how it is turned into items.
+var WithLoops = []string{"items", "list", "dict", "indexed_items", "together", "sequence", "subelements",
+	"first_found", "nested"}
+
+func withLoop(key string) (string, bool) {
+	kind, ok := strings.CutPrefix(key, "with_")
+	return kind, ok && slices.Contains(WithLoops, kind)
+}
+
 var unsupported = map[string]string{
-	"with_items":         "use loop: (with_items flattens one level: loop: \"{{ flatten(list, 1) }}\" if you need that)",
-	"with_list":          "use loop:",
-	"with_dict":          "use loop: \"{{ dict2items(mydict) }}\" and item.key / item.value",
-	"with_fileglob":      "not supported; list the files, or use find-like command with register",
-	"with_together":      "use loop: \"{{ zip(a, b) }}\"",
-	"with_sequence":      "use loop: \"{{ range(1, N + 1) }}\"",
-	"with_subelements":   "build the list with an expression and use loop:",
-	"with_nested":        "build the product with an expression and use loop:",
-	"with_indexed_items": "use loop: with loop_control: {index_var: i}",
-	"with_first_found":   "use stat: and when:",
-	"local_action":       "use delegate_to: localhost with the module as usual",
-	"action":             "write the module name as the task's key",
-	"async":              "async tasks are not supported: run the command in the foreground",
-	"poll":               "async tasks are not supported: run the command in the foreground",
+	"with_fileglob": "not supported; list the files, or use find-like command with register",
+	"local_action":  "use delegate_to: localhost with the module as usual",
+	"async":         "async tasks are not supported: run the command in the foreground",
+	"poll":          "async tasks are not supported: run the command in the foreground",
+}
+
+// Closest returns the candidate nearest to name by edit distance, if one
+// is nearer than limit; ties go to the first by name, so that the
+// suggestion is the same on every run.
+func Closest(name string, candidates []string, limit int) string {
+	best, bd := "", limit
+	for _, c := range candidates {
+		if d := module.Distance(name, c); d < bd || d == bd && best != "" && c < best {
+			best, bd = c, d
+		}
+	}
+	return best
 }
 
 func unknownKey(k *yamlx.Node, what string, known []string) error {
 	key := k.String()
-	best, bd := "", 3
-	for _, c := range known {
-		if d := module.Distance(key, c); d < bd {
-			best, bd = c, d
-		}
-	}
+	best := Closest(key, known, 3)
 	e := yamlx.Errorf(k, "unknown %s keyword %q", what, key)
 	if best != "" {
 		e.Hint = fmt.Sprintf("did you mean %s?", best)
@@ -672,9 +766,12 @@ func (ld *Loader) task(n *yamlx.Node, l loc, r *Role, handler bool) *Task {
 	var modKey *yamlx.Node
 	var modVal *yamlx.Node
 	var argsKw *yamlx.Node
+	// A problem with one key is reported and the rest of the task is still
+	// checked: every problem shows in one pass.
+	bad := false
 	for i, k := range n.Keys {
 		key := k.String()
-		if isTaskKeyword(key) {
+		if _, ok := withLoop(key); ok || isTaskKeyword(key) {
 			if key == "args" {
 				argsKw = n.Vals[i]
 			}
@@ -684,23 +781,33 @@ func (ld *Loader) task(n *yamlx.Node, l loc, r *Role, handler bool) *Task {
 			e := yamlx.Errorf(k, "%s is not supported", key)
 			e.Hint = hint
 			ld.fail(e)
-			return nil
+			bad = true
+			continue
 		}
 		name := key
 		for _, p := range ModulePrefixes {
 			name = strings.TrimPrefix(name, p)
 		}
 		if modKey != nil {
-			if _, _, ok := module.Lookup(name); ok || isIncludeKey(name) {
+			if _, _, ok := module.Lookup(name); ok || isIncludeKey(name) || name == "action" {
 				ld.fail(yamlx.Errorf(k, "a task runs one module: found both %s (line %d) and %s", modKey.String(), modKey.Pos.Line, key))
 			} else {
 				ld.fail(unknownKey(k, "task", taskKeywords))
 			}
-			return nil
+			bad = true
+			continue
 		}
 		modKey, modVal = k, n.Vals[i]
+		if name == "action" {
+			if modKey, modVal = ld.action(n.Vals[i]); modKey == nil {
+				bad = true
+			}
+		}
 	}
 	ld.taskKeywords(t, n, l)
+	if bad && modKey == nil {
+		return nil
+	}
 	if b := n.Get("block"); b != nil {
 		if modKey != nil {
 			ld.fail(yamlx.Errorf(modKey, "a block cannot also run a module (%s)", modKey.String()))
@@ -743,12 +850,7 @@ func (ld *Loader) task(n *yamlx.Node, l loc, r *Role, handler bool) *Task {
 	}
 	_, spec, ok := module.Lookup(name)
 	if !ok {
-		best, bd := "", 3
-		for _, m := range module.Names() {
-			if d := module.Distance(name, m); d < bd {
-				best, bd = m, d
-			}
-		}
+		best := Closest(name, module.Names(), 3)
 		e := yamlx.Errorf(modKey, "unknown module or keyword %q", modKey.String())
 		if best != "" {
 			e.Hint = fmt.Sprintf("did you mean %s? (`tpago modules` lists them all)", best)
@@ -774,6 +876,13 @@ func (ld *Loader) task(n *yamlx.Node, l loc, r *Role, handler bool) *Task {
 	if t.Args == nil {
 		return nil
 	}
+	if t.Module == "set_fact" {
+		for _, k := range slices.Sorted(maps.Keys(t.Args)) {
+			if k != "cacheable" && !IsIdentifier(k) && !expr.HasTemplate(k) {
+				ld.fail(yamlx.At(t.ArgPos[k], "set_fact: %q is not a variable name (letters, digits and _, not starting with a digit)", k))
+			}
+		}
+	}
 	for _, e := range spec.CheckStatic(t.Args) {
 		p := modKey.Pos
 		if pp, ok := t.ArgPos[e.Key]; ok {
@@ -782,7 +891,72 @@ func (ld *Loader) task(n *yamlx.Node, l loc, r *Role, handler bool) *Task {
 		ld.fail(yamlx.At(p, "%s: %s", spec.Name, e.Error()))
 	}
 	ld.checkArgTemplates(t)
+	if bad {
+		return nil
+	}
 	return t
+}
+
+// action reads the action: form of a task ("action: copy src=a dest=b",
+// or a mapping with module:) as the module's key and arguments; nil after
+// a problem.
+func (ld *Loader) action(v *yamlx.Node) (key, args *yamlx.Node) {
+	switch v.Kind {
+	case yamlx.Scalar:
+		text := strings.TrimSpace(v.String())
+		name, rest, _ := strings.Cut(text, " ")
+		if name == "" {
+			break
+		}
+		key = &yamlx.Node{Kind: yamlx.Scalar, Pos: v.Pos, Value: name}
+		args = &yamlx.Node{Kind: yamlx.Null, Pos: v.Pos}
+		if rest = strings.TrimSpace(rest); rest != "" {
+			args = &yamlx.Node{Kind: yamlx.Scalar, Pos: v.Pos, Value: rest}
+		}
+		return key, args
+	case yamlx.Map:
+		args = &yamlx.Node{Kind: yamlx.Map, Pos: v.Pos}
+		for i, k := range v.Keys {
+			if k.String() == "module" {
+				key = &yamlx.Node{Kind: yamlx.Scalar, Pos: v.Vals[i].Pos, Value: v.Vals[i].String()}
+				continue
+			}
+			args.Keys = append(args.Keys, k)
+			args.Vals = append(args.Vals, v.Vals[i])
+		}
+		if key != nil {
+			return key, args
+		}
+	}
+	ld.fail(yamlx.Errorf(v, "action: takes \"MODULE ARGS\" or a mapping with module: MODULE"))
+	return nil, nil
+}
+
+// freeFormMap reads "k=v k2=v2" text, as include_role and include_tasks
+// also take, as a mapping node; other nodes are returned as they are.
+func (ld *Loader) freeFormMap(v *yamlx.Node, kind string) *yamlx.Node {
+	if v.Kind != yamlx.Scalar || !strings.Contains(v.String(), "=") {
+		return v
+	}
+	words, err := splitWords(v.String())
+	if err != nil {
+		ld.fail(yamlx.Errorf(v, "%s: %v", kind, err))
+		return v
+	}
+	m := &yamlx.Node{Kind: yamlx.Map, Pos: v.Pos}
+	for _, w := range words {
+		k, val, ok := strings.Cut(w.unquoted, "=")
+		if !ok || w.quotedKey {
+			if kind == "include_tasks" || kind == "import_tasks" || kind == "include" {
+				return v // a file name with = in it
+			}
+			ld.fail(yamlx.Errorf(v, "%s: %q is not key=value", kind, w.raw))
+			continue
+		}
+		m.Keys = append(m.Keys, &yamlx.Node{Kind: yamlx.Scalar, Pos: v.Pos, Value: k})
+		m.Vals = append(m.Vals, &yamlx.Node{Kind: yamlx.Scalar, Pos: v.Pos, Value: val})
+	}
+	return m
 }
 
 func keysOf(n *yamlx.Node) []string {
@@ -992,6 +1166,7 @@ func splitWords(s string) ([]word, error) {
 }
 
 func (ld *Loader) include(t *Task, kind string, k, v *yamlx.Node, l loc, r *Role) {
+	v = ld.freeFormMap(v, kind)
 	switch kind {
 	case "include", "include_tasks", "import_tasks":
 		file := ""
@@ -1028,6 +1203,10 @@ func (ld *Loader) include(t *Task, kind string, k, v *yamlx.Node, l loc, r *Role
 				ld.fail(yamlx.At(v.Pos, "import_tasks: %v", err))
 				return
 			}
+			if !ld.enter("import_tasks loop", il.display(path.Join(il.dir, ip)), v.Pos) {
+				return
+			}
+			defer ld.leave()
 			t.Block = ld.taskListIn(n, loc{fsys: il.fsys, dir: path.Dir(path.Join(il.dir, ip)), ondisk: il.ondisk, role: r}, r, t.Handler, "imported from "+v.Pos.String())
 			if t.Block == nil {
 				t.Block = []*Task{}
@@ -1046,6 +1225,10 @@ func (ld *Loader) include(t *Task, kind string, k, v *yamlx.Node, l loc, r *Role
 				}
 				return
 			}
+			if !ld.enter(kind+" loop", il.display(path.Join(il.dir, ip)), v.Pos) {
+				return
+			}
+			defer ld.leave()
 			tasks := ld.taskListIn(n, loc{fsys: il.fsys, dir: path.Dir(path.Join(il.dir, ip)), ondisk: il.ondisk, role: r}, r, t.Handler, "included from "+v.Pos.String())
 			if tasks == nil {
 				tasks = []*Task{}
@@ -1107,12 +1290,26 @@ func (ld *Loader) include(t *Task, kind string, k, v *yamlx.Node, l loc, r *Role
 func (ld *Loader) taskKeywords(t *Task, n *yamlx.Node, l loc) {
 	for i, k := range n.Keys {
 		v := n.Vals[i]
+		if ld.keyword(&t.Keywords, k.String(), v) {
+			continue
+		}
+		if kind, ok := withLoop(k.String()); ok {
+			if t.HasLoop {
+				ld.fail(yamlx.Errorf(k, "a task has one loop: %s is the second", k.String()))
+			}
+			t.Loop, t.HasLoop, t.LoopWith = v.Plain(), true, kind
+			ld.checkLoopTemplates(v)
+			continue
+		}
 		switch k.String() {
 		case "name":
 			t.Name = v.String()
 		case "when":
 			t.When = ld.conds(v)
 		case "loop":
+			if t.HasLoop {
+				ld.fail(yamlx.Errorf(k, "a task has one loop: loop: and with_%s: are both here", t.LoopWith))
+			}
 			t.Loop = v.Plain()
 			t.HasLoop = true
 			if s, ok := t.Loop.(string); ok {
@@ -1140,6 +1337,9 @@ func (ld *Loader) taskKeywords(t *Task, n *yamlx.Node, l loc) {
 			}
 		case "register":
 			t.Register = v.String()
+			if !IsIdentifier(t.Register) {
+				ld.fail(yamlx.Errorf(v, "register: %q is not a variable name (letters, digits and _, not starting with a digit)", t.Register))
+			}
 		case "notify":
 			t.Notify = ld.strings(v)
 		case "listen":
@@ -1155,22 +1355,6 @@ func (ld *Loader) taskKeywords(t *Task, n *yamlx.Node, l loc) {
 			if !t.HasRetries {
 				t.Retries = 3
 			}
-		case "ignore_errors":
-			t.IgnoreErrors = v.Plain()
-		case "ignore_unreachable":
-			if b := ld.boolp(v); b != nil {
-				t.IgnoreUnreach = *b
-			}
-		case "tags":
-			t.Tags = ld.strings(v)
-		case "become":
-			t.Become = ld.boolp(v)
-		case "become_user":
-			t.BecomeUser = v.String()
-		case "become_method":
-			if v.String() != "sudo" {
-				ld.fail(yamlx.Errorf(v, "become_method %q is not supported: tpago escalates with sudo", v.String()))
-			}
 		case "delegate_to":
 			t.DelegateTo = v.String()
 		case "delegate_facts":
@@ -1182,25 +1366,94 @@ func (ld *Loader) taskKeywords(t *Task, n *yamlx.Node, l loc) {
 				t.RunOnce = *b
 			}
 		case "retries":
-			t.Retries = ld.intv(v)
+			t.Retries = ld.countOrTemplate(v, "retries")
 			t.HasRetries = true
 		case "delay":
-			t.Delay = ld.intv(v)
+			t.Delay = ld.countOrTemplate(v, "delay")
 		case "timeout":
-			t.Timeout = ld.intv(v)
+			t.Timeout = ld.count(v, "timeout")
 		case "vars":
 			t.Vars = ld.mapping(v, "vars")
-		case "environment":
-			t.Environment = ld.mapping(v, "environment")
-		case "no_log":
-			t.NoLog = ld.boolp(v)
-		case "check_mode":
-			t.CheckMode = ld.boolp(v)
-		case "diff":
-			t.Diff = ld.boolp(v)
-		case "any_errors_fatal":
-			t.AnyErrorsFatal = ld.boolp(v)
 		}
+	}
+}
+
+// keyword decodes one of the keywords plays, blocks and tasks share into
+// kw; false when key is not one of them.
+func (ld *Loader) keyword(kw *Keywords, key string, v *yamlx.Node) bool {
+	switch key {
+	case "become":
+		kw.Become = ld.flag(v, "become")
+	case "become_user":
+		kw.BecomeUser = v.String()
+	case "become_method":
+		if v.String() != "sudo" {
+			ld.fail(yamlx.Errorf(v, "become_method %q is not supported: tpago escalates with sudo", v.String()))
+		}
+	case "no_log":
+		kw.NoLog = ld.flag(v, "no_log")
+	case "ignore_errors":
+		kw.IgnoreErrors = ld.flag(v, "ignore_errors")
+	case "check_mode":
+		kw.CheckMode = ld.boolp(v)
+	case "diff":
+		kw.Diff = ld.boolp(v)
+	case "ignore_unreachable":
+		kw.IgnoreUnreach = ld.boolp(v)
+	case "any_errors_fatal":
+		kw.AnyErrorsFatal = ld.boolp(v)
+	case "tags":
+		kw.Tags = ld.strings(v)
+	case "environment":
+		if s, ok := v.Plain().(string); ok && expr.HasTemplate(s) {
+			ld.checkTemplate(v, "environment")
+			kw.Environment = s
+		} else if m := ld.mapping(v, "environment"); m != nil {
+			kw.Environment = m
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// flag reads a keyword that is true or false, or a template decided per
+// host at run time.
+func (ld *Loader) flag(v *yamlx.Node, what string) any {
+	if s, ok := v.Plain().(string); ok && expr.HasTemplate(s) {
+		ld.checkTemplate(v, what)
+		return s
+	}
+	if b := ld.boolp(v); b != nil {
+		return *b
+	}
+	return nil
+}
+
+// countOrTemplate reads a whole number of 0 or more, or a template
+// checked at run time.
+func (ld *Loader) countOrTemplate(v *yamlx.Node, what string) any {
+	if s, ok := v.Plain().(string); ok && expr.HasTemplate(s) {
+		ld.checkTemplate(v, what)
+		return s
+	}
+	return ld.count(v, what)
+}
+
+// checkLoopTemplates checks the templates in a with_* loop's value.
+func (ld *Loader) checkLoopTemplates(v *yamlx.Node) {
+	WalkStrings(v.Plain(), func(s string) {
+		if expr.HasTemplate(s) {
+			if err := expr.CheckTemplate(s); err != nil {
+				ld.fail(yamlx.Errorf(v, "loop: %v", err))
+			}
+		}
+	})
+}
+
+func (ld *Loader) checkTemplate(v *yamlx.Node, what string) {
+	if err := expr.CheckTemplate(v.String()); err != nil {
+		ld.fail(yamlx.Errorf(v, "%s: %v", what, err))
 	}
 }
 
@@ -1284,6 +1537,58 @@ func (ld *Loader) boolp(v *yamlx.Node) *bool {
 	return &b
 }
 
+// IsIdentifier reports whether s can name a variable.
+func IsIdentifier(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		if c != '_' && !(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') && !(i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// count reads a keyword that takes a whole number of zero or more.
+func (ld *Loader) count(v *yamlx.Node, what string) int {
+	n := ld.intv(v)
+	if n < 0 {
+		ld.fail(yamlx.Errorf(v, "%s: takes a whole number of 0 or more, not %d", what, n))
+		return 0
+	}
+	return n
+}
+
+// serial reads a play's serial: batch sizes, each a number of hosts above 0
+// or a percentage ("30%"); templated sizes are checked at run time.
+func (ld *Loader) serial(v *yamlx.Node) []any {
+	items := []*yamlx.Node{v}
+	if v.Kind == yamlx.List {
+		items = v.Items
+	}
+	var out []any
+	for _, it := range items {
+		x := it.Plain()
+		ok := false
+		switch n := x.(type) {
+		case int:
+			ok = n > 0
+		case float64:
+			ok = n >= 1
+		case string:
+			f, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(n), "%"), 64)
+			ok = err == nil && f > 0 || expr.HasTemplate(n)
+		}
+		if !ok {
+			ld.fail(yamlx.Errorf(it, "serial: takes a number of hosts above 0 or a percentage such as 30%%, not %q", it.String()))
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
 func (ld *Loader) intv(v *yamlx.Node) int {
 	a := module.Arg{Type: module.Int}
 	n, err := module.Spec{Args: []module.Arg{{Name: "x", Type: module.Int}}}.Normalize(map[string]any{"x": v.Plain()})
@@ -1295,7 +1600,8 @@ func (ld *Loader) intv(v *yamlx.Node) int {
 	return n.Int("x")
 }
 
-// checkNotify reports notify: names that no handler has or listens to.
+// checkNotify reports notify: names that no handler has or listens to, and
+// handlers that notify one another in a cycle (they would never end).
 func (ld *Loader) checkNotify(p *Play) {
 	names := map[string]bool{}
 	var walkH func(ts []*Task)
@@ -1318,13 +1624,7 @@ func (ld *Loader) checkNotify(p *Play) {
 			for _, nname := range t.Notify {
 				if !names[nname] && !expr.HasTemplate(nname) {
 					e := yamlx.At(t.Pos, "notify: no handler named or listening to %q", nname)
-					best, bd := "", 4
-					for h := range names {
-						if d := module.Distance(nname, h); d < bd {
-							best, bd = h, d
-						}
-					}
-					if best != "" {
+					if best := Closest(nname, slices.Sorted(maps.Keys(names)), 4); best != "" {
 						e.Hint = fmt.Sprintf("did you mean %q?", best)
 					}
 					ld.fail(e)
@@ -1345,4 +1645,87 @@ func (ld *Loader) checkNotify(p *Play) {
 	walk(p.Tasks)
 	walk(p.PostTasks)
 	walk(p.Handlers)
+	ld.checkHandlerCycles(p.Handlers)
+}
+
+// HandlerMatches reports whether notifying name runs handler hd: its name,
+// its role-qualified name ("role : name"), or one of its listen topics.
+func HandlerMatches(hd *Task, name string) bool {
+	if hd.Name == name || (hd.Role != nil && hd.Role.Name+" : "+hd.Name == name) {
+		return true
+	}
+	for _, l := range hd.Listen {
+		if l == name {
+			return true
+		}
+	}
+	return false
+}
+
+// checkHandlerCycles reports handlers that notify one another in a circle:
+// each run of one would notify the next, for ever.
+func (ld *Loader) checkHandlerCycles(handlers []*Task) {
+	type edge struct {
+		to  int
+		pos yamlx.Pos
+	}
+	next := make([][]edge, len(handlers))
+	for i, h := range handlers {
+		var notifies func(t *Task)
+		notifies = func(t *Task) {
+			for _, n := range t.Notify {
+				for j, o := range handlers {
+					if HandlerMatches(o, n) {
+						next[i] = append(next[i], edge{j, t.Pos})
+					}
+				}
+			}
+			lists := [][]*Task{t.Block, t.Rescue, t.Always}
+			if t.Include != nil {
+				lists = append(lists, t.Include.Loaded)
+			}
+			for _, l := range lists {
+				for _, c := range l {
+					notifies(c)
+				}
+			}
+		}
+		notifies(h)
+	}
+	const (
+		unseen = iota
+		open
+		done
+	)
+	state := make([]int, len(handlers))
+	var path []int
+	var visit func(i int) bool
+	visit = func(i int) bool {
+		state[i] = open
+		path = append(path, i)
+		for _, e := range next[i] {
+			if state[e.to] == open {
+				var names []string
+				for k := slices.Index(path, e.to); k < len(path); k++ {
+					names = append(names, handlers[path[k]].Label())
+				}
+				names = append(names, handlers[e.to].Label())
+				err := yamlx.At(e.pos, "handlers notify one another in a cycle: %s", strings.Join(names, " → "))
+				err.Hint = "each run would notify the next for ever; break the cycle"
+				ld.fail(err)
+				return true
+			}
+			if state[e.to] == unseen && visit(e.to) {
+				return true
+			}
+		}
+		path = path[:len(path)-1]
+		state[i] = done
+		return false
+	}
+	for i := range handlers {
+		if state[i] == unseen && visit(i) {
+			return
+		}
+	}
 }

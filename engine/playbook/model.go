@@ -19,28 +19,21 @@ type Playbook struct {
 
 // Play is one play of a playbook.
 type Play struct {
-	Pos            yamlx.Pos
-	Name           string
-	Hosts          string
-	Vars           map[string]any
-	VarsFiles      []map[string]any
-	Roles          []*Role
-	PreTasks       []*Task
-	Tasks          []*Task // the roles' tasks come first, as blocks
-	PostTasks      []*Task
-	Handlers       []*Task // the play's handlers and its roles'
-	Become         *bool
-	BecomeUser     string
-	GatherFacts    bool
-	Serial         []any // batch sizes: ints or "N%" strings
-	Strategy       string
-	AnyErrorsFatal bool
-	IgnoreUnreach  bool
-	Tags           []string
-	Environment    map[string]any
-	CheckMode      *bool
-	Diff           *bool
-	NoLog          *bool
+	Pos         yamlx.Pos
+	Name        string
+	Hosts       string
+	Vars        map[string]any
+	VarsFiles   []map[string]any
+	Roles       []*Role
+	PreTasks    []*Task
+	Tasks       []*Task // the roles' tasks come first, as blocks
+	PostTasks   []*Task
+	Handlers    []*Task // the play's handlers and its roles'
+	GatherFacts bool
+	Serial      []any // batch sizes: ints or "N%" strings
+	Strategy    string
+	// Keywords are the play's settings of what its tasks inherit.
+	Keywords
 	// AllRoles lists every role the play uses (dependencies and includes
 	// too), each once: their defaults and vars are visible to the play.
 	AllRoles []*Role
@@ -83,9 +76,12 @@ type Task struct {
 	// A dynamic include (include_tasks, include_role).
 	Include *Include
 
-	When          []Cond
-	Loop          any
-	HasLoop       bool
+	When    []Cond
+	Loop    any
+	HasLoop bool
+	// LoopWith is the kind of a with_* loop ("items", "dict"…; see
+	// WithLoops); "" for loop:.
+	LoopWith      string
 	LoopVar       string
 	LoopLabel     string
 	IndexVar      string
@@ -96,26 +92,20 @@ type Task struct {
 	FailedWhen    []Cond
 	HasChanged    bool
 	HasFailed     bool
-	IgnoreErrors  any // bool or template
-	IgnoreUnreach bool
-	Tags          []string
-	Become        *bool
-	BecomeUser    string
 	DelegateTo    string
 	DelegateFacts bool
 	RunOnce       bool
-	Retries       int
-	HasRetries    bool
-	Until         []Cond
-	Delay         int
+	// Retries and Delay are whole numbers, or templates decided per host.
+	Retries    any
+	HasRetries bool
+	Until      []Cond
+	Delay      any
 	// Timeout bounds one run of the task's module, in seconds (0: none).
-	Timeout        int
-	Vars           map[string]any
-	Environment    map[string]any
-	NoLog          *bool
-	CheckMode      *bool
-	Diff           *bool
-	AnyErrorsFatal *bool
+	Timeout int
+	Vars    map[string]any
+	// Keywords are what the task sets itself of what blocks, roles and
+	// the play also set; a block's are inherited by its tasks.
+	Keywords
 
 	// Role is the role the task belongs to (nil for play tasks).
 	Role *Role
@@ -126,6 +116,24 @@ type Task struct {
 	Dir string
 	// FS reads files relative to Dir's root (the role's FS for role tasks).
 	FS fs.FS
+}
+
+// Keywords are the keywords plays, blocks, role entries and tasks share,
+// decoded by one function. Nil is "not set here": the innermost setting
+// wins (Tags and Environment add up instead). A flag is a bool, or a
+// template decided for each host at run time.
+type Keywords struct {
+	Become         any // flag
+	BecomeUser     string
+	NoLog          any // flag
+	IgnoreErrors   any // flag
+	CheckMode      *bool
+	Diff           *bool
+	IgnoreUnreach  *bool
+	AnyErrorsFatal *bool
+	Tags           []string
+	// Environment is a mapping, or a template that gives one.
+	Environment any
 }
 
 // Cond is one condition expression with its position.

@@ -26,12 +26,8 @@ func TestAnsibleConstructs(t *testing.T) {
 		reason string
 		hint   string
 	}{
-		{"with_items", "debug: msg=hi\n      with_items: [1, 2]", 5, 7, "with_items is not supported", "use loop:"},
-		{"with_dict", "debug: msg=hi\n      with_dict: {a: 1}", 5, 7, "with_dict is not supported", "dict2items(mydict)"},
-		{"with_sequence", "debug: msg=hi\n      with_sequence: start=1 end=3", 5, 7, "with_sequence is not supported", "range(1, N + 1)"},
 		{"with_fileglob", "debug: msg=hi\n      with_fileglob: '*.conf'", 5, 7, "with_fileglob is not supported", "list the files"},
 		{"local_action", "local_action: command echo hi", 4, 7, "local_action is not supported", "delegate_to: localhost"},
-		{"action", "action: command echo hi", 4, 7, "action is not supported", "write the module name as the task's key"},
 		{"async", "command: sleep 1\n      async: 10", 5, 7, "async is not supported", "run the command in the foreground"},
 		{"become_method su", "debug: msg=hi\n      become_method: su", 5, 22, `become_method "su" is not supported: tpago escalates with sudo`, ""},
 		{"include_vars", "include_vars: more.yml", 4, 7, `unknown module or keyword "include_vars"`, "use vars_files:"},

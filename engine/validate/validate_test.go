@@ -97,3 +97,10 @@ func TestTasksWithKnownNamesAndHandlers(t *testing.T) {
 	assert.Equal(t, `did you mean "restart postgres"?`, res.Findings[1].Hint)
 	assert.Equal(t, 4, res.Findings[1].Line)
 }
+
+// validate reports every finding, not the first twenty.
+func TestEveryFindingIsReported(t *testing.T) {
+	text := "- hosts: all\n  tasks:\n" + strings.Repeat("    - copyy: {src: a, dest: b}\n", 30)
+	fs := validate.Playbook(&playbook.Loader{}, "many.yml", []byte(text), validate.Options{}).Findings
+	assert.Len(t, fs, 30)
+}

@@ -1,0 +1,70 @@
+package executor_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tpago/tpago/engine/executor"
+)
+
+// Keywords Ansible lets one template are decided per host at run time;
+// keywords set on a play, a block or a role entry reach the tasks inside.
+func TestTemplatedAndInheritedKeywords(t *testing.T) {
+	dir := t.TempDir()
+	out := t.TempDir()
+	writeFile(t, dir, "roles/r/tasks/main.yml", "- command: 'false'\n")
+	pbFile := writeFile(t, dir, "site.yml", `
+- hosts: h1
+  gather_facts: false
+  vars:
+    secret_flag: true
+    tries: 2
+    pause: 0
+    env: {GREETING: hello}
+  roles:
+    - role: r
+      ignore_errors: "{{ true }}"
+  tasks:
+    - debug: msg=the-secret-value
+      no_log: "{{ secret_flag }}"
+    - shell: echo "$GREETING" > {{ out }}/env
+      environment: "{{ env }}"
+    - shell: echo x >> {{ out }}/tries
+      register: r
+      until: false
+      retries: "{{ tries }}"
+      delay: "{{ pause }}"
+      ignore_errors: true
+    - command: whoami
+      become: "{{ false }}"
+    - block:
+        - command: 'false'
+      ignore_errors: true
+`)
+	r := runPlaybook(t, loadInventory(t, "testdata/basic/inventory.yml"), pbFile,
+		executor.Options{ExtraVars: map[string]any{"out": out}})
+	require.Equal(t, 0, r.res.ExitCode(), r.out)
+	assert.NotContains(t, r.out, "the-secret-value")
+	assert.Equal(t, "hello\n", read(t, filepath.Join(out, "env")))
+	assert.Equal(t, "x\nx\nx\n", read(t, filepath.Join(out, "tries")), "retries: 2 runs it three times")
+	assert.Equal(t, 3, stat(r, "h1").Ignored, "the role's, the until task's and the block's failures are ignored")
+}
+
+// A templated count that turns out negative fails the task, saying so.
+func TestTemplatedRetriesMustBeACount(t *testing.T) {
+	dir := t.TempDir()
+	pbFile := writeFile(t, dir, "site.yml", `
+- hosts: h1
+  gather_facts: false
+  tasks:
+    - command: 'true'
+      until: true
+      retries: "{{ -5 }}"
+`)
+	r := runPlaybook(t, loadInventory(t, "testdata/basic/inventory.yml"), pbFile, executor.Options{})
+	assert.Equal(t, 2, r.res.ExitCode(), r.out)
+	assert.Contains(t, r.out, "retries: takes a whole number of 0 or more, not -5")
+}
