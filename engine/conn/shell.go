@@ -96,14 +96,18 @@ func (s *Shell) Run(ctx context.Context, script string) (Output, error) {
 	return Output{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), RC: rc}, err
 }
 
-// Quote quotes s for POSIX sh.
+// Quote quotes s for POSIX sh exactly as Python's shlex.quote does (and so
+// as Ansible's quote filter): a word of safe characters as it is, anything
+// else in single quotes, a single quote as '"'"'. It is the one shell
+// quoting function of tpago: modules, connections and the quote filter use
+// it.
 func Quote(s string) string {
 	if s != "" && strings.IndexFunc(s, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r))
 	}) < 0 {
 		return s
 	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
 }
 
 // Heredoc returns a shell fragment that writes data to its stdout, for use
