@@ -79,6 +79,9 @@ func (s *Shell) Run(ctx context.Context, script string) (Output, error) {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
+			if err := CheckEnvName(k); err != nil {
+				return Output{}, err
+			}
 			fmt.Fprintf(&b, "export %s=%s\n", k, Quote(s.Env[k]))
 		}
 	}
@@ -94,6 +97,23 @@ func (s *Shell) Run(ctx context.Context, script string) (Output, error) {
 	}
 	rc, err := s.Conn.Exec(ctx, cmd, strings.NewReader(b.String()), &stdout, &stderr)
 	return Output{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), RC: rc}, err
+}
+
+// CheckEnvName tells whether name can be exported by a POSIX shell: a
+// letter or underscore, then letters, digits and underscores. Anything else
+// would be shell syntax on the export line.
+func CheckEnvName(name string) error {
+	ok := name != ""
+	for i, r := range name {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+			ok = false
+			break
+		}
+	}
+	if !ok {
+		return fmt.Errorf("environment: %q is not a valid variable name (letters, digits and _, not starting with a digit)", name)
+	}
+	return nil
 }
 
 // Quote quotes s for POSIX sh exactly as Python's shlex.quote does (and so

@@ -222,6 +222,9 @@ func (pr *playRun) environment(t *playbook.Task, sc *scope, hsc *hostScope) (map
 		}
 		rm, _ := r.(map[string]any)
 		for k, v := range rm {
+			if err := conn.CheckEnvName(k); err != nil {
+				return nil, err
+			}
 			env[k] = expr.ToString(v)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/tpago/tpago/engine/conn"
 	"github.com/tpago/tpago/engine/expr"
 	"github.com/tpago/tpago/engine/module"
 	"github.com/tpago/tpago/yamlx"
@@ -264,7 +265,7 @@ func (ld *Loader) loadPlay(n *yamlx.Node, base loc) *Play {
 		case "tags":
 			p.Tags = ld.strings(v)
 		case "environment":
-			p.Environment = ld.mapping(v, "environment")
+			p.Environment = ld.environment(v)
 		case "check_mode":
 			p.CheckMode = ld.boolp(v)
 		case "diff":
@@ -1191,7 +1192,7 @@ func (ld *Loader) taskKeywords(t *Task, n *yamlx.Node, l loc) {
 		case "vars":
 			t.Vars = ld.mapping(v, "vars")
 		case "environment":
-			t.Environment = ld.mapping(v, "environment")
+			t.Environment = ld.environment(v)
 		case "no_log":
 			t.NoLog = ld.boolp(v)
 		case "check_mode":
@@ -1269,6 +1270,26 @@ func (ld *Loader) mapping(v *yamlx.Node, what string) map[string]any {
 		return nil
 	}
 	return v.Plain().(map[string]any)
+}
+
+// environment reads an environment: keyword; names that are not shell
+// variable names are refused here when written as they are (a templated
+// name is checked when the task runs).
+func (ld *Loader) environment(v *yamlx.Node) map[string]any {
+	m := ld.mapping(v, "environment")
+	if m == nil {
+		return nil
+	}
+	for _, k := range v.Keys {
+		name := fmt.Sprint(k.Value)
+		if module.IsTemplated(name) {
+			continue
+		}
+		if err := conn.CheckEnvName(name); err != nil {
+			ld.fail(yamlx.Errorf(k, "%v", err))
+		}
+	}
+	return m
 }
 
 func (ld *Loader) boolp(v *yamlx.Node) *bool {
