@@ -152,7 +152,15 @@ func (*Fetch) Run(ctx context.Context, rt *module.Runtime, args module.Args) (*m
 	case args.Bool("flat"):
 		local = dest
 	default:
+		// The host's name is one folder under dest: a name that is not a
+		// plain file name (../x, a/b) would write elsewhere.
+		if rt.Host == "" || rt.Host == "." || rt.Host == ".." || strings.ContainsAny(rt.Host, "/\\\x00") {
+			return nil, fmt.Errorf("fetch: host name %q cannot name a folder under %s; use flat: true with a dest of your own", rt.Host, dest)
+		}
 		local = filepath.Join(dest, rt.Host, filepath.FromSlash(path.Clean("/"+src)))
+		if rel, err := filepath.Rel(filepath.Clean(dest), local); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return nil, fmt.Errorf("fetch: %s is outside %s", local, dest)
+		}
 	}
 	have := ""
 	if data, err := os.ReadFile(local); err == nil {
