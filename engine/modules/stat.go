@@ -38,7 +38,7 @@ func (*Stat) Spec() module.Spec {
 			{Name: "checksum_algorithm", Type: module.String, Default: "sha1", Aliases: []string{"checksum", "checksum_algo"},
 				Choices: []string{"md5", "sha1", "sha224", "sha256", "sha384", "sha512"}, Doc: "checksum algorithm"},
 		},
-		CheckSafe: true,
+		Check: module.CheckReadOnly,
 	}
 }
 
@@ -105,7 +105,7 @@ func (*Slurp) Spec() module.Spec {
 		Args: []module.Arg{
 			{Name: "src", Type: module.String, Required: true, Aliases: []string{"path"}, Doc: "file to read on the host"},
 		},
-		CheckSafe: true,
+		Check: module.CheckReadOnly,
 	}
 }
 
@@ -130,8 +130,9 @@ type Fetch struct{}
 // Spec implements module.Module.
 func (*Fetch) Spec() module.Spec {
 	return module.Spec{
-		Name: "fetch",
-		Doc:  "Copy a file from the host to the control machine, under dest/<host>/<path> unless flat",
+		Name:  "fetch",
+		Check: module.CheckPredicts,
+		Doc:   "Copy a file from the host to the control machine, under dest/<host>/<path> unless flat",
 		Args: []module.Arg{
 			{Name: "src", Type: module.String, Required: true, Doc: "file to fetch on the host"},
 			{Name: "dest", Type: module.String, Required: true, Doc: "directory (or, with flat, file) on the control machine"},
@@ -245,7 +246,7 @@ func (*Ping) Spec() module.Spec {
 		Args: []module.Arg{
 			{Name: "data", Type: module.String, Default: "pong", Doc: "what to return under ping; \"crash\" makes the module fail"},
 		},
-		CheckSafe: true,
+		Check: module.CheckReadOnly,
 	}
 }
 
