@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/tpago/tpago/engine/conn"
 	"github.com/tpago/tpago/engine/expr"
 	"github.com/tpago/tpago/engine/module"
 	"github.com/tpago/tpago/engine/playbook"
@@ -264,9 +265,12 @@ func (pr *playRun) environment(t *playbook.Task, sc *scope, hsc *hostScope) (map
 		}
 		rm, ok := r.(map[string]any)
 		if !ok && r != nil {
-			return nil, fmt.Errorf("environment: needs a mapping of variables, got %T", r)
+			return nil, fmt.Errorf("environment: needs a mapping of variables, got %v", r)
 		}
 		for k, v := range rm {
+			if err := conn.CheckEnvName(k); err != nil {
+				return nil, err
+			}
 			env[k] = expr.ToString(v)
 		}
 	}

@@ -29,7 +29,7 @@ func (*SetFact) Spec() module.Spec {
 		Args: []module.Arg{
 			{Name: "cacheable", Type: module.Bool, Default: false, Doc: "accepted for compatibility; facts live for the run"},
 		},
-		Local: true, CheckSafe: true, FreeArgs: true,
+		Local: true, Check: module.CheckReadOnly, FreeArgs: true,
 	}
 }
 
@@ -61,7 +61,7 @@ func (*Debug) Spec() module.Spec {
 			{Name: "verbosity", Type: module.Int, Default: 0, Doc: "print only at this -v level or higher"},
 		},
 		Exclusive: [][]string{{"msg", "var"}},
-		Local:     true, CheckSafe: true,
+		Local:     true, Check: module.CheckReadOnly,
 	}
 }
 
@@ -107,7 +107,7 @@ func (*Assert) Spec() module.Spec {
 			{Name: "success_msg", Type: module.Any, Doc: "message when all assertions pass"},
 			{Name: "quiet", Type: module.Bool, Default: false, Doc: "print less on success"},
 		},
-		Local: true, CheckSafe: true,
+		Local: true, Check: module.CheckReadOnly,
 	}
 }
 
@@ -192,7 +192,7 @@ func (*Fail) Spec() module.Spec {
 		Args: []module.Arg{
 			{Name: "msg", Type: module.Any, Default: "Failed as requested from task", Doc: "the failure message"},
 		},
-		Local: true, CheckSafe: true,
+		Local: true, Check: module.CheckReadOnly,
 	}
 }
 
@@ -216,7 +216,7 @@ func (*Pause) Spec() module.Spec {
 			{Name: "echo", Type: module.Bool, Default: true, Doc: "accepted for compatibility"},
 		},
 		Exclusive: [][]string{{"seconds", "minutes"}},
-		Local:     true, CheckSafe: true,
+		Local:     true, Check: module.CheckReadOnly,
 	}
 }
 
