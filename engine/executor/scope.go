@@ -1,6 +1,8 @@
 package executor
 
 import (
+	"context"
+
 	"github.com/tpago/tpago/engine/expr"
 	"github.com/tpago/tpago/engine/playbook"
 )
@@ -43,7 +45,11 @@ func (s *scope) each(f func(*scope) bool) {
 type hostScope struct {
 	magic  map[string]any
 	layers []map[string]any // highest precedence first
+	ctx    context.Context  // the run's: cancelling it stops evaluation
 }
+
+// Context implements expr.ContextScope.
+func (h *hostScope) Context() context.Context { return h.ctx }
 
 var _ expr.Scope = (*hostScope)(nil)
 
@@ -84,5 +90,5 @@ func (h *hostScope) flat() map[string]any {
 
 // with returns a scope with extra variables on top (loop items).
 func (h *hostScope) with(vars map[string]any) *hostScope {
-	return &hostScope{magic: h.magic, layers: append([]map[string]any{vars}, h.layers...)}
+	return &hostScope{magic: h.magic, layers: append([]map[string]any{vars}, h.layers...), ctx: h.ctx}
 }

@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -118,10 +119,11 @@ type resolver struct {
 	memo  map[string]any
 	stack []string
 	env   map[string]any
+	ctx   context.Context
 }
 
 func newResolver(s Scope) *resolver {
-	r := &resolver{scope: s}
+	r := &resolver{scope: s, ctx: ScopeContext(s)}
 	r.env = map[string]any{resolverVar: r}
 	return r
 }
@@ -217,6 +219,9 @@ func needsRender(v any) bool {
 var vmPool = sync.Pool{New: func() any { return &vm.VM{} }}
 
 func (r *resolver) eval(code string) (any, error) {
+	if err := r.ctx.Err(); err != nil {
+		return nil, &EvalError{Expr: code, Msg: "stopped: " + err.Error(), Err: err}
+	}
 	p, err := compile(code)
 	if err != nil {
 		return nil, err
@@ -522,6 +527,9 @@ func (r *resolver) render(s string) (any, error) {
 			return nil, err
 		}
 		b.WriteString(ToString(materialize(v)))
+		if err := CheckSize("value", b.Len()); err != nil {
+			return nil, &EvalError{Expr: s, Msg: err.Error(), Err: err}
+		}
 	}
 	return b.String(), nil
 }

@@ -257,7 +257,7 @@ func TestEvalErrors(t *testing.T) {
 		{code: "bad_ref ~ 'x'", undef: "nope", contains: `variable "bad_ref": variable "bad_ref2": undefined variable "nope" in expression "nope + 1"`},
 		{code: "bad_syntax", contains: `variable "bad_syntax": syntax error in expression "1 +" at column 3`},
 		{code: "upper()", contains: `upper: takes 1 argument(s), got 0 in expression "upper()"`},
-		{code: "c + name", contains: `invalid operation: int + string in expression "c + name"`},
+		{code: "c + name", contains: `unsupported operand types for +: int and string in expression "c + name"`},
 		{code: "lookup('nope', 'x')", contains: `unknown lookup "nope"`},
 		{code: "'x' | regex_search('(')", contains: "bad regular expression"},
 	}
