@@ -104,6 +104,7 @@ func toAny(l []string) []any {
 // runOnHost runs t on host h: conditions, loop, module, register, notify.
 func (pr *playRun) runOnHost(ctx context.Context, t *playbook.Task, h string, sc *scope) *TaskResult {
 	hsc := pr.hostScope(h, t, sc)
+	hsc.ctx = ctx
 	cs := conds(t, sc)
 	noLog := pr.noLog(t, sc, hsc)
 	var r *TaskResult
@@ -318,7 +319,7 @@ func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h string, sc *
 		Diff:  diff,
 		Eval:  func(code string) (any, error) { return expr.EvalIn(code, hsc) },
 		Render: func(name, text string) (string, error) {
-			return template.RenderString(name, text, hsc.flat())
+			return template.RenderStringIn(name, text, expr.WithContext(ctx, expr.MapScope(hsc.flat())))
 		},
 		Find: pr.finder(t, sc),
 		Logf: func(format string, a ...any) {},

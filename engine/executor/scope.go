@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"slices"
 
+	"context"
 	"github.com/tpago/tpago/engine/conn"
+
 	"github.com/tpago/tpago/engine/expr"
 	"github.com/tpago/tpago/engine/module"
 	"github.com/tpago/tpago/engine/playbook"
@@ -48,7 +50,11 @@ func (s *scope) each(f func(*scope) bool) {
 type hostScope struct {
 	magic  map[string]any
 	layers []map[string]any // highest precedence first
+	ctx    context.Context  // the run's: cancelling it stops evaluation
 }
+
+// Context implements expr.ContextScope.
+func (h *hostScope) Context() context.Context { return h.ctx }
 
 var _ expr.Scope = (*hostScope)(nil)
 
@@ -89,7 +95,7 @@ func (h *hostScope) flat() map[string]any {
 
 // with returns a scope with extra variables on top (loop items).
 func (h *hostScope) with(vars map[string]any) *hostScope {
-	return &hostScope{magic: h.magic, layers: append([]map[string]any{vars}, h.layers...)}
+	return &hostScope{magic: h.magic, layers: append([]map[string]any{vars}, h.layers...), ctx: h.ctx}
 }
 
 // inherit returns the innermost setting of a keyword for t: the task's

@@ -1278,6 +1278,11 @@ func userFuncs() []funcDef {
 		if step == 0 {
 			return nil, argErr("range", "step must not be 0")
 		}
+		if n := (end - start) / step; n > 0 {
+			if err := CheckIterations(n); err != nil {
+				return nil, &EvalError{Msg: "range: " + err.Error(), Err: err}
+			}
+		}
 		out := []any{}
 		for i := start; (step > 0 && i < end) || (step < 0 && i > end); i += step {
 			out = append(out, i)

@@ -3,9 +3,9 @@ package modules
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"time"
 
+	"github.com/tpago/tpago/engine/expr"
 	"github.com/tpago/tpago/engine/module"
 )
 
@@ -134,7 +134,11 @@ func (*Assert) Run(_ context.Context, rt *module.Runtime, args module.Args) (*mo
 		if err != nil {
 			return nil, fmt.Errorf("that: %s: %w", e, err)
 		}
-		if !Truthy(v) {
+		ok, err := expr.Condition(v)
+		if err != nil {
+			return nil, fmt.Errorf("that: %s: %w", e, err)
+		}
+		if !ok {
 			msg := "Assertion failed"
 			if args.Has("fail_msg") {
 				msg = fmt.Sprint(args["fail_msg"])
@@ -149,37 +153,8 @@ func (*Assert) Run(_ context.Context, rt *module.Runtime, args module.Args) (*mo
 	return &module.Result{Msg: msg}, nil
 }
 
-// Truthy is the truth of a value: not nil, false, zero, "" or empty.
-func Truthy(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return x
-	case string:
-		return x != ""
-	case int:
-		return x != 0
-	case int64:
-		return x != 0
-	case float64:
-		return x != 0
-	}
-	rv := reflect.ValueOf(v)
-	switch rv.Kind() {
-	case reflect.Slice, reflect.Map, reflect.Array, reflect.String:
-		return rv.Len() > 0
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return rv.Int() != 0
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return rv.Uint() != 0
-	case reflect.Float32, reflect.Float64:
-		return rv.Float() != 0
-	case reflect.Pointer, reflect.Interface:
-		return !rv.IsNil()
-	}
-	return true
-}
+// Truthy is the truth of a value: expr.Truthy, the one definition.
+func Truthy(v any) bool { return expr.Truthy(v) }
 
 // Fail fails the task with a message.
 type Fail struct{}
