@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tpago/tpago/architectures/m1"
+	"github.com/tpago/tpago/architectures/m1/ops"
 	"github.com/tpago/tpago/engine/executor"
 	"github.com/tpago/tpago/engine/playbook"
 	"github.com/tpago/tpago/inventory"
@@ -154,7 +155,8 @@ and it becomes a standby again: with repmgr by repmgr node rejoin
 			defer stop()
 			// Its errors carry their own exit status: 2 for a cluster the
 			// checks cannot run on, 1 for a failed check.
-			return runFailoverChecks(ctx, cmd.OutOrStdout(), cl)
+			_, err = ops.FailoverDrill(ctx, opsCluster(cmd, cl))
+			return opError(err)
 		},
 	}
 	f.register(c)
