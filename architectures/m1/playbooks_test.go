@@ -15,7 +15,7 @@ import (
 	"github.com/tpago/tpago/roles"
 )
 
-// The deploy and test playbooks, with the built-in roles, load and pass the
+// The deploy, test, status and switchover playbooks, with the built-in roles, load and pass the
 // validator for every repmgr layout configure writes: no unknown module or
 // argument, no undefined variable, no missing role or template. (aws
 // addresses are only known after provisioning.)
@@ -39,11 +39,13 @@ func TestPlaybooksValidateForEveryRepmgrLayout(t *testing.T) {
 			} else if g, ok := inv.Groups["witness"]; ok {
 				require.Empty(t, g.Hosts)
 			}
-			for _, pb := range []string{"deploy.yml", "test.yml"} {
+			for _, pb := range []string{"deploy.yml", "test.yml", "status.yml", "switchover.yml"} {
 				data, err := fs.ReadFile(Playbooks, pb)
 				require.NoError(t, err)
 				ld := &playbook.Loader{BuiltinRoles: roles.FS, PlaybookFS: Playbooks}
-				res := validate.Playbook(ld, pb, data, validate.Options{Inventory: inv})
+				// tpago switchover gives the candidate as an extra variable.
+				extra := map[string]any{"candidate": "a-replica"}
+				res := validate.Playbook(ld, pb, data, validate.Options{Inventory: inv, ExtraVars: extra})
 				for _, f := range res.Findings {
 					t.Errorf("%s: %s:%d:%d: %s (%s)", pb, f.File, f.Line, f.Col, f.Reason, f.Hint)
 				}

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tpago/tpago/architectures/m1"
+	"github.com/tpago/tpago/architectures/m1/ops"
 	"github.com/tpago/tpago/cluster"
 	"github.com/tpago/tpago/engine/executor"
 	"github.com/tpago/tpago/engine/playbook"
@@ -148,7 +149,8 @@ and it becomes a standby again: with repmgr by repmgr node rejoin
 			defer stop()
 			// Its errors carry their own exit status: 2 for a cluster the
 			// checks cannot run on, 1 for a failed check.
-			return runFailoverChecks(ctx, cmd.OutOrStdout(), cl)
+			_, err = ops.FailoverDrill(ctx, opsCluster(cmd, cl))
+			return err
 		},
 	}
 	f.register(c)
