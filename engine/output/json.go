@@ -16,7 +16,6 @@ type JSON struct {
 	W       io.Writer
 	Secrets func() []string
 	mu      sync.Mutex
-	enc     *json.Encoder
 }
 
 var _ executor.Callback = (*JSON)(nil)
