@@ -157,7 +157,7 @@ func (ld *Loader) LoadPlaybookData(file string, data []byte) (*Playbook, error) 
 			if _, statErr := os.Stat(p); statErr != nil && ld.PlaybookFS != nil && !filepath.IsAbs(rel) {
 				data, rerr := fs.ReadFile(ld.PlaybookFS, path.Clean(rel))
 				if rerr != nil {
-					err = fmt.Errorf("%s: import_playbook: %s not found", sub.Pos, rel)
+					err = yamlx.At(sub.Pos, "import_playbook: %s not found", rel)
 				} else {
 					ipb, err = inner.LoadPlaybookData(p, data)
 				}
