@@ -202,11 +202,14 @@ func ParseOne(name string, data []byte) (*Node, error) {
 
 // Parse parses every document of data, read from the file name.
 func Parse(name string, data []byte) (docs []*Node, err error) {
-	f, err := ParseAST(name, data)
+	if len(data) > MaxFileSize {
+		return nil, tooBig(name)
+	}
+	src := newSource(data)
+	f, err := parseAST(name, data, src)
 	if err != nil {
 		return nil, err
 	}
-	src := newSource(data)
 	c := &converter{file: name, src: src, anchors: map[string]*Node{}, merged: map[*Node]map[string]bool{}}
 	defer func() {
 		if r := recover(); r != nil {
