@@ -63,11 +63,14 @@ var errPos = regexp.MustCompile(`^\[(\d+):(\d+)\] (.*)`)
 // past their budget, nesting past MaxDepth. Every error is an *Error at
 // file:line:col, a panic of the parser included. Code that decodes YAML
 // with goccy/go-yaml parses it with ParseAST.
-func ParseAST(name string, data []byte) (f *ast.File, err error) {
+func ParseAST(name string, data []byte) (*ast.File, error) {
 	if len(data) > MaxFileSize {
 		return nil, tooBig(name)
 	}
-	src := newSource(data)
+	return parseAST(name, data, newSource(data))
+}
+
+func parseAST(name string, data []byte, src *source) (f *ast.File, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			f, err = nil, At(Pos{File: name, src: src}, "YAML: the parser failed on this file (%v)", r)

@@ -24,6 +24,9 @@ func (p Pos) String() string {
 	if p.Line == 0 {
 		return p.File
 	}
+	if p.Col == 0 {
+		return fmt.Sprintf("%s:%d", p.File, p.Line)
+	}
 	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
 }
 
@@ -199,11 +202,14 @@ func ParseOne(name string, data []byte) (*Node, error) {
 
 // Parse parses every document of data, read from the file name.
 func Parse(name string, data []byte) (docs []*Node, err error) {
-	f, err := ParseAST(name, data)
+	if len(data) > MaxFileSize {
+		return nil, tooBig(name)
+	}
+	src := newSource(data)
+	f, err := parseAST(name, data, src)
 	if err != nil {
 		return nil, err
 	}
-	src := newSource(data)
 	c := &converter{file: name, src: src, anchors: map[string]*Node{}, merged: map[*Node]map[string]bool{}}
 	defer func() {
 		if r := recover(); r != nil {

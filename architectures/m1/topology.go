@@ -778,13 +778,9 @@ func (t *Topology) haproxyLine(n *Node) string {
 		return s + "  UNREACHABLE"
 	}
 	by := map[string][]string{}
-	var order []string
 	for _, h := range n.HAProxy {
 		if h.Status != "UP" {
 			continue
-		}
-		if _, ok := by[h.Listener]; !ok {
-			order = append(order, h.Listener)
 		}
 		by[h.Listener] = append(by[h.Listener], h.Server)
 	}

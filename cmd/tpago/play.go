@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -374,14 +373,6 @@ func listPlaybook(out io.Writer, pb *playbook.Playbook, inv *inventory.Inventory
 		}
 	}
 	return nil
-}
-
-func absPath(p string) string {
-	a, err := filepath.Abs(p)
-	if err != nil {
-		return p
-	}
-	return a
 }
 
 var _ = json.Marshal

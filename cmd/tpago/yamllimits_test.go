@@ -63,3 +63,15 @@ func TestAliasBombsAreRefused(t *testing.T) {
 		})
 	}
 }
+
+// A tag with no value in config.yml crashed goccy/go-yaml's decoder.
+func TestConfigUnknownTagIsAPositionedError(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.yml"), []byte("architecture: M1\ncluster_name: c\ninstances:\n- Name: one\n  role: !foo\n  node: 1\n"), 0o644))
+	out, code, err := runCLI(t, "validate", dir)
+	if err != nil {
+		out += err.Error()
+	}
+	assert.Equal(t, 2, code, out)
+	assert.Contains(t, out, "config.yml:5:9: unknown YAML tag !foo")
+}

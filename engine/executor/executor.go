@@ -181,7 +181,6 @@ type hostState struct {
 	unreachable bool
 	ended       bool
 	notified    map[*playbook.Task]bool
-	rescued     bool
 	// lastFailure is the last task that failed on the host, for rescue's
 	// ansible_failed_task and ansible_failed_result.
 	lastFailure *TaskResult

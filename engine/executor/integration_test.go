@@ -85,10 +85,7 @@ func TestUnreachableAndHostKeyMismatch(t *testing.T) {
 	// A host whose recorded key is another host's.
 	kh, err := os.ReadFile(env.KnownHosts)
 	require.NoError(t, err)
-	var lines []string
-	for _, l := range strings.Split(strings.TrimSpace(string(kh)), "\n") {
-		lines = append(lines, l)
-	}
+	lines := strings.Split(strings.TrimSpace(string(kh)), "\n")
 	require.GreaterOrEqual(t, len(lines), 2)
 	f0 := strings.Fields(lines[0])
 	f1 := strings.Fields(lines[1])

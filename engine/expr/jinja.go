@@ -130,16 +130,6 @@ func isIdentStart(c byte) bool {
 
 func isIdentChar(c byte) bool { return isIdentStart(c) || (c >= '0' && c <= '9') }
 
-func matching(open string) string {
-	switch open {
-	case "(":
-		return ")"
-	case "[":
-		return "]"
-	}
-	return "}"
-}
-
 // operandStart returns the index in out where the postfix expression that
 // ends out begins, or -1 when out does not end with an operand.
 func operandStart(out []token) int {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tpago/tpago/internal/testenv/need"
 )
 
 // Verifiers computed by Postgres 15 itself (CREATE ROLE ... PASSWORD with
@@ -42,6 +43,7 @@ func TestScramMatchesPostgres(t *testing.T) {
 // scram-sha-256. It needs the postgresql-15 package and root (to run the
 // server as the postgres user): sh scripts/setup.sh installs it.
 func TestScramLoginPostgres(t *testing.T) {
+	need.Require(t, need.Root|need.Postgres)
 	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
 	if len(bins) == 0 {
 		t.Fatal("Postgres's server binaries are missing: run sh scripts/setup.sh (it installs postgresql-15 without starting a cluster)")

@@ -94,10 +94,10 @@ func TestLocalModules(t *testing.T) {
 		return nil, fmt.Errorf("unknown expression %s", e)
 	}
 
-	res, err := runMod(t, rt, "set_fact", map[string]any{"cacheable": true})
+	_, err := runMod(t, rt, "set_fact", map[string]any{"cacheable": true})
 	require.ErrorContains(t, err, "at least one")
 	m, _, _ := lookup("set_fact")
-	res, err = m.Run(t.Context(), rt, map[string]any{"a": 1, "b": []any{"x"}, "cacheable": false})
+	res, err := m.Run(t.Context(), rt, map[string]any{"a": 1, "b": []any{"x"}, "cacheable": false})
 	require.NoError(t, err)
 	assert.Equal(t, map[string]any{"a": 1, "b": []any{"x"}}, res.Facts)
 

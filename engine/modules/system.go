@@ -316,18 +316,6 @@ func sysctlEdit(old, name, value string, present bool) string {
 	return strings.Join(out, "\n") + "\n"
 }
 
-// fileValue is the value name has in a sysctl file ("" when absent).
-func fileValue(content, name string) (string, bool) {
-	v, found := "", false
-	for _, l := range strings.Split(content, "\n") {
-		t := strings.TrimSpace(l)
-		if k, val, ok := strings.Cut(t, "="); ok && !strings.HasPrefix(t, "#") && strings.TrimSpace(k) == name {
-			v, found = normValue(val), true
-		}
-	}
-	return v, found
-}
-
 // Run implements module.Module.
 func (*Sysctl) Run(ctx context.Context, rt *module.Runtime, args module.Args) (*module.Result, error) {
 	name, value := args.String("name"), normValue(args.String("value"))

@@ -19,7 +19,6 @@ type JSON struct {
 	// Deprecated: leave it unset.
 	Secrets func() []string
 	mu      sync.Mutex
-	enc     *json.Encoder
 }
 
 var _ executor.Callback = (*JSON)(nil)

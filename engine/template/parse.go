@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tpago/tpago/engine/expr"
+	"github.com/tpago/tpago/yamlx"
 )
 
 type tokKind int
@@ -43,7 +44,7 @@ func (p *parser) lineCol(off int) (int, int) {
 
 func (p *parser) errAt(off int, msg string) error {
 	line, col := p.lineCol(off)
-	return &Error{Name: p.name, Line: line, Col: col, Msg: msg}
+	return &Error{Name: p.name, Line: line, Col: col, Msg: msg, Snippet: yamlx.SnippetOf(p.src, line, col)}
 }
 
 // lex splits the source into text, {{ }} and {% %} tokens, applying the
@@ -237,7 +238,7 @@ func (p *parser) expression(code string, off int) (exprNode, error) {
 				}
 			}
 			line, col := p.lineCol(at)
-			return exprNode{}, &Error{Name: p.name, Line: line, Col: col, Msg: "bad expression " + quoteExpr(trimmed) + ": " + se.Msg, Err: err}
+			return exprNode{}, &Error{Name: p.name, Line: line, Col: col, Msg: "bad expression " + quoteExpr(trimmed) + ": " + se.Msg, Err: err, Snippet: yamlx.SnippetOf(p.src, line, col)}
 		}
 		return exprNode{}, p.errAt(off, err.Error())
 	}

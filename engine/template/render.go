@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/tpago/tpago/engine/expr"
+	"github.com/tpago/tpago/yamlx"
 )
 
 type renderer struct {
@@ -48,7 +49,7 @@ func (r *renderer) fail(pos int, err error) error {
 		return err
 	}
 	line := 1 + strings.Count(r.t.src[:min(pos, len(r.t.src))], "\n")
-	return &Error{Name: r.t.name, Line: line, Err: err}
+	return &Error{Name: r.t.name, Line: line, Err: err, Snippet: yamlx.SnippetOf(r.t.src, line, 0)}
 }
 
 func (r *renderer) eval(e exprNode) (any, error) {

@@ -15,27 +15,27 @@ import (
 	"strings"
 
 	"github.com/tpago/tpago/engine/expr"
+	"github.com/tpago/tpago/yamlx"
 )
 
 // Error locates a template failure: name:line:col (col 0 when unknown).
+// It is printed as yamlx's positioned errors are, on one line; Snippet is
+// the template's line with a caret, taken when the error is made.
 type Error struct {
-	Name string
-	Line int
-	Col  int
-	Msg  string
-	Err  error // the underlying error (an *expr.UndefinedError, ...)
+	Name    string
+	Line    int
+	Col     int
+	Msg     string
+	Err     error // the underlying error (an *expr.UndefinedError, ...)
+	Snippet string
 }
 
 func (e *Error) Error() string {
-	loc := fmt.Sprintf("%s:%d", e.Name, e.Line)
-	if e.Col > 0 {
-		loc += fmt.Sprintf(":%d", e.Col)
-	}
 	msg := e.Msg
 	if msg == "" && e.Err != nil {
 		msg = e.Err.Error()
 	}
-	return loc + ": " + msg
+	return (&yamlx.Error{Pos: yamlx.Pos{File: e.Name, Line: e.Line, Col: e.Col}, Msg: msg}).Error()
 }
 
 func (e *Error) Unwrap() error { return e.Err }

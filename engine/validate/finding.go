@@ -107,7 +107,7 @@ func fromError(err error) []Finding {
 		if msg == "" && te.Err != nil {
 			msg = te.Err.Error()
 		}
-		return []Finding{{File: te.Name, Line: te.Line, Col: te.Col, Reason: msg}}
+		return []Finding{{File: te.Name, Line: te.Line, Col: te.Col, Reason: msg, Snippet: te.Snippet}}
 	}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		var out []Finding

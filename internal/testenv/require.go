@@ -11,9 +11,10 @@ type Need = need.Need
 
 // What a test may need.
 const (
-	Docker = need.Docker
-	Root   = need.Root
-	SSHD   = need.SSHD
+	Docker   = need.Docker
+	Root     = need.Root
+	SSHD     = need.SSHD
+	Postgres = need.Postgres
 )
 
 // Require skips t under `go test -short` when it needs anything in n;

@@ -15,11 +15,11 @@ import (
 	"sync"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
-	"github.com/docker/docker/errdefs"
 	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/tpago/tpago/platforms"
 	"golang.org/x/crypto/ssh"
@@ -615,7 +615,7 @@ func (p *Provisioner) Deprovision(ctx context.Context, c *platforms.Cluster) ([]
 	var errs []error
 	for _, s := range list {
 		name := strings.TrimPrefix(firstName(s.Names), "/")
-		if err := cli.ContainerRemove(ctx, s.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !errdefs.IsNotFound(err) {
+		if err := cli.ContainerRemove(ctx, s.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !cerrdefs.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("remove container %s: %w", name, err))
 			continue
 		}
@@ -627,7 +627,7 @@ func (p *Provisioner) Deprovision(ctx context.Context, c *platforms.Cluster) ([]
 		return removed, daemonError(err)
 	}
 	for _, n := range nets {
-		if err := cli.NetworkRemove(ctx, n.ID); err != nil && !errdefs.IsNotFound(err) {
+		if err := cli.NetworkRemove(ctx, n.ID); err != nil && !cerrdefs.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("remove network %s: %w", n.Name, err))
 			continue
 		}

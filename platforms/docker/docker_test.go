@@ -267,7 +267,7 @@ func TestClusterLifecycle(t *testing.T) {
 	timeout := 5
 	require.NoError(t, cli.ContainerStop(ctx, name+"-beta", container.StopOptions{Timeout: &timeout}))
 	out.Reset()
-	res, err = platforms.Provision(ctx, dir, platforms.Options{Out: &out})
+	_, err = platforms.Provision(ctx, dir, platforms.Options{Out: &out})
 	require.NoError(t, err, out.String())
 	assert.Contains(t, out.String(), name+"-beta")
 	assert.Contains(t, out.String(), "started")

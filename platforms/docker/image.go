@@ -17,9 +17,9 @@ import (
 	"syscall"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
-	"github.com/docker/docker/errdefs"
 )
 
 // Packages are what the image carries besides debootstrap's minbase.
@@ -77,7 +77,7 @@ const LabelRecipe = "tpago.image.recipe"
 func ImageExists(ctx context.Context, cli *client.Client, name string) (bool, error) {
 	img, err := cli.ImageInspect(ctx, name)
 	if err != nil {
-		if errdefs.IsNotFound(err) {
+		if cerrdefs.IsNotFound(err) {
 			return false, nil
 		}
 		return false, daemonError(err)

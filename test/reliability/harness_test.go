@@ -143,15 +143,6 @@ func (c *cluster) byRole(role string) []node {
 	return out
 }
 
-func (c *cluster) node(name string) node {
-	for _, n := range c.Nodes {
-		if n.Name == name {
-			return n
-		}
-	}
-	panic("no node " + name)
-}
-
 // pgNodes are the nodes that run the cluster's Postgres (not the witness).
 func (c *cluster) pgNodes() []node {
 	var out []node

@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/user"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -32,6 +34,9 @@ const (
 	Root
 	// SSHD is OpenSSH's server binary, /usr/sbin/sshd.
 	SSHD
+	// Postgres is a Postgres server's binaries and the postgres user (a
+	// test starts its own server with them).
+	Postgres
 )
 
 // SSHDPath is where the OpenSSH server is expected.
@@ -47,6 +52,9 @@ func (n Need) String() string {
 	}
 	if n&SSHD != 0 {
 		parts = append(parts, "sshd")
+	}
+	if n&Postgres != 0 {
+		parts = append(parts, "Postgres")
 	}
 	return strings.Join(parts, ", ")
 }
@@ -76,6 +84,12 @@ func Missing(n Need) string {
 	if n&SSHD != 0 {
 		if _, err := os.Stat(SSHDPath); err != nil {
 			msgs = append(msgs, fmt.Sprintf("%s is missing: this test runs a real OpenSSH server; install it with `sh scripts/setup.sh` (or apt-get install openssh-server)", SSHDPath))
+		}
+	}
+	if n&Postgres != 0 {
+		bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/postgres")
+		if _, err := user.Lookup("postgres"); err != nil || len(bins) == 0 {
+			msgs = append(msgs, "Postgres's server binaries or the postgres user are missing: run `sh scripts/setup.sh` (it installs postgresql-15 without starting a cluster)")
 		}
 	}
 	if n&Docker != 0 {

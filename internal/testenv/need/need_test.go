@@ -10,7 +10,7 @@ import (
 )
 
 func TestString(t *testing.T) {
-	assert.Equal(t, "Docker, root, sshd", (Docker | Root | SSHD).String())
+	assert.Equal(t, "Docker, root, sshd, Postgres", (Docker | Root | SSHD | Postgres).String())
 	assert.Equal(t, "root", Root.String())
 }
 
