@@ -213,3 +213,22 @@ func (inv *Inventory) finish() {
 
 // Finish completes an inventory built in memory (ungrouped hosts).
 func (inv *Inventory) Finish() { inv.finish() }
+
+// Parse reads one Ansible YAML inventory from data (name is its file, for
+// errors); group_vars/ and host_vars/ are not read.
+func Parse(name string, data []byte) (*Inventory, error) {
+	n, err := yamlx.ParseOne(name, data)
+	if err != nil {
+		return nil, err
+	}
+	inv := New()
+	inv.Dir = filepath.Dir(name)
+	if err := inv.loadYAML(n); err != nil {
+		return nil, err
+	}
+	if err := inv.checkCycles(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	inv.finish()
+	return inv, nil
+}
