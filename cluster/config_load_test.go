@@ -266,3 +266,34 @@ func TestLoadConfigRefusesHugeInput(t *testing.T) {
 		require.ErrorContains(t, err, f+" is larger than 4 MiB", f)
 	}
 }
+
+func TestUndefinedInTemplates(t *testing.T) {
+	known := func(n string) bool { return n == "postgres_port" }
+	tests := []struct {
+		name, old, new string
+		want           string // "" when fine
+	}{
+		{"a defined cluster var", `  postgres_version: "15"`, "  postgres_version: \"15\"\n  pg: \"{{ postgres_version }}\"", ""},
+		{"a role default", `  postgres_version: "15"`, "  postgres_version: \"15\"\n  pg: \"{{ postgres_port + 1 }}\"", ""},
+		{"facts and magic", `  postgres_version: "15"`, "  postgres_version: \"15\"\n  me: \"{{ inventory_hostname }} {{ ansible_hostname }} {{ hostvars[upstream].node }}\"", ""},
+		{"optional", `  postgres_version: "15"`, "  postgres_version: \"15\"\n  x: \"{{ default(nothing, 1) }}\"", ""},
+		{"undefined in cluster_vars", `  postgres_version: "15"`, "  postgres_version: \"15\"\n  pg: \"{{ postgres_verison }}\"", `:7:7: cluster_vars.pg uses the variable "postgres_verison", which nothing defines`},
+		{"undefined in an instance", "    ansible_user: root", "    ansible_user: \"{{ admin_user }}\"", `:13:19: instance_defaults.vars.ansible_user uses the variable "admin_user"`},
+		{"nested", `  postgres_version: "15"`, "  postgres_version: \"15\"\n  postgres_conf_settings:\n    work_mem: \"{{ mem }}\"", `:8:15: cluster_vars.postgres_conf_settings.work_mem uses the variable "mem"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Contains(t, goodConfig, tt.old)
+			path := writeConfig(t, strings.Replace(goodConfig, tt.old, tt.new, 1))
+			cfg, err := LoadConfig(path)
+			require.NoError(t, err)
+			err = cfg.UndefinedInTemplates(known)
+			if tt.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), path+tt.want)
+		})
+	}
+}
