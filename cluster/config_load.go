@@ -108,6 +108,9 @@ func LoadConfig(path string) (*Config, error) {
 
 // ParseConfig is LoadConfig for text already read; path names it in errors.
 func ParseConfig(path string, data []byte) (*Config, error) {
+	if e := tooWide(path, data); e != nil {
+		return nil, e
+	}
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
 		return nil, yamlError(path, data, err)

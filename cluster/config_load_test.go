@@ -2,10 +2,12 @@ package cluster
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -296,4 +298,28 @@ func TestUndefinedInTemplates(t *testing.T) {
 			assert.Contains(t, err.Error(), path+tt.want)
 		})
 	}
+}
+
+// TestLoadConfigBoundedTime: a config.yml with many variables loads in
+// time that grows with its size, and one mapping too wide for the parser
+// is refused at once, pointing at it.
+func TestLoadConfigBoundedTime(t *testing.T) {
+	gen := func(n int) string {
+		var b strings.Builder
+		b.WriteString("cluster_vars:\n  failover_manager: repmgr\n")
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, "  var_%d: value_%d\n", i, i)
+		}
+		return strings.Replace(goodConfig, "cluster_vars:\n  failover_manager: repmgr\n", b.String(), 1)
+	}
+	start := time.Now()
+	_, err := LoadConfig(writeConfig(t, gen(MaxMappingKeys-10)))
+	require.NoError(t, err)
+	t.Logf("%d cluster_vars: %s", MaxMappingKeys-10, time.Since(start))
+
+	start = time.Now()
+	path := writeConfig(t, gen(40000))
+	_, err = LoadConfig(path)
+	require.ErrorContains(t, err, path+":5:3: this mapping has 40002 keys, more than the 5000")
+	assert.Less(t, time.Since(start), 3*time.Second, "refused before the slow parse")
 }
