@@ -111,6 +111,9 @@ func LoadConfig(path string) (*Config, error) {
 
 // ParseConfig is LoadConfig for text already read; path names it in errors.
 func ParseConfig(path string, data []byte) (*Config, error) {
+	if e := tooWide(path, data); e != nil {
+		return nil, e
+	}
 	f, err := yamlx.ParseAST(path, data)
 	if err != nil {
 		var ye *yamlx.Error

@@ -2,10 +2,12 @@ package cluster
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -265,4 +267,59 @@ func TestLoadConfigRefusesHugeInput(t *testing.T) {
 		_, err := LoadConfig(f)
 		require.ErrorContains(t, err, f+" is larger than 4 MiB", f)
 	}
+}
+
+func TestUndefinedInTemplates(t *testing.T) {
+	known := func(n string) bool { return n == "postgres_port" }
+	tests := []struct {
+		name, old, new string
+		want           string // "" when fine
+	}{
+		{"a defined cluster var", `  postgres_version: "15"`, "  postgres_version: \"15\"\n  pg: \"{{ postgres_version }}\"", ""},
+		{"a role default", `  postgres_version: "15"`, "  postgres_version: \"15\"\n  pg: \"{{ postgres_port + 1 }}\"", ""},
+		{"facts and magic", `  postgres_version: "15"`, "  postgres_version: \"15\"\n  me: \"{{ inventory_hostname }} {{ ansible_hostname }} {{ hostvars[upstream].node }}\"", ""},
+		{"optional", `  postgres_version: "15"`, "  postgres_version: \"15\"\n  x: \"{{ default(nothing, 1) }}\"", ""},
+		{"undefined in cluster_vars", `  postgres_version: "15"`, "  postgres_version: \"15\"\n  pg: \"{{ postgres_verison }}\"", `:7:7: cluster_vars.pg uses the variable "postgres_verison", which nothing defines`},
+		{"undefined in an instance", "    ansible_user: root", "    ansible_user: \"{{ admin_user }}\"", `:13:19: instance_defaults.vars.ansible_user uses the variable "admin_user"`},
+		{"nested", `  postgres_version: "15"`, "  postgres_version: \"15\"\n  postgres_conf_settings:\n    work_mem: \"{{ mem }}\"", `:8:15: cluster_vars.postgres_conf_settings.work_mem uses the variable "mem"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Contains(t, goodConfig, tt.old)
+			path := writeConfig(t, strings.Replace(goodConfig, tt.old, tt.new, 1))
+			cfg, err := LoadConfig(path)
+			require.NoError(t, err)
+			err = cfg.UndefinedInTemplates(known)
+			if tt.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), path+tt.want)
+		})
+	}
+}
+
+// TestLoadConfigBoundedTime: a config.yml with many variables loads in
+// time that grows with its size, and one mapping too wide for the parser
+// is refused at once, pointing at it.
+func TestLoadConfigBoundedTime(t *testing.T) {
+	gen := func(n int) string {
+		var b strings.Builder
+		b.WriteString("cluster_vars:\n  failover_manager: repmgr\n")
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, "  var_%d: value_%d\n", i, i)
+		}
+		return strings.Replace(goodConfig, "cluster_vars:\n  failover_manager: repmgr\n", b.String(), 1)
+	}
+	start := time.Now()
+	_, err := LoadConfig(writeConfig(t, gen(MaxMappingKeys-10)))
+	require.NoError(t, err)
+	t.Logf("%d cluster_vars: %s", MaxMappingKeys-10, time.Since(start))
+
+	start = time.Now()
+	path := writeConfig(t, gen(40000))
+	_, err = LoadConfig(path)
+	require.ErrorContains(t, err, path+":5:3: this mapping has 40002 keys, more than the 5000")
+	assert.Less(t, time.Since(start), 3*time.Second, "refused before the slow parse")
 }

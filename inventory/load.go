@@ -47,6 +47,9 @@ func Load(path string) (*Inventory, error) {
 	if err := inv.loadVarsDirs(inv.Dir); err != nil {
 		return nil, err
 	}
+	if err := inv.checkCycles(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	inv.finish()
 	return inv, nil
 }
@@ -91,20 +94,25 @@ func (inv *Inventory) loadGroup(name string, n *yamlx.Node, parent string) error
 				return yamlx.Errorf(v, "group %s: hosts: is a mapping of host names to their variables, not %s", name, v.KindName())
 			}
 			for j, hk := range v.Keys {
-				hn := hk.String()
-				h := inv.AddHost(hn)
-				if name != "all" {
-					inv.AddHost(hn, name)
+				names, err := ExpandHostRange(hk.String())
+				if err != nil {
+					return yamlx.Errorf(hk, "%v", err)
 				}
 				hv := v.Vals[j]
-				if hv.Kind == yamlx.Null {
-					continue
+				if hv.Kind != yamlx.Null && hv.Kind != yamlx.Map {
+					return yamlx.Errorf(hv, "host %s: expected a mapping of variables, not %s", hk.String(), hv.KindName())
 				}
-				if hv.Kind != yamlx.Map {
-					return yamlx.Errorf(hv, "host %s: expected a mapping of variables, not %s", hn, hv.KindName())
-				}
-				for kk, vv := range hv.Plain().(map[string]any) {
-					h.Vars[kk] = vv
+				for _, hn := range names {
+					h := inv.AddHost(hn)
+					if name != "all" {
+						inv.AddHost(hn, name)
+					}
+					if hv.Kind == yamlx.Null {
+						continue
+					}
+					for kk, vv := range hv.Plain().(map[string]any) {
+						h.Vars[kk] = vv
+					}
 				}
 			}
 		case "children":
@@ -205,3 +213,22 @@ func (inv *Inventory) finish() {
 
 // Finish completes an inventory built in memory (ungrouped hosts).
 func (inv *Inventory) Finish() { inv.finish() }
+
+// Parse reads one Ansible YAML inventory from data (name is its file, for
+// errors); group_vars/ and host_vars/ are not read.
+func Parse(name string, data []byte) (*Inventory, error) {
+	n, err := yamlx.ParseOne(name, data)
+	if err != nil {
+		return nil, err
+	}
+	inv := New()
+	inv.Dir = filepath.Dir(name)
+	if err := inv.loadYAML(n); err != nil {
+		return nil, err
+	}
+	if err := inv.checkCycles(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	inv.finish()
+	return inv, nil
+}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/goccy/go-yaml"
 	"github.com/spf13/cobra"
 
 	"github.com/tpago/tpago/architectures/m1"
@@ -21,6 +22,7 @@ import (
 	"github.com/tpago/tpago/engine/playbook"
 	"github.com/tpago/tpago/exitcode"
 	"github.com/tpago/tpago/inventory"
+	"github.com/tpago/tpago/roles"
 )
 
 func init() {
@@ -45,11 +47,44 @@ func loadCluster(dir string) (*clusterDir, error) {
 }
 
 func withInventory(cl *cluster.Cluster) (*clusterDir, error) {
+	if err := cl.Config.UndefinedInTemplates(roleDefaults(cl.Dir)); err != nil {
+		return nil, exitcode.Bad(err)
+	}
 	inv, err := cl.Inventory()
 	if err != nil {
 		return nil, exitcode.Bad(err)
 	}
 	return &clusterDir{dir: cl.Dir, cfg: cl.Config, inv: inv}, nil
+}
+
+// roleDefaults says whether a variable is a default of a built-in role or
+// of one of the cluster directory's own roles: config.yml's templates may
+// use those.
+func roleDefaults(dir string) func(string) bool {
+	names := map[string]bool{}
+	add := func(data []byte) {
+		var m map[string]any
+		if yaml.Unmarshal(data, &m) == nil {
+			for k := range m {
+				names[k] = true
+			}
+		}
+	}
+	for _, pat := range []string{"*/defaults/main.yml", "*/vars/main.yml"} {
+		builtin, _ := fs.Glob(roles.FS, pat)
+		for _, f := range builtin {
+			if data, err := fs.ReadFile(roles.FS, f); err == nil {
+				add(data)
+			}
+		}
+		own, _ := filepath.Glob(filepath.Join(dir, "roles", pat))
+		for _, f := range own {
+			if data, err := cluster.ReadInput(f); err == nil {
+				add(data)
+			}
+		}
+	}
+	return func(n string) bool { return names[n] }
 }
 
 // loadProvisioned loads a cluster directory whose hosts have been

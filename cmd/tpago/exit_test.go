@@ -140,3 +140,18 @@ func TestLimitAndForksRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestUndefinedTemplateInConfig: deploy and validate refuse a config.yml
+// whose variables use a variable nothing defines, pointing at it.
+func TestUndefinedTemplateInConfig(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.yml"), []byte("cluster_name: c\narchitecture: M1\ninstance_defaults:\n  platform: bare\ncluster_vars:\n  pg_port: \"{{ postgres_prot }}\"\n  ok: \"{{ postgres_port }}\"\ninstances:\n- Name: one\n  node: 1\n  role: [primary]\n  ip_address: 192.0.2.1\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "known_hosts"), nil, 0o644))
+	for _, args := range [][]string{{"deploy", dir}, {"validate", dir}} {
+		out, code := clitest.Run(t, args...)
+		assert.Equal(t, 2, code, out)
+		assert.Contains(t, out, `config.yml:6:12`)
+		assert.Contains(t, out, `"postgres_prot"`)
+		assert.NotContains(t, out, `"postgres_port"`, "a role's default is defined")
+	}
+}

@@ -108,6 +108,9 @@ func validateCluster(dir string, extra map[string]any) []validate.Finding {
 	if err != nil {
 		return validate.FromError(err)
 	}
+	if err := cfg.UndefinedInTemplates(roleDefaults(abs)); err != nil {
+		return validate.FromError(err)
+	}
 	inv, err := (&cluster.Cluster{Dir: abs, Config: cfg}).Inventory()
 	if err != nil {
 		return validate.FromError(err)

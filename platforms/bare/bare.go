@@ -6,9 +6,9 @@ package bare
 
 import (
 	"context"
-	"fmt"
-	"strconv"
+	"maps"
 
+	"github.com/tpago/tpago/engine/conn"
 	"github.com/tpago/tpago/platforms"
 )
 
@@ -28,31 +28,33 @@ func (Provisioner) Validate(_ context.Context, c *platforms.Cluster) error {
 		if in.IPAddress == "" {
 			return c.InstanceError(in, "ip_address", "a bare host needs the address tpago reaches it at")
 		}
-		if _, err := port(in); err != nil {
+		if _, err := port(c, in); err != nil {
 			return c.InstanceError(in, "vars.ansible_port", "%v", err)
 		}
 	}
 	return nil
 }
 
-func port(in *platforms.Instance) (int, error) {
-	switch p := in.Vars["ansible_port"].(type) {
-	case nil:
-		return 22, nil
-	case uint64:
-		return int(p), nil
-	case int64:
-		return int(p), nil
-	case int:
-		return p, nil
-	case string:
-		n, err := strconv.Atoi(p)
-		if err != nil {
-			return 0, fmt.Errorf("%q is not a port number", p)
-		}
-		return n, nil
+// sshConfig reads the instance's connection variables (instance_defaults'
+// vars overlaid by its own) the way the engine does: one reader for all.
+func sshConfig(c *platforms.Cluster, in *platforms.Instance) (conn.SSHConfig, error) {
+	vars := maps.Clone(c.Config.InstanceDefaults.Vars)
+	if vars == nil {
+		vars = map[string]any{}
 	}
-	return 0, fmt.Errorf("%v is not a port number", in.Vars["ansible_port"])
+	maps.Copy(vars, in.Vars)
+	return conn.SSHConfigFromVars(in.Name, conn.MapVars(vars))
+}
+
+func port(c *platforms.Cluster, in *platforms.Instance) (int, error) {
+	cfg, err := sshConfig(c, in)
+	if err != nil {
+		return 0, err
+	}
+	if cfg.Port == 0 {
+		return 22, nil
+	}
+	return cfg.Port, nil
 }
 
 // Provision returns the hosts as config.yml gives them; the caller checks
@@ -60,15 +62,14 @@ func port(in *platforms.Instance) (int, error) {
 func (Provisioner) Provision(_ context.Context, c *platforms.Cluster) ([]platforms.Host, error) {
 	hosts := make([]platforms.Host, len(c.Instances))
 	for i, in := range c.Instances {
-		p, err := port(in)
+		p, err := port(c, in)
 		if err != nil {
 			return nil, c.InstanceError(in, "vars.ansible_port", "%v", err)
 		}
+		cfg, _ := sshConfig(c, in)
 		h := platforms.Host{Name: in.Name, Address: in.IPAddress, Port: p, User: in.User}
-		if k, ok := in.Vars["ansible_ssh_private_key_file"].(string); ok && k != "" {
-			h.KeyFile = k
-		} else if k, ok := c.Config.InstanceDefaults.Vars["ansible_ssh_private_key_file"].(string); ok && k != "" {
-			h.KeyFile = k
+		if len(cfg.KeyFiles) > 0 {
+			h.KeyFile = cfg.KeyFiles[0]
 		}
 		hosts[i] = h
 		c.Say("host %s: %s:%d as %s", in.Name, in.IPAddress, p, in.User)

@@ -116,3 +116,23 @@ func TestBareProvision(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "instance four: ip_address")
 }
+
+// TestBarePortFromDefaults: the connection variables of instance_defaults
+// count, as they do for the engine (ansible_ssh_port, an old name, too).
+func TestBarePortFromDefaults(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "id_tpt-bare")
+	out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput()
+	require.NoError(t, err, string(out))
+	auth := filepath.Join(t.TempDir(), "authorized_keys")
+	pub, err := os.ReadFile(key + ".pub")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(auth, pub, 0o600))
+	s := testenv.StartSSHD(t, "127.0.0.1", auth)
+	cfg := fmt.Sprintf("cluster_name: tpt-bare\narchitecture: M1\ninstance_defaults:\n  platform: bare\n  vars:\n    ansible_ssh_port: %d\ninstances:\n- Name: one\n  node: 1\n  role: [primary]\n  ip_address: 127.0.0.1\n", s.Port)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.yml"), []byte(cfg), 0o644))
+	var buf bytes.Buffer
+	res, err := platforms.Provision(context.Background(), dir, platforms.Options{Out: &buf, AcceptNewHostKeys: true, SSHWait: 10 * time.Second})
+	require.NoError(t, err, buf.String())
+	assert.Equal(t, s.Port, res.Hosts[0].Port)
+}
