@@ -1603,49 +1603,33 @@ func (ld *Loader) intv(v *yamlx.Node) int {
 // checkNotify reports notify: names that no handler has or listens to, and
 // handlers that notify one another in a cycle (they would never end).
 func (ld *Loader) checkNotify(p *Play) {
-	names := map[string]bool{}
-	var walkH func(ts []*Task)
-	walkH = func(ts []*Task) {
-		for _, h := range ts {
-			names[h.Name] = true
-			if h.Role != nil {
-				names[h.Role.Name+" : "+h.Name] = true
-			}
-			for _, l := range h.Listen {
-				names[l] = true
-			}
-			walkH(h.Block)
+	names := HandlerNames(p.Handlers)
+	for _, ts := range [][]*Task{p.PreTasks, p.Tasks, p.PostTasks, p.Handlers} {
+		for _, e := range UnknownNotifies(ts, names) {
+			ld.fail(e)
 		}
 	}
-	walkH(p.Handlers)
-	var walk func(ts []*Task)
-	walk = func(ts []*Task) {
-		for _, t := range ts {
-			for _, nname := range t.Notify {
-				if !names[nname] && !expr.HasTemplate(nname) {
-					e := yamlx.At(t.Pos, "notify: no handler named or listening to %q", nname)
-					if best := Closest(nname, slices.Sorted(maps.Keys(names)), 4); best != "" {
-						e.Hint = fmt.Sprintf("did you mean %q?", best)
-					}
-					ld.fail(e)
-				}
-			}
-			walk(t.Block)
-			walk(t.Rescue)
-			walk(t.Always)
-			if t.Include != nil {
-				walk(t.Include.Loaded)
-				if t.Include.LoadedRole != nil {
-					walk(t.Include.LoadedRole.Tasks)
-				}
-			}
-		}
-	}
-	walk(p.PreTasks)
-	walk(p.Tasks)
-	walk(p.PostTasks)
-	walk(p.Handlers)
 	ld.checkHandlerCycles(p.Handlers)
+}
+
+// UnknownNotifies reports, at their task, the notify: names of ts (and of
+// the tasks inside them) that are not in names (see HandlerNames).
+// Templated names are only known at run time and are not checked.
+func UnknownNotifies(ts []*Task, names []string) []*yamlx.Error {
+	var errs []*yamlx.Error
+	for t := range Walk(ts) {
+		for _, n := range t.Notify {
+			if slices.Contains(names, n) || expr.HasTemplate(n) {
+				continue
+			}
+			e := yamlx.At(t.Pos, "notify: no handler named or listening to %q", n)
+			if best := Closest(n, names, 4); best != "" {
+				e.Hint = fmt.Sprintf("did you mean %q?", best)
+			}
+			errs = append(errs, e)
+		}
+	}
+	return errs
 }
 
 // HandlerMatches reports whether notifying name runs handler hd: its name,
@@ -1671,8 +1655,7 @@ func (ld *Loader) checkHandlerCycles(handlers []*Task) {
 	}
 	next := make([][]edge, len(handlers))
 	for i, h := range handlers {
-		var notifies func(t *Task)
-		notifies = func(t *Task) {
+		for t := range Walk([]*Task{h}) {
 			for _, n := range t.Notify {
 				for j, o := range handlers {
 					if HandlerMatches(o, n) {
@@ -1680,17 +1663,7 @@ func (ld *Loader) checkHandlerCycles(handlers []*Task) {
 					}
 				}
 			}
-			lists := [][]*Task{t.Block, t.Rescue, t.Always}
-			if t.Include != nil {
-				lists = append(lists, t.Include.Loaded)
-			}
-			for _, l := range lists {
-				for _, c := range l {
-					notifies(c)
-				}
-			}
 		}
-		notifies(h)
 	}
 	const (
 		unseen = iota
