@@ -139,6 +139,9 @@ func (ld *Loader) read(l loc, p string) (*yamlx.Node, error) {
 	if n, ok := ld.files[disp]; ok {
 		return n, nil
 	}
+	if st, err := fs.Stat(l.fsys, full); err == nil && !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", disp)
+	}
 	data, err := fs.ReadFile(l.fsys, full)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -240,6 +243,8 @@ func (ld *Loader) importPlaybook(pn *yamlx.Node, dir string) *Playbook {
 		}
 	} else if abs, aerr := filepath.Abs(p); aerr != nil {
 		err = aerr
+	} else if st, serr := os.Stat(abs); serr == nil && !st.Mode().IsRegular() {
+		err = fmt.Errorf("%s: import_playbook: %s is not a regular file", sub.Pos, p)
 	} else if data, err = os.ReadFile(abs); err != nil {
 		err = fmt.Errorf("playbook %s: %w", p, err)
 	} else {
@@ -292,6 +297,10 @@ func (ld *Loader) loadPlay(n *yamlx.Node, base loc) *Play {
 				fp := f
 				if !filepath.IsAbs(fp) {
 					fp = filepath.Join(base.display(base.dir), fp)
+				}
+				if st, err := os.Stat(fp); err == nil && !st.Mode().IsRegular() {
+					ld.fail(yamlx.Errorf(v, "vars_files: %s is not a regular file", fp))
+					continue
 				}
 				fn, err := yamlx.ReadOne(fp)
 				if err != nil {
@@ -863,7 +872,7 @@ func (ld *Loader) task(n *yamlx.Node, l loc, r *Role, handler bool) *Task {
 	t.Module = spec.Name
 	t.Spec = spec
 	t.Args, t.ArgPos = ld.moduleArgs(spec, modKey, modVal)
-	if argsKw != nil {
+	if argsKw != nil && t.Args != nil {
 		if argsKw.Kind != yamlx.Map {
 			ld.fail(yamlx.Errorf(argsKw, "args: takes a mapping"))
 		} else {
