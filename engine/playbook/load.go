@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/tpago/tpago/engine/module"
+	"github.com/tpago/tpago/exitcode"
 	"github.com/tpago/tpago/yamlx"
 )
 
@@ -90,6 +91,19 @@ func (ld *Loader) fail(err error) {
 	}
 }
 
+// splitErrors is each of the problems err holds (it may join several).
+func splitErrors(err error) []error {
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
+		var out []error
+		for _, e := range joined.Unwrap() {
+			out = append(out, splitErrors(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
 func (ld *Loader) result() error {
 	if len(ld.errs) == 0 {
 		return nil
@@ -98,7 +112,7 @@ func (ld *Loader) result() error {
 	if ld.dropped > 0 {
 		errs = append(errs[:len(errs):len(errs)], fmt.Errorf("%d more problems not shown (tpago reports at most %d at once)", ld.dropped, MaxErrors))
 	}
-	return errors.Join(errs...)
+	return exitcode.Bad(errors.Join(errs...))
 }
 
 func (ld *Loader) read(l loc, p string) (*yamlx.Node, error) {

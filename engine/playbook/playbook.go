@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/tpago/tpago/engine/expr"
+	"github.com/tpago/tpago/exitcode"
 	"github.com/tpago/tpago/yamlx"
 )
 
@@ -34,7 +35,12 @@ func (ld *Loader) LoadPlaybookData(file string, data []byte) (*Playbook, error) 
 	ld.errs, ld.dropped = nil, 0
 	ld.loading = nil
 	ld.enter("", playbookKey(file), yamlx.Pos{File: file})
-	return ld.loadPlaybook(file, data)
+	pb, err := ld.loadPlaybook(file, data)
+	if err != nil {
+		// A playbook that does not load is bad input (exit status 2).
+		return nil, exitcode.Bad(err)
+	}
+	return pb, nil
 }
 
 // playbookKey names a playbook file in the chain of files being loaded.
@@ -112,7 +118,9 @@ func (ld *Loader) importPlaybook(pn *yamlx.Node, dir string) *Playbook {
 		ipb, err = inner.loadPlaybook(p, data)
 	}
 	if err != nil {
-		ld.fail(yamlx.WithChain(err, "imported from "+sub.Pos.String()))
+		for _, e := range splitErrors(err) {
+			ld.fail(yamlx.WithChain(e, "imported from "+sub.Pos.String()))
+		}
 		return nil
 	}
 	return ipb
