@@ -603,6 +603,11 @@ func (pr *playRun) runInclude(ctx context.Context, t *playbook.Task, hosts []str
 
 var includeCache sync.Map
 
+// loadMu serializes run-time loads: the Loader keeps state while it loads
+// (the problems found, the files being loaded), and with strategy: free
+// hosts reach their includes at the same time.
+var loadMu sync.Mutex
+
 func (pr *playRun) loadInclude(file string, from *playbook.Task) ([]*playbook.Task, error) {
 	key := file
 	if from.Role != nil {
@@ -615,7 +620,9 @@ func (pr *playRun) loadInclude(file string, from *playbook.Task) ([]*playbook.Ta
 	if ld == nil {
 		ld = &playbook.Loader{}
 	}
+	loadMu.Lock()
 	ts, err := ld.LoadTasks(file, from)
+	loadMu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("%s: include_tasks %s: %w", from.Pos, file, err)
 	}
