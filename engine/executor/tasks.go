@@ -609,9 +609,11 @@ var includeCache sync.Map
 var loadMu sync.Mutex
 
 func (pr *playRun) loadInclude(file string, from *playbook.Task) ([]*playbook.Task, error) {
-	key := file
+	// The same name from another folder (another playbook, another role)
+	// is another file.
+	key := "|" + path.Join(from.Dir, file)
 	if from.Role != nil {
-		key = from.Role.Path + "|" + path.Join(from.Dir, file)
+		key = from.Role.Path + key
 	}
 	if v, ok := includeCache.Load(key); ok {
 		return v.([]*playbook.Task), nil
