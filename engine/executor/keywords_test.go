@@ -102,3 +102,21 @@ func TestTemplatedSerial(t *testing.T) {
 	assert.Contains(t, err.Error(), `serial: "{{ size }}" gives 0`)
 	assert.Equal(t, exitcode.BadInput, exitcode.Of(err))
 }
+
+// check_mode: and diff: on a play reach its tasks (they were ignored).
+func TestPlayCheckModeReachesItsTasks(t *testing.T) {
+	dir := t.TempDir()
+	pbFile := writeFile(t, dir, "site.yml", `
+- hosts: h1
+  gather_facts: false
+  check_mode: true
+  tasks:
+    - copy: {content: "x\n", dest: "{{ out }}/made"}
+    - copy: {content: "y\n", dest: "{{ out }}/forced"}
+      check_mode: false
+`)
+	r := runPlaybook(t, loadInventory(t, "testdata/basic/inventory.yml"), pbFile, executor.Options{ExtraVars: map[string]any{"out": dir}})
+	require.Equal(t, 0, r.res.ExitCode(), r.out)
+	assert.NoFileExists(t, filepath.Join(dir, "made"))
+	assert.FileExists(t, filepath.Join(dir, "forced"))
+}
