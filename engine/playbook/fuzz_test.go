@@ -39,3 +39,21 @@ func FuzzLoadPlaybook(f *testing.F) {
 		}
 	})
 }
+
+// Every prefix of every seed loads or fails without panic: a brief,
+// deterministic exploration that runs in the ordinary suite.
+func TestLoaderSurvivesTruncatedSeeds(t *testing.T) {
+	seeds, err := filepath.Glob(filepath.Join("testdata", "fuzz-seeds", "*.yml"))
+	require.NoError(t, err)
+	dir := t.TempDir()
+	start := time.Now()
+	for _, s := range seeds {
+		data, err := os.ReadFile(s)
+		require.NoError(t, err)
+		for i := range len(data) + 1 {
+			ld := &playbook.Loader{}
+			_, _ = ld.LoadPlaybookData(filepath.Join(dir, "pb.yml"), data[:i])
+		}
+	}
+	require.Less(t, time.Since(start), time.Minute)
+}
