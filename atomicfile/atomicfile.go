@@ -9,8 +9,9 @@ import (
 	"path/filepath"
 )
 
-// Write writes data to a temporary file beside path, syncs it, gives it
-// perm, and renames it over path.
+// Write writes data to a temporary file beside path, syncs it, and renames
+// it over path. The temporary file has mode perm before any data goes in,
+// so a private file is never readable by others, even half-written.
 func Write(path string, data []byte, perm os.FileMode) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -23,9 +24,9 @@ func Write(path string, data []byte, perm os.FileMode) error {
 			_ = os.Remove(tmp)
 		}
 	}()
-	_, err = f.Write(data)
+	err = f.Chmod(perm)
 	if err == nil {
-		err = f.Chmod(perm)
+		_, err = f.Write(data)
 	}
 	if err == nil {
 		err = f.Sync()

@@ -106,7 +106,7 @@ func Modules() string {
 		if s.FreeArgs {
 			notes = append(notes, "takes any argument name")
 		}
-		if s.CheckSafe {
+		if s.Check == module.CheckReadOnly {
 			notes = append(notes, "check-safe")
 		}
 		if s.Local {

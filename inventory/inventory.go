@@ -1,5 +1,5 @@
-// Package inventory holds hosts, groups and their variables, loads Ansible's
-// YAML inventories, and turns a cluster's config.yml into an inventory.
+// Package inventory holds hosts, groups and their variables, and loads
+// Ansible's YAML inventories. It knows nothing of config.yml (see cluster).
 package inventory
 
 // Inventory is a set of hosts in groups. Every host is in "all"; a host in

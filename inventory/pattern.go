@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -125,4 +126,20 @@ func (inv *Inventory) Unmatched(pattern string) []string {
 	return out
 }
 
-var _ = fmt.Sprintf
+// Limit returns the hosts a --limit pattern selects, as Match does; a
+// limit that selects no host at all is an error, as in ansible-playbook
+// (a typo must not make a run that does nothing and succeeds).
+func (inv *Inventory) Limit(pattern string) ([]string, error) {
+	hosts, err := inv.Match(pattern)
+	if err != nil {
+		return nil, err
+	}
+	if len(hosts) == 0 {
+		msg := fmt.Sprintf("--limit %q matches no host of the inventory", pattern)
+		if un := inv.Unmatched(pattern); len(un) > 0 {
+			msg += fmt.Sprintf(" (%s: neither a host nor a group)", strings.Join(un, ", "))
+		}
+		return nil, errors.New(msg)
+	}
+	return hosts, nil
+}

@@ -80,29 +80,3 @@ func TestSaveFailsCleanly(t *testing.T) {
 	err := Save(sampleInventory(), filepath.Join(t.TempDir(), "missing", "inventory.yml"))
 	require.Error(t, err)
 }
-
-// TestSaveLoadRoundTrip: what Save writes, the Ansible inventory loader
-// reads back with the same hosts, groups and variables.
-func TestSaveLoadRoundTrip(t *testing.T) {
-	cfg, err := LoadConfig("testdata/config/docker-patroni-haproxy.yml")
-	require.NoError(t, err)
-	dir := t.TempDir()
-	inv, err := FromConfig(cfg, dir)
-	require.NoError(t, err)
-	path := filepath.Join(dir, "inventory.yml")
-	require.NoError(t, Save(inv, path))
-
-	back, err := Load(path)
-	require.NoError(t, err)
-	assert.Equal(t, inv.Order, back.Order)
-	for _, h := range inv.Order {
-		assert.Equal(t, inv.Hosts[h].Vars["ansible_host"], back.Hosts[h].Vars["ansible_host"], h)
-		assert.EqualValues(t, inv.Hosts[h].Vars["node"], back.Hosts[h].Vars["node"], h)
-		assert.Equal(t, inv.Hosts[h].Vars["role"], back.Hosts[h].Vars["role"], h)
-	}
-	for _, g := range []string{"primary", "replica", "etcd", "haproxy", "postgres", "location_main", "location_dr"} {
-		require.Contains(t, back.Groups, g)
-		assert.Equal(t, inv.Groups[g].Hosts, back.Groups[g].Hosts, g)
-	}
-	assert.Equal(t, "patroni", back.Groups["all"].Vars["failover_manager"])
-}

@@ -1,66 +1,14 @@
 package platforms
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/goccy/go-yaml"
-	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
+	"github.com/tpago/tpago/cluster"
 	"github.com/tpago/tpago/inventory"
 )
-
-// loadConfig reads and checks a cluster's config.yml with the inventory
-// package (errors point at file:line:col), and returns a function that
-// finds the position of a YAML path, for the platforms' own errors.
-func loadConfig(file string) (*inventory.Config, func(string) string, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil, fmt.Errorf("%s does not exist: is this a cluster directory? (tpago configure makes one)", file)
-		}
-		return nil, nil, err
-	}
-	cfg, err := inventory.ParseConfig(file, data)
-	if err != nil {
-		return nil, nil, err
-	}
-	f, _ := parser.ParseBytes(data, 0)
-	pos := func(path string) string {
-		if f == nil {
-			return ""
-		}
-		for p := path; p != "$"; {
-			yp, err := yaml.PathString(p)
-			if err == nil {
-				if n, err := yp.FilterFile(f); err == nil && n != nil {
-					return nodePos(file, n)
-				}
-			}
-			// Fall back to the parent: a missing field points at its instance.
-			i := strings.LastIndexAny(p, ".[")
-			if i <= 0 {
-				break
-			}
-			p = p[:i]
-		}
-		return ""
-	}
-	return cfg, pos, nil
-}
-
-func nodePos(file string, n ast.Node) string {
-	t := n.GetToken()
-	if t == nil {
-		return ""
-	}
-	return fmt.Sprintf("%s:%d:%d", file, t.Position.Line, t.Position.Column)
-}
 
 // LoadCluster reads dir/config.yml and checks what every platform needs:
 // a cluster name, unique instance names and addresses, known platforms.
@@ -69,17 +17,17 @@ func LoadCluster(dir string) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	file := filepath.Join(abs, "config.yml")
-	cfg, pos, err := loadConfig(file)
+	cl, err := cluster.Load(abs)
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{Dir: abs, ConfigFile: file, Config: cfg, pos: pos}
+	cfg := cl.Config
+	c := &Cluster{Dir: abs, ConfigFile: cl.ConfigFile(), Config: cfg, pos: cfg.Where}
 	c.Name = cfg.ClusterName
 	if c.Name == "" {
 		c.Name = filepath.Base(abs)
 	}
-	if !inventory.ValidName(c.Name) {
+	if !cluster.ValidName(c.Name) {
 		return nil, fmt.Errorf("%s: cluster_name %q: use letters, digits, '.', '_' and '-'", c.Where("$.cluster_name"), c.Name)
 	}
 	if len(cfg.Instances) == 0 {
@@ -104,7 +52,7 @@ func LoadCluster(dir string) (*Cluster, error) {
 		switch {
 		case in.Name == "":
 			return nil, fmt.Errorf("%s: instance %d has no Name", c.Where(fmt.Sprintf("$.instances[%d]", idx)), idx+1)
-		case !inventory.ValidHostname(in.Name):
+		case !cluster.ValidHostname(in.Name):
 			return nil, c.InstanceError(in, "Name", "%q is not a valid host name (lower-case letters, digits and dashes)", in.Name)
 		case names[in.Name] != nil:
 			return nil, c.InstanceError(in, "Name", "%q is used twice (also instance %d)", in.Name, names[in.Name].Index+1)
@@ -161,12 +109,12 @@ func (c *Cluster) connectionVars(h Host) map[string]any {
 	return v
 }
 
-// buildInventory is the inventory of config.yml (see inventory.FromConfig)
+// buildInventory is the inventory of config.yml (see cluster.FromConfig)
 // with the connection variables of the hosts as provisioned: the address
 // (which Docker may have allocated), port and user; the key and
 // known_hosts unless the instance's vars name others.
 func buildInventory(c *Cluster, hosts []Host) (*inventory.Inventory, error) {
-	inv, err := inventory.FromConfig(c.Config, c.Dir)
+	inv, err := cluster.FromConfig(c.Config, c.Dir)
 	if err != nil {
 		return nil, err
 	}

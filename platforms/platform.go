@@ -15,7 +15,7 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/tpago/tpago/inventory"
+	"github.com/tpago/tpago/cluster"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -39,6 +39,39 @@ type Deprovisioner interface {
 	Deprovision(ctx context.Context, c *Cluster) ([]string, error)
 }
 
+// PowerSwitch is implemented by platforms that can cut a host's power and
+// turn it on again (docker: kill its container, start it): what a failover
+// drill needs. Found by type assertion on the platform's Provisioner.
+type PowerSwitch interface {
+	// PowerOff stops host at once, as a power cut does: no shutdown.
+	PowerOff(ctx context.Context, c *Cluster, host string) error
+	// PowerOn starts host again with what its disk held.
+	PowerOn(ctx context.Context, c *Cluster, host string) error
+}
+
+// ScratchHoster is implemented by platforms that can make a throwaway host
+// like one of the cluster's (same image, on its network), such as the host
+// a backup is restored on to test it.
+type ScratchHoster interface {
+	// NewScratchHost makes (or makes again) the host name, like the
+	// instance like, and starts it. The caller removes it.
+	NewScratchHost(ctx context.Context, c *Cluster, like, name string) (ScratchHost, error)
+}
+
+// ScratchHost is a throwaway host made by a ScratchHoster.
+type ScratchHost interface {
+	// Name is what the platform calls the host (a container's name).
+	Name() string
+	// Run runs a POSIX sh script as root and returns its stdout; a
+	// non-zero exit is an error that carries its stderr.
+	Run(ctx context.Context, script string) (string, error)
+	// CopyFrom copies path (a file or folder) from the cluster's host into
+	// folder dir of the scratch host, made when missing.
+	CopyFrom(ctx context.Context, host, path, dir string) error
+	// Remove removes the host and what it holds.
+	Remove(ctx context.Context) error
+}
+
 // Host is how to reach one instance.
 type Host struct {
 	Name string
@@ -57,7 +90,7 @@ type Host struct {
 // Instance is one instance of the cluster's config.yml with its platform
 // defaults applied.
 type Instance struct {
-	inventory.Instance
+	cluster.Instance
 	// Index is the instance's position in config.yml's instances.
 	Index int
 	// Platform and Image, from the instance or instance_defaults.
@@ -75,7 +108,7 @@ type Cluster struct {
 	Dir string
 	// ConfigFile is Dir/config.yml.
 	ConfigFile string
-	Config     *inventory.Config
+	Config     *cluster.Config
 	Instances  []*Instance
 	// PublicKey is the cluster's public key, in authorized_keys format;
 	// KeyFile is its private key.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/tpago/tpago/atomicfile"
 	"github.com/tpago/tpago/engine/conn"
+	"github.com/tpago/tpago/exitcode"
 	"github.com/tpago/tpago/inventory"
 	"golang.org/x/crypto/ssh"
 )
@@ -285,9 +286,9 @@ func Ping(ctx context.Context, dir string) ([]PingResult, error) {
 	names, vars, err := ReadInventoryHosts(file)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s does not exist: run tpago provision %s first", file, dir)
+			return nil, exitcode.Bad(fmt.Errorf("%s does not exist: run tpago provision %s first", file, dir))
 		}
-		return nil, err
+		return nil, exitcode.Bad(err)
 	}
 	res := make([]PingResult, len(names))
 	var wg sync.WaitGroup
@@ -295,10 +296,14 @@ func Ping(ctx context.Context, dir string) ([]PingResult, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cfg := SSHConfigFromVars(n, vars[n])
+			cfg, err := conn.SSHConfigFromVars(n, conn.MapVars(vars[n]))
+			cfg.ConnectTimeout = 5 * time.Second
 			r := PingResult{Name: n, Address: cfg.Host}
 			start := time.Now()
-			cl, err := conn.DialSSH(ctx, cfg)
+			var cl *conn.SSH
+			if err == nil {
+				cl, err = conn.DialSSH(ctx, cfg)
+			}
 			if err == nil {
 				var rc int
 				rc, err = cl.Exec(ctx, "true", nil, nil, nil)
@@ -314,34 +319,4 @@ func Ping(ctx context.Context, dir string) ([]PingResult, error) {
 	}
 	wg.Wait()
 	return res, nil
-}
-
-// SSHConfigFromVars reads a host's connection variables (ansible_host,
-// ansible_port, ansible_user, ansible_ssh_private_key_file,
-// ansible_ssh_known_hosts_file) as the engine does.
-func SSHConfigFromVars(name string, v map[string]any) conn.SSHConfig {
-	str := func(k string) string {
-		if s, ok := v[k].(string); ok {
-			return s
-		}
-		return ""
-	}
-	cfg := conn.SSHConfig{Host: str("ansible_host"), User: str("ansible_user"), KnownHostsFile: str("ansible_ssh_known_hosts_file"), ConnectTimeout: 5 * time.Second}
-	if cfg.Host == "" {
-		cfg.Host = name
-	}
-	switch p := v["ansible_port"].(type) {
-	case uint64:
-		cfg.Port = int(p)
-	case int64:
-		cfg.Port = int(p)
-	case int:
-		cfg.Port = p
-	case string:
-		cfg.Port, _ = strconv.Atoi(p)
-	}
-	if k := str("ansible_ssh_private_key_file"); k != "" {
-		cfg.KeyFiles = []string{k}
-	}
-	return cfg
 }

@@ -4,24 +4,20 @@
 package yamlx
 
 import (
-	"errors"
 	"fmt"
-	"os"
-	"regexp"
 	"sort"
-	"strconv"
-	"strings"
-	"sync"
 
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
 )
 
-// Pos is a place in a file.
+// Pos is a place in a file. A Pos of a parsed node also holds the text of
+// its file, so that an error made at it can show the line.
 type Pos struct {
 	File string
 	Line int
 	Col  int
+
+	src *source
 }
 
 func (p Pos) String() string {
@@ -169,7 +165,7 @@ func (n *Node) KindName() string {
 
 // ReadFile parses every document of a YAML file.
 func ReadFile(path string) ([]*Node, error) {
-	data, err := os.ReadFile(path)
+	data, err := readLimited(path)
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +175,7 @@ func ReadFile(path string) ([]*Node, error) {
 // ReadOne parses a YAML file that holds one document (an empty file gives a
 // Null node).
 func ReadOne(path string) (*Node, error) {
-	data, err := os.ReadFile(path)
+	data, err := readLimited(path)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +189,7 @@ func ParseOne(name string, data []byte) (*Node, error) {
 		return nil, err
 	}
 	if len(docs) == 0 {
-		return &Node{Kind: Null, Pos: Pos{File: name, Line: 1, Col: 1}}, nil
+		return &Node{Kind: Null, Pos: Pos{File: name, Line: 1, Col: 1, src: newSource(data)}}, nil
 	}
 	if len(docs) > 1 {
 		return nil, Errorf(docs[1], "expected one YAML document, found %d", len(docs))
@@ -201,24 +197,19 @@ func ParseOne(name string, data []byte) (*Node, error) {
 	return docs[0], nil
 }
 
-var errPos = regexp.MustCompile(`^\[(\d+):(\d+)\] (.*)`)
-
 // Parse parses every document of data, read from the file name.
-func Parse(name string, data []byte) ([]*Node, error) {
-	remember(name, data)
-	f, err := parser.ParseBytes(data, 0)
+func Parse(name string, data []byte) (docs []*Node, err error) {
+	f, err := ParseAST(name, data)
 	if err != nil {
-		msg := err.Error()
-		first, _, _ := strings.Cut(msg, "\n")
-		if m := errPos.FindStringSubmatch(first); m != nil {
-			line, _ := strconv.Atoi(m[1])
-			col, _ := strconv.Atoi(m[2])
-			return nil, &Error{Pos: Pos{File: name, Line: line, Col: col}, Msg: "YAML syntax: " + m[3]}
-		}
-		return nil, &Error{Pos: Pos{File: name}, Msg: "YAML syntax: " + first}
+		return nil, err
 	}
-	c := &converter{file: name, anchors: map[string]*Node{}}
-	var docs []*Node
+	src := newSource(data)
+	c := &converter{file: name, src: src, anchors: map[string]*Node{}, merged: map[*Node]map[string]bool{}}
+	defer func() {
+		if r := recover(); r != nil {
+			docs, err = nil, At(Pos{File: name, src: src}, "YAML: cannot read this file (%v)", r)
+		}
+	}()
 	for _, d := range f.Docs {
 		if d.Body == nil {
 			continue
@@ -234,21 +225,25 @@ func Parse(name string, data []byte) ([]*Node, error) {
 
 type converter struct {
 	file    string
+	src     *source
 	anchors map[string]*Node
+	// merged are the keys each mapping took from a merge (<<): a key
+	// written in the mapping itself overrides them.
+	merged map[*Node]map[string]bool
 }
 
 func (c *converter) pos(n ast.Node) Pos {
 	tk := n.GetToken()
 	if tk == nil || tk.Position == nil {
-		return Pos{File: c.file}
+		return Pos{File: c.file, src: c.src}
 	}
-	return Pos{File: c.file, Line: tk.Position.Line, Col: tk.Position.Column}
+	return Pos{File: c.file, Line: tk.Position.Line, Col: tk.Position.Column, src: c.src}
 }
 
 func (c *converter) convert(n ast.Node) (*Node, error) {
 	switch x := n.(type) {
 	case nil:
-		return &Node{Kind: Null, Pos: Pos{File: c.file}}, nil
+		return &Node{Kind: Null, Pos: Pos{File: c.file, src: c.src}}, nil
 	case *ast.DocumentNode:
 		return c.convert(x.Body)
 	case *ast.NullNode:
@@ -264,7 +259,7 @@ func (c *converter) convert(n ast.Node) (*Node, error) {
 		name := x.Value.String()
 		v, ok := c.anchors[name]
 		if !ok {
-			return nil, &Error{Pos: c.pos(n), Msg: fmt.Sprintf("unknown YAML alias *%s", name)}
+			return nil, At(c.pos(n), "unknown YAML alias *%s", name)
 		}
 		return v, nil
 	case *ast.TagNode:
@@ -323,7 +318,7 @@ func (c *converter) convert(n ast.Node) (*Node, error) {
 	case ast.ScalarNode:
 		return &Node{Kind: Scalar, Pos: c.pos(n), Value: x.GetValue()}, nil
 	}
-	return nil, &Error{Pos: c.pos(n), Msg: fmt.Sprintf("unsupported YAML construct %s", n.Type())}
+	return nil, At(c.pos(n), "unsupported YAML construct %s", n.Type())
 }
 
 func (c *converter) addPair(out *Node, mv *ast.MappingValueNode) error {
@@ -338,12 +333,16 @@ func (c *converter) addPair(out *Node, mv *ast.MappingValueNode) error {
 		}
 		for _, s := range srcs {
 			if s.Kind != Map {
-				return &Error{Pos: v.Pos, Msg: "a YAML merge (<<) takes a mapping"}
+				return At(v.Pos, "a YAML merge (<<) takes a mapping")
 			}
 			for i, k := range s.Keys {
 				if out.Get(k.String()) == nil {
 					out.Keys = append(out.Keys, k)
 					out.Vals = append(out.Vals, s.Vals[i])
+					if c.merged[out] == nil {
+						c.merged[out] = map[string]bool{}
+					}
+					c.merged[out][k.String()] = true
 				}
 			}
 		}
@@ -354,7 +353,7 @@ func (c *converter) addPair(out *Node, mv *ast.MappingValueNode) error {
 		return err
 	}
 	if k.Kind != Scalar {
-		return &Error{Pos: k.Pos, Msg: "a mapping key must be a plain value"}
+		return At(k.Pos, "a mapping key must be a plain value")
 	}
 	var v *Node
 	if mv.Value == nil {
@@ -367,106 +366,18 @@ func (c *converter) addPair(out *Node, mv *ast.MappingValueNode) error {
 	}
 	for i, old := range out.Keys {
 		if old.String() == k.String() {
+			if c.merged[out][k.String()] {
+				// A key written beside a merge overrides the merged one.
+				delete(c.merged[out], k.String())
+				out.Keys[i], out.Vals[i] = k, v
+				return nil
+			}
 			// Later keys win, as in YAML loaders Ansible uses; an explicit
 			// duplicate is nearly always a mistake, so say so.
-			return &Error{Pos: k.Pos, Msg: fmt.Sprintf("duplicate key %q (first at line %d)", k.String(), out.Keys[i].Pos.Line)}
+			return At(k.Pos, "duplicate key %q (first at line %d)", k.String(), out.Keys[i].Pos.Line)
 		}
 	}
 	out.Keys = append(out.Keys, k)
 	out.Vals = append(out.Vals, v)
 	return nil
-}
-
-// Error is an error at a place in a YAML file, printed as
-// "file:line:col: message", a snippet with a caret, and the chain of
-// includes that led there.
-type Error struct {
-	Pos   Pos
-	Msg   string
-	Hint  string
-	Chain []string
-}
-
-// Errorf makes an Error at n's position.
-func Errorf(n *Node, format string, args ...any) *Error {
-	var p Pos
-	if n != nil {
-		p = n.Pos
-	}
-	return &Error{Pos: p, Msg: fmt.Sprintf(format, args...)}
-}
-
-// At makes an Error at pos.
-func At(pos Pos, format string, args ...any) *Error {
-	return &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)}
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.Pos.String())
-	b.WriteString(": ")
-	b.WriteString(e.Msg)
-	if s := Snippet(e.Pos); s != "" {
-		b.WriteString("\n")
-		b.WriteString(s)
-	}
-	if e.Hint != "" {
-		b.WriteString("\n  hint: ")
-		b.WriteString(e.Hint)
-	}
-	for _, c := range e.Chain {
-		b.WriteString("\n  ")
-		b.WriteString(c)
-	}
-	return b.String()
-}
-
-// WithChain returns err with a line of context added ("in role x,
-// included from y:12") when it is an *Error; other errors are wrapped.
-func WithChain(err error, ctx string) error {
-	var ye *Error
-	if errors.As(err, &ye) {
-		cp := *ye
-		cp.Chain = append(append([]string(nil), ye.Chain...), ctx)
-		return &cp
-	}
-	return fmt.Errorf("%w\n  %s", err, ctx)
-}
-
-var (
-	srcMu sync.Mutex
-	srcs  = map[string][]string{}
-)
-
-func remember(name string, data []byte) {
-	srcMu.Lock()
-	defer srcMu.Unlock()
-	srcs[name] = strings.Split(string(data), "\n")
-}
-
-// Snippet returns the line at pos with the line before it and a caret under
-// the column, or "" when the source is unknown.
-func Snippet(pos Pos) string {
-	srcMu.Lock()
-	lines, ok := srcs[pos.File]
-	srcMu.Unlock()
-	if !ok {
-		if data, err := os.ReadFile(pos.File); err == nil {
-			remember(pos.File, data)
-			lines = strings.Split(string(data), "\n")
-		}
-	}
-	if pos.Line < 1 || pos.Line > len(lines) {
-		return ""
-	}
-	var b strings.Builder
-	w := len(strconv.Itoa(pos.Line))
-	if pos.Line > 1 {
-		fmt.Fprintf(&b, "   %*d | %s\n", w, pos.Line-1, lines[pos.Line-2])
-	}
-	fmt.Fprintf(&b, " > %*d | %s", w, pos.Line, lines[pos.Line-1])
-	if pos.Col > 0 {
-		fmt.Fprintf(&b, "\n   %*s   %s^", w, "", strings.Repeat(" ", pos.Col-1))
-	}
-	return b.String()
 }

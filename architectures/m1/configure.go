@@ -8,6 +8,7 @@ package m1
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,7 +17,7 @@ import (
 	"strings"
 
 	"github.com/tpago/tpago/atomicfile"
-	"github.com/tpago/tpago/inventory"
+	"github.com/tpago/tpago/cluster"
 )
 
 // Defaults of the configure options.
@@ -135,7 +136,7 @@ func (o Options) normalize() (Options, error) {
 	if o.ClusterName == "" {
 		return o, usagef("the cluster needs a name (--cluster-name, or the directory's name)")
 	}
-	if !inventory.ValidName(o.ClusterName) {
+	if !cluster.ValidName(o.ClusterName) {
 		return o, usagef("cluster name %q is not valid: use letters, digits, '.', '_' and '-', starting with a letter or digit, at most 63 characters (it defaults to the directory's name; --cluster-name sets it)", o.ClusterName)
 	}
 
@@ -163,7 +164,7 @@ func (o Options) normalize() (Options, error) {
 	if o.Platform == "" {
 		o.Platform = DefaultPlatform
 	}
-	if !slices.Contains(inventory.Platforms, o.Platform) {
+	if !slices.Contains(cluster.Platforms, o.Platform) {
 		return o, usagef("unknown platform %q (one of aws, docker, bare)", o.Platform)
 	}
 
@@ -244,7 +245,7 @@ func (o Options) normalize() (Options, error) {
 		return o, usagef("--location-names takes two names (the primary's location, then the one with Barman and the cascaded replicas), got %d", len(o.LocationNames))
 	}
 	for _, l := range o.LocationNames {
-		if !inventory.ValidName(l) {
+		if !cluster.ValidName(l) {
 			return o, usagef("location name %q is not valid: use letters, digits, '.', '_' and '-'", l)
 		}
 	}
@@ -335,7 +336,7 @@ func Generate(opts Options) ([]byte, error) {
 		return nil, err
 	}
 	// What we write must read back cleanly.
-	if _, err := inventory.ParseConfig("config.yml", out); err != nil {
+	if _, err := cluster.ParseConfig("config.yml", out); err != nil {
 		return nil, fmt.Errorf("generated config.yml does not load (a bug): %w", err)
 	}
 	return out, nil
@@ -371,20 +372,86 @@ func Configure(dir string, opts Options) error {
 			return usagef("git is not installed (needed to make %s a git repository): install git or pass --no-git", abs)
 		}
 	}
-	if err := os.MkdirAll(abs, 0o755); err != nil {
-		return fmt.Errorf("cluster directory: %w", err)
+	// Nothing half-done: when a step fails, what this run wrote is undone.
+	var undo []func()
+	rollback := func(err error) error {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+		return err
+	}
+	if _, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(abs, 0o755); err != nil {
+			return fmt.Errorf("cluster directory: %w", err)
+		}
+		undo = append(undo, func() { os.RemoveAll(abs) })
+	}
+	if old, err := os.ReadFile(path); err == nil {
+		undo = append(undo, func() { atomicfile.Write(path, old, 0o644) })
+	} else {
+		undo = append(undo, func() { os.Remove(path) })
 	}
 	if err := atomicfile.Write(path, out, 0o644); err != nil {
-		return err
+		return rollback(err)
 	}
 	if opts.NoGit {
 		return nil
 	}
-	return gitCommit(gitBin, abs)
+	ignore := filepath.Join(abs, ".gitignore")
+	if old, err := os.ReadFile(ignore); err == nil {
+		undo = append(undo, func() { atomicfile.Write(ignore, old, 0o644) })
+	} else {
+		undo = append(undo, func() { os.Remove(ignore) })
+	}
+	if err := writeGitignore(ignore, opts.ClusterName); err != nil {
+		return rollback(err)
+	}
+	if _, err := os.Stat(filepath.Join(abs, ".git")); errors.Is(err, fs.ErrNotExist) {
+		undo = append(undo, func() { os.RemoveAll(filepath.Join(abs, ".git")) })
+	}
+	if err := gitCommit(gitBin, abs); err != nil {
+		return rollback(err)
+	}
+	return nil
+}
+
+// gitignored are what a cluster directory holds that must never be
+// committed: generated passwords, the cluster's SSH key pair, and what
+// provision learns of the hosts.
+func gitignored(clusterName string) []string {
+	return []string{"secrets/", "id_" + clusterName, "id_" + clusterName + ".pub", "known_hosts", "inventory.yml"}
+}
+
+// writeGitignore makes sure the cluster directory's .gitignore names what
+// must stay out of git, keeping what the user wrote there.
+func writeGitignore(file, clusterName string) error {
+	old, err := os.ReadFile(file)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	have := map[string]bool{}
+	for _, l := range strings.Split(string(old), "\n") {
+		have[strings.TrimSpace(l)] = true
+	}
+	var add []string
+	for _, p := range gitignored(clusterName) {
+		if !have[p] && !have["/"+p] {
+			add = append(add, "/"+p)
+		}
+	}
+	if len(add) == 0 {
+		return nil
+	}
+	text := string(old)
+	if text != "" && !strings.HasSuffix(text, "\n") {
+		text += "\n"
+	}
+	text += "# tpago: secrets, the cluster's SSH key and what provision writes stay out of git\n" + strings.Join(add, "\n") + "\n"
+	return atomicfile.Write(file, []byte(text), 0o644)
 }
 
 // gitCommit makes dir a repository (if it is not one) and commits
-// config.yml. A user without a git identity gets tpago's.
+// config.yml and .gitignore. A user without a git identity gets tpago's.
 func gitCommit(git, dir string) error {
 	run := func(args ...string) error {
 		cmd := exec.Command(git, args...)
@@ -406,13 +473,13 @@ func gitCommit(git, dir string) error {
 			return err
 		}
 	}
-	if err := run("add", "config.yml"); err != nil {
+	if err := run("add", "config.yml", ".gitignore"); err != nil {
 		return err
 	}
-	if run("diff", "--cached", "--quiet", "--", "config.yml") == nil {
+	if run("diff", "--cached", "--quiet", "--", "config.yml", ".gitignore") == nil {
 		if err := run("rev-parse", "-q", "--verify", "HEAD"); err == nil {
 			return nil // config.yml is committed already, unchanged
 		}
 	}
-	return run("commit", "-q", "-m", "Configure the cluster (tpago configure)", "--", "config.yml")
+	return run("commit", "-q", "-m", "Configure the cluster (tpago configure)", "--", "config.yml", ".gitignore")
 }

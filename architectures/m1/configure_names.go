@@ -4,11 +4,10 @@ import (
 	_ "embed"
 	"fmt"
 	"hash/fnv"
-	"os"
 	"strconv"
 	"strings"
 
-	"github.com/tpago/tpago/inventory"
+	"github.com/tpago/tpago/cluster"
 )
 
 // words.txt is the built-in list of hostnames: short English words, one a
@@ -49,7 +48,7 @@ func pickNames(cluster string, n int, words []string) ([]string, error) {
 // readHostnames reads a --hostnames-from file: one name a line, blank lines
 // and lines starting with '#' ignored.
 func readHostnames(path string, need int) ([]string, error) {
-	data, err := os.ReadFile(path)
+	data, err := cluster.ReadInput(path)
 	if err != nil {
 		return nil, usagef("--hostnames-from: %v", err)
 	}
@@ -60,7 +59,7 @@ func readHostnames(path string, need int) ([]string, error) {
 		if name == "" || strings.HasPrefix(name, "#") {
 			continue
 		}
-		if !inventory.ValidHostname(name) {
+		if !cluster.ValidHostname(name) {
 			return nil, usagef("%s:%d: %q is not a valid hostname (letters, digits and '-')", path, i+1, name)
 		}
 		if prev, dup := seen[name]; dup {
@@ -88,7 +87,7 @@ func hostnames(o Options, n int) ([]string, error) {
 		}
 		seen := map[string]bool{}
 		for _, h := range o.Hostnames[:n] {
-			if !inventory.ValidHostname(h) {
+			if !cluster.ValidHostname(h) {
 				return nil, usagef("%q is not a valid hostname (letters, digits and '-')", h)
 			}
 			if seen[h] {

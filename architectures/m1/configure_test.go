@@ -8,10 +8,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tpago/tpago/cluster"
 	"github.com/tpago/tpago/inventory"
 )
 
@@ -125,11 +127,11 @@ func TestLayout(t *testing.T) {
 	}
 }
 
-func generateConfig(t *testing.T, o Options) *inventory.Config {
+func generateConfig(t *testing.T, o Options) *cluster.Config {
 	t.Helper()
 	out, err := Generate(o)
 	require.NoError(t, err)
-	cfg, err := inventory.ParseConfig("config.yml", out)
+	cfg, err := cluster.ParseConfig("config.yml", out)
 	require.NoError(t, err, string(out))
 	return cfg
 }
@@ -156,9 +158,9 @@ func TestRoundTrip(t *testing.T) {
 						dir := t.TempDir()
 						path := filepath.Join(dir, "config.yml")
 						require.NoError(t, os.WriteFile(path, out, 0o644))
-						cfg, err := inventory.LoadConfig(path)
+						cfg, err := cluster.LoadConfig(path)
 						require.NoError(t, err)
-						inv, err := inventory.FromConfig(cfg, dir)
+						inv, err := cluster.FromConfig(cfg, dir)
 						require.NoError(t, err)
 						assert.Len(t, inv.Hosts, len(cfg.Instances))
 						assert.Len(t, inv.Groups["postgres"].Hosts, 2+n+witnessCount(fm, n))
@@ -209,7 +211,7 @@ func TestWordList(t *testing.T) {
 	w := Words()
 	assert.GreaterOrEqual(t, len(w), 300)
 	for i, x := range w {
-		assert.True(t, inventory.ValidHostname(x), x)
+		assert.True(t, cluster.ValidHostname(x), x)
 		assert.LessOrEqual(t, len(x), 10, x)
 		if i > 0 {
 			assert.Less(t, w[i-1], x, "the list is sorted and has no duplicates")
@@ -239,6 +241,8 @@ func TestBadOptions(t *testing.T) {
 	require.NoError(t, os.WriteFile(bad, []byte("one\nno_way\n"), 0o644))
 	list := filepath.Join(dir, "list.yml")
 	require.NoError(t, os.WriteFile(list, []byte("- a\n- b\n"), 0o644))
+	tpaMore := filepath.Join(dir, "tpa-more.yml")
+	require.NoError(t, os.WriteFile(tpaMore, []byte("cluster_vars:\n  a: 1\ninstances: []\n"), 0o644))
 
 	tests := []struct {
 		name string
@@ -277,10 +281,15 @@ func TestBadOptions(t *testing.T) {
 		{"missing hostnames file", opts(func(o *Options) { o.HostnamesFrom = filepath.Join(dir, "nope") }), "--hostnames-from: open " + filepath.Join(dir, "nope") + ": no such file or directory"},
 		{"overrides contradict", opts(func(o *Options) { o.Overrides = map[string]any{"failover_manager": "patroni"} }), "Options.Overrides sets failover_manager to patroni, but the options say repmgr: use --failover-manager instead"},
 		{"overrides not a mapping", opts(func(o *Options) { o.OverridesFrom = list }), list + ":1:1: "},
+		{"endless hostnames file", opts(func(o *Options) { o.HostnamesFrom = "/dev/zero" }), "/dev/zero is larger than 4 MiB"},
+		{"endless overrides file", opts(func(o *Options) { o.OverridesFrom = "/dev/zero" }), "/dev/zero is larger than 4 MiB"},
+		{"TPA overrides with more than cluster_vars", opts(func(o *Options) { o.OverridesFrom = tpaMore }), tpaMore + ": a file with cluster_vars: at the top may hold nothing else (it also has instances)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
 			_, err := Generate(tt.opts)
+			assert.Less(t, time.Since(start), 5*time.Second, "bad input is refused at once")
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
 			var ue *UsageError
@@ -301,16 +310,26 @@ func TestConfigureWritesAndCommits(t *testing.T) {
 	o := opts(func(o *Options) { o.ClusterName = ""; o.Platform = "docker" })
 	require.NoError(t, Configure(dir, o))
 
-	cfg, err := inventory.LoadConfig(filepath.Join(dir, "config.yml"))
+	cfg, err := cluster.LoadConfig(filepath.Join(dir, "config.yml"))
 	require.NoError(t, err)
 	assert.Equal(t, "m1", cfg.ClusterName, "the name defaults to the directory's")
 
 	log, err := exec.Command("git", "-C", dir, "log", "--format=%s", "--name-only").CombinedOutput()
 	require.NoError(t, err, string(log))
 	assert.Contains(t, string(log), "config.yml")
+	assert.Contains(t, string(log), ".gitignore")
 	status, err := exec.Command("git", "-C", dir, "status", "--porcelain").CombinedOutput()
 	require.NoError(t, err)
 	assert.Empty(t, string(status), "everything is committed")
+
+	// What deploy and provision write never shows up for `git add -A`.
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "secrets"), 0o700))
+	for _, f := range []string{"secrets/postgres", "id_m1", "id_m1.pub", "known_hosts", "inventory.yml"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), []byte("s3cret\n"), 0o600))
+	}
+	status, err = exec.Command("git", "-C", dir, "status", "--porcelain", "--untracked-files=all").CombinedOutput()
+	require.NoError(t, err)
+	assert.Empty(t, string(status), "secrets, keys, known_hosts and inventory.yml are ignored")
 
 	// Forcing the same options again changes nothing and commits nothing.
 	o.Force = true
@@ -327,7 +346,7 @@ func TestConfigureWritesAndCommits(t *testing.T) {
 	o.Force = true
 	o.NumCascadedReplicas = 2
 	require.NoError(t, Configure(dir, o))
-	cfg, err = inventory.LoadConfig(filepath.Join(dir, "config.yml"))
+	cfg, err = cluster.LoadConfig(filepath.Join(dir, "config.yml"))
 	require.NoError(t, err)
 	assert.Len(t, cfg.Instances, 5)
 	entries, err := os.ReadDir(dir)
@@ -336,7 +355,7 @@ func TestConfigureWritesAndCommits(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	assert.ElementsMatch(t, []string{".git", "config.yml"}, names)
+	assert.ElementsMatch(t, []string{".git", ".gitignore", "config.yml", "secrets", "id_m1", "id_m1.pub", "known_hosts", "inventory.yml"}, names, "no temp files left")
 	log, err = exec.Command("git", "-C", dir, "log", "--oneline").CombinedOutput()
 	require.NoError(t, err)
 	assert.Equal(t, 2, strings.Count(string(log), "\n"), string(log))
@@ -371,4 +390,47 @@ func BenchmarkGenerate(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestOverridesInTPAFormat: TPA's overrides files say cluster_vars: at
+// the top; tpago reads them as their plain form, not as
+// cluster_vars.cluster_vars.
+func TestOverridesInTPAFormat(t *testing.T) {
+	plain, err := os.ReadFile("testdata/overrides.yml")
+	require.NoError(t, err)
+	tpa := filepath.Join(t.TempDir(), "tpa.yml")
+	indented := "cluster_vars:\n  " + strings.ReplaceAll(strings.TrimSpace(string(plain)), "\n", "\n  ") + "\n"
+	require.NoError(t, os.WriteFile(tpa, []byte(indented), 0o644))
+	gen := func(file string) []byte {
+		out, err := Generate(opts(func(o *Options) { o.Platform = "docker"; o.OverridesFrom = file }))
+		require.NoError(t, err)
+		return out
+	}
+	want := gen("testdata/overrides.yml")
+	got := gen(tpa)
+	assert.Equal(t, string(want), string(got))
+	assert.NotContains(t, string(got), "cluster_vars:\n    cluster_vars")
+}
+
+// TestConfigureGitFailsLeavesNothing: when git fails, configure undoes
+// what it wrote, so that a second try is not refused ("already exists").
+func TestConfigureGitFailsLeavesNothing(t *testing.T) {
+	bin := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(bin, "git"), []byte("#!/bin/sh\necho 'git: broken' >&2\nexit 1\n"), 0o755))
+	t.Setenv("PATH", bin)
+	o := opts(func(o *Options) { o.Platform = "docker" })
+
+	fresh := filepath.Join(t.TempDir(), "fresh")
+	err := Configure(fresh, o)
+	require.ErrorContains(t, err, "git: broken")
+	assert.NoDirExists(t, fresh)
+
+	existing := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(existing, "notes.txt"), []byte("mine\n"), 0o644))
+	err = Configure(existing, o)
+	require.ErrorContains(t, err, "git: broken")
+	ents, err := os.ReadDir(existing)
+	require.NoError(t, err)
+	require.Len(t, ents, 1, "only the user's file is left")
+	assert.Equal(t, "notes.txt", ents[0].Name())
 }

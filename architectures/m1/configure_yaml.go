@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
-	"os"
 	"sort"
 	"strings"
 
 	"github.com/goccy/go-yaml"
 
-	"github.com/tpago/tpago/inventory"
+	"github.com/tpago/tpago/cluster"
+	"github.com/tpago/tpago/yamlx"
 )
 
 // awsVPCCIDR is the VPC the aws platform's instances live in.
@@ -25,7 +25,7 @@ const debianAMIOwner = "136693071363"
 const bareAddressBase = "192.0.2.0"
 
 // build makes the Config for normalized options.
-func build(o Options) (*inventory.Config, error) {
+func build(o Options) (*cluster.Config, error) {
 	nodes := layout(o)
 	names, err := hostnames(o, len(nodes))
 	if err != nil {
@@ -64,7 +64,7 @@ func build(o Options) (*inventory.Config, error) {
 	}
 	maps.Copy(cv, o.Overrides)
 
-	cfg := &inventory.Config{
+	cfg := &cluster.Config{
 		Architecture: o.Architecture,
 		ClusterName:  o.ClusterName,
 		ClusterVars:  cv,
@@ -73,7 +73,7 @@ func build(o Options) (*inventory.Config, error) {
 		cfg.ClusterTags = map[string]any{"Owner": o.Owner}
 	}
 	for _, l := range o.LocationNames {
-		cfg.Locations = append(cfg.Locations, inventory.Location{Name: l})
+		cfg.Locations = append(cfg.Locations, cluster.Location{Name: l})
 	}
 	cfg.InstanceDefaults.Platform = o.Platform
 
@@ -94,9 +94,9 @@ func build(o Options) (*inventory.Config, error) {
 		if pfx.Bits() > 32-bitsFor(len(nodes)+12) {
 			return nil, usagef("--subnet %s is too small for %d instances (addresses start at .11): use a /24", pfx, len(nodes))
 		}
-		cfg.DockerNetworks = []inventory.DockerNetwork{{
+		cfg.DockerNetworks = []cluster.DockerNetwork{{
 			Name:       o.ClusterName,
-			IPAMConfig: []inventory.IPAMConfig{{Subnet: pfx.String()}},
+			IPAMConfig: []cluster.IPAMConfig{{Subnet: pfx.String()}},
 		}}
 		addr = func(node int) string { return nth(pfx.Addr(), 10+node).String() }
 	case "bare":
@@ -134,7 +134,7 @@ func build(o Options) (*inventory.Config, error) {
 
 	for i, n := range nodes {
 		num := i + 1
-		in := inventory.Instance{
+		in := cluster.Instance{
 			Name:     byNode[num],
 			Node:     num,
 			Location: n.location,
@@ -210,18 +210,43 @@ func checkOverrides(from string, cv, ov map[string]any) error {
 
 // readOverrides reads an --overrides-from file: a YAML mapping.
 func readOverrides(path string) (map[string]any, error) {
-	data, err := os.ReadFile(path)
+	data, err := cluster.ReadInput(path)
 	if err != nil {
 		return nil, usagef("--overrides-from: %v", err)
 	}
+	f, err := yamlx.ParseAST(path, data)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
 	var m map[string]any
-	if err := yaml.Unmarshal(data, &m); err != nil {
+	if len(f.Docs) == 0 || f.Docs[0].Body == nil {
+		return m, nil
+	}
+	if err := yaml.NodeToValue(f.Docs[0].Body, &m); err != nil {
 		var ye yaml.Error
 		if errors.As(err, &ye) && ye.GetToken() != nil {
 			p := ye.GetToken().Position
 			return nil, usagef("%s:%d:%d: %s (the file must be a YAML mapping of cluster_vars)", path, p.Line, p.Column, ye.GetMessage())
 		}
 		return nil, usagef("%s: %v (the file must be a YAML mapping of cluster_vars)", path, err)
+	}
+	// TPA's own overrides files say cluster_vars: at the top.
+	if inner, ok := m["cluster_vars"]; ok {
+		cv, isMap := inner.(map[string]any)
+		if !isMap {
+			return nil, usagef("%s: cluster_vars: expected a mapping of variables", path)
+		}
+		if len(m) > 1 {
+			var other []string
+			for k := range m {
+				if k != "cluster_vars" {
+					other = append(other, k)
+				}
+			}
+			sort.Strings(other)
+			return nil, usagef("%s: a file with cluster_vars: at the top may hold nothing else (it also has %s)", path, strings.Join(other, ", "))
+		}
+		return cv, nil
 	}
 	return m, nil
 }
@@ -242,7 +267,7 @@ type instanceOut struct {
 
 // emit writes cfg as config.yml text, top-level keys in TPA's order, with
 // comments where they help.
-func emit(cfg *inventory.Config, o Options) ([]byte, error) {
+func emit(cfg *cluster.Config, o Options) ([]byte, error) {
 	var b strings.Builder
 	section := func(comment string, key string, value any) error {
 		if comment != "" {
@@ -359,7 +384,7 @@ func emit(cfg *inventory.Config, o Options) ([]byte, error) {
 	return []byte(out), nil
 }
 
-func instanceDefaults(d inventory.InstanceDefaults) yaml.MapSlice {
+func instanceDefaults(d cluster.InstanceDefaults) yaml.MapSlice {
 	out := yaml.MapSlice{{Key: "platform", Value: d.Platform}}
 	if d.Image != "" {
 		out = append(out, yaml.MapItem{Key: "image", Value: d.Image})
@@ -403,7 +428,7 @@ func sorted(m map[string]any) yaml.MapSlice {
 }
 
 // summary says in one line what the cluster is.
-func summary(cfg *inventory.Config, o Options) string {
+func summary(cfg *cluster.Config, o Options) string {
 	first, second := o.LocationNames[0], o.LocationNames[1]
 	s := fmt.Sprintf("%d instances; %s %s with %s on %s. %s: primary and replica. %s: barman",
 		len(cfg.Instances), flavourName(o.PostgresFlavour), o.PostgresVersion, o.FailoverManager, o.Platform, first, second)

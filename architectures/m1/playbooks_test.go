@@ -8,14 +8,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tpago/tpago/cluster"
 	_ "github.com/tpago/tpago/engine/modules" // the built-in modules
 	"github.com/tpago/tpago/engine/playbook"
 	"github.com/tpago/tpago/engine/validate"
-	"github.com/tpago/tpago/inventory"
 	"github.com/tpago/tpago/roles"
 )
 
-// The deploy and test playbooks, with the built-in roles, load and pass the
+// The deploy, test, status and switchover playbooks, with the built-in roles, load and pass the
 // validator for every repmgr layout configure writes: no unknown module or
 // argument, no undefined variable, no missing role or template. (aws
 // addresses are only known after provisioning.)
@@ -30,20 +30,22 @@ func TestPlaybooksValidateForEveryRepmgrLayout(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
-			cfg, err := inventory.LoadConfig(filepath.Join("testdata", tt.golden))
+			cfg, err := cluster.LoadConfig(filepath.Join("testdata", tt.golden))
 			require.NoError(t, err)
-			inv, err := inventory.FromConfig(cfg, t.TempDir())
+			inv, err := cluster.FromConfig(cfg, t.TempDir())
 			require.NoError(t, err)
 			if tt.witness {
 				require.NotEmpty(t, inv.Groups["witness"].Hosts, "an even number of Postgres nodes has a witness")
 			} else if g, ok := inv.Groups["witness"]; ok {
 				require.Empty(t, g.Hosts)
 			}
-			for _, pb := range []string{"deploy.yml", "test.yml"} {
+			for _, pb := range []string{"deploy.yml", "test.yml", "status.yml", "switchover.yml"} {
 				data, err := fs.ReadFile(Playbooks, pb)
 				require.NoError(t, err)
 				ld := &playbook.Loader{BuiltinRoles: roles.FS, PlaybookFS: Playbooks}
-				res := validate.Playbook(ld, pb, data, validate.Options{Inventory: inv})
+				// tpago switchover gives the candidate as an extra variable.
+				extra := map[string]any{"candidate": "a-replica"}
+				res := validate.Playbook(ld, pb, data, validate.Options{Inventory: inv, ExtraVars: extra})
 				for _, f := range res.Findings {
 					t.Errorf("%s: %s:%d:%d: %s (%s)", pb, f.File, f.Line, f.Col, f.Reason, f.Hint)
 				}

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tpago/tpago/cluster"
 	"github.com/tpago/tpago/engine/template"
 	"github.com/tpago/tpago/inventory"
 	"github.com/tpago/tpago/roles"
@@ -89,9 +90,9 @@ func clusterInventory(t *testing.T, opts Options) *inventory.Inventory {
 	t.Helper()
 	data, err := Generate(opts)
 	require.NoError(t, err)
-	cfg, err := inventory.ParseConfig("config.yml", data)
+	cfg, err := cluster.ParseConfig("config.yml", data)
 	require.NoError(t, err)
-	inv, err := inventory.FromConfig(cfg, "/clusters/"+opts.ClusterName)
+	inv, err := cluster.FromConfig(cfg, "/clusters/"+opts.ClusterName)
 	require.NoError(t, err)
 	return inv
 }

@@ -9,37 +9,7 @@ import (
 // the extra variable candidate) the primary, with the cluster's failover
 // manager. repmgr is asked for a dry run first; its own output says why a
 // switchover cannot be done.
-var SwitchoverPlaybook = []byte(`---
-- name: Switch over to the candidate
-  hosts: all
-  gather_facts: false
-  become: true
-  tasks:
-    - name: patroni
-      command: patronictl -c /etc/patroni/patroni.yml switchover --candidate {{ candidate }} --force
-      args:
-        chdir: /
-      become_user: postgres
-      failed_when: false
-      when: failover_manager == 'patroni'
-
-    - name: repmgr-dry-run
-      command: repmgr -f /etc/repmgr.conf standby switchover --siblings-follow --dry-run
-      args:
-        chdir: /
-      become_user: postgres
-      register: repmgr_dry_run
-      failed_when: false
-      when: failover_manager == 'repmgr'
-
-    - name: repmgr
-      command: repmgr -f /etc/repmgr.conf standby switchover --siblings-follow
-      args:
-        chdir: /
-      become_user: postgres
-      failed_when: false
-      when: failover_manager == 'repmgr' and repmgr_dry_run.rc == 0
-`)
+var SwitchoverPlaybook = mustPlaybook("switchover.yml")
 
 // SwitchoverManagers are the failover managers tpago can switch over with.
 var SwitchoverManagers = []string{"patroni", "repmgr"}

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tpago/tpago/cluster"
 	"github.com/tpago/tpago/inventory"
 )
 
@@ -22,9 +23,9 @@ var updateStatus = flag.Bool("update-status", false, "rewrite the status golden 
 func loadRecorded(t *testing.T, name string) (*inventory.Inventory, map[string]HostOutputs) {
 	t.Helper()
 	dir := filepath.Join("testdata", "status", name)
-	cfg, err := inventory.LoadConfig(filepath.Join(dir, "config.yml"))
+	cfg, err := cluster.LoadConfig(filepath.Join(dir, "config.yml"))
 	require.NoError(t, err)
-	inv, err := inventory.FromConfig(cfg, "/clusters/"+name)
+	inv, err := cluster.FromConfig(cfg, "/clusters/"+name)
 	require.NoError(t, err)
 	data, err := os.ReadFile(filepath.Join(dir, "outputs.json"))
 	require.NoError(t, err)

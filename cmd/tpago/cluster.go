@@ -15,8 +15,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tpago/tpago/architectures/m1"
+	"github.com/tpago/tpago/architectures/m1/ops"
+	"github.com/tpago/tpago/cluster"
 	"github.com/tpago/tpago/engine/executor"
 	"github.com/tpago/tpago/engine/playbook"
+	"github.com/tpago/tpago/exitcode"
 	"github.com/tpago/tpago/inventory"
 )
 
@@ -24,58 +27,50 @@ func init() {
 	commands = append(commands, newDeployCmd, newTestCmd, newShowPasswordCmd, newCmdCmd)
 }
 
-// cluster is a cluster directory, loaded.
-type cluster struct {
+// clusterDir is a cluster directory, loaded, with its inventory.
+type clusterDir struct {
 	dir string
-	cfg *inventory.Config
+	cfg *cluster.Config
 	inv *inventory.Inventory
 }
 
-func loadCluster(dir string) (*cluster, error) {
-	abs, err := filepath.Abs(dir)
+// loadCluster loads a cluster directory (cluster.Load); its errors carry
+// exit status 2 (bad input).
+func loadCluster(dir string) (*clusterDir, error) {
+	cl, err := cluster.Load(dir)
 	if err != nil {
 		return nil, err
 	}
-	cfgPath := filepath.Join(abs, "config.yml")
-	if _, err := os.Stat(cfgPath); err != nil {
-		return nil, fmt.Errorf("%s is not a cluster directory (no config.yml): run `tpago configure %s …` first", dir, dir)
-	}
-	cfg, err := inventory.LoadConfig(cfgPath)
+	return withInventory(cl)
+}
+
+func withInventory(cl *cluster.Cluster) (*clusterDir, error) {
+	inv, err := cl.Inventory()
 	if err != nil {
-		return nil, err
+		return nil, exitcode.Bad(err)
 	}
-	inv, err := inventory.FromConfig(cfg, abs)
-	if err != nil {
-		return nil, err
-	}
-	return &cluster{dir: abs, cfg: cfg, inv: inv}, nil
+	return &clusterDir{dir: cl.Dir, cfg: cl.Config, inv: inv}, nil
 }
 
 // loadProvisioned loads a cluster directory whose hosts have been
 // provisioned; its errors carry exit status 2 (bad input).
-func loadProvisioned(dir string) (*cluster, error) {
-	cl, err := loadCluster(dir)
+func loadProvisioned(dir string) (*clusterDir, error) {
+	cl, err := cluster.LoadProvisioned(dir)
 	if err != nil {
-		return nil, exitWith(2, err)
+		return nil, err
 	}
-	if err := cl.requireProvisioned(); err != nil {
-		return nil, exitWith(2, err)
-	}
-	return cl, nil
+	return withInventory(cl)
 }
 
 // requireProvisioned fails with what to run when the cluster has no
 // known_hosts yet (provision writes it).
-func (c *cluster) requireProvisioned() error {
-	if _, err := os.Stat(filepath.Join(c.dir, "known_hosts")); err != nil {
-		return fmt.Errorf("cluster %s is not provisioned (no known_hosts): run `tpago provision %s` first", c.cfg.ClusterName, c.dir)
-	}
-	return nil
+func (c *clusterDir) requireProvisioned() error {
+	return (&cluster.Cluster{Dir: c.dir, Config: c.cfg}).RequireProvisioned()
 }
 
 // architecturePlaybook returns the playbook to run: the cluster
 // directory's own NAME when it has one, else the architecture's.
-func (c *cluster) architecturePlaybook(name string) (string, []byte, error) {
+func (c *clusterDir) architecturePlaybook(name string) (string, []byte, error) {
 	own := filepath.Join(c.dir, name)
 	if data, err := os.ReadFile(own); err == nil {
 		return own, data, nil
@@ -90,13 +85,13 @@ func (c *cluster) architecturePlaybook(name string) (string, []byte, error) {
 	return own, data, nil
 }
 
-func (c *cluster) run(ctx context.Context, cmd *cobra.Command, name string, f runFlags) error {
+func (c *clusterDir) run(ctx context.Context, cmd *cobra.Command, name string, f runFlags) error {
 	if err := c.requireProvisioned(); err != nil {
-		return exitWith(2, err)
+		return exitcode.Bad(err)
 	}
 	path, data, err := c.architecturePlaybook(name)
 	if err != nil {
-		return exitWith(2, err)
+		return exitcode.Bad(err)
 	}
 	return runPlaybook(ctx, playRequest{
 		playbook: path, data: data, inv: c.inv, flags: f, stdout: cmd.OutOrStdout(),
@@ -117,7 +112,7 @@ Hooks in CLUSTER_DIR/hooks/ and roles in CLUSTER_DIR/roles/ are used.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := loadCluster(args[0])
 			if err != nil {
-				return exitWith(2, err)
+				return exitcode.Bad(err)
 			}
 			return cl.run(cmd.Context(), cmd, "deploy.yml", f)
 		},
@@ -145,7 +140,7 @@ and it becomes a standby again: with repmgr by repmgr node rejoin
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := loadCluster(args[0])
 			if err != nil {
-				return exitWith(2, err)
+				return exitcode.Bad(err)
 			}
 			if err := cl.run(cmd.Context(), cmd, "test.yml", f); err != nil || !failover {
 				return err
@@ -154,7 +149,8 @@ and it becomes a standby again: with repmgr by repmgr node rejoin
 			defer stop()
 			// Its errors carry their own exit status: 2 for a cluster the
 			// checks cannot run on, 1 for a failed check.
-			return runFailoverChecks(ctx, cmd.OutOrStdout(), cl)
+			_, err = ops.FailoverDrill(ctx, opsCluster(cmd, cl))
+			return err
 		},
 	}
 	f.register(c)
@@ -171,7 +167,7 @@ func newShowPasswordCmd() *cobra.Command {
 			dir, user := args[0], args[1]
 			secrets := filepath.Join(dir, "secrets")
 			if strings.ContainsAny(user, "/\\") || user == "." || user == ".." || isSSHKey(user) {
-				return exitWith(2, fmt.Errorf("no password named %q", user))
+				return exitcode.Bad(fmt.Errorf("no password named %q", user))
 			}
 			data, err := os.ReadFile(filepath.Join(secrets, user))
 			if err != nil {
@@ -184,10 +180,10 @@ func newShowPasswordCmd() *cobra.Command {
 					}
 				}
 				if len(names) == 0 {
-					return exitWith(2, fmt.Errorf("cluster %s has no passwords yet: they are made by `tpago deploy`", dir))
+					return exitcode.Bad(fmt.Errorf("cluster %s has no passwords yet: they are made by `tpago deploy`", dir))
 				}
 				sort.Strings(names)
-				return exitWith(2, fmt.Errorf("no password named %q; there are: %s", user, strings.Join(names, ", ")))
+				return exitcode.Bad(fmt.Errorf("no password named %q; there are: %s", user, strings.Join(names, ", ")))
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), strings.TrimSpace(string(data)))
 			return nil
@@ -226,12 +222,20 @@ func newCmdCmd() *cobra.Command {
 // adHoc runs one shell command on the hosts of pattern and prints each
 // host's output as `ansible HOSTS -m shell` does.
 func adHoc(ctx context.Context, out io.Writer, inv *inventory.Inventory, pattern, command string, become bool, user string, f runFlags) error {
+	if err := f.validate(); err != nil {
+		return err
+	}
+	if f.limit != "" {
+		if _, err := inv.Limit(f.limit); err != nil {
+			return exitcode.Bad(err)
+		}
+	}
 	hosts, err := inv.Match(pattern)
 	if err != nil {
-		return exitWith(2, err)
+		return exitcode.Bad(err)
 	}
 	if len(hosts) == 0 {
-		return exitWith(2, fmt.Errorf("pattern %q matches no host", pattern))
+		return exitcode.Bad(fmt.Errorf("pattern %q matches no host", pattern))
 	}
 	t := map[string]any{"shell": command}
 	pl := map[string]any{"hosts": pattern, "gather_facts": false, "tasks": []any{t}}
@@ -248,7 +252,7 @@ func adHoc(ctx context.Context, out io.Writer, inv *inventory.Inventory, pattern
 	ld := newLoader(nil)
 	pb, err := ld.LoadPlaybookData(filepath.Join(os.TempDir(), "adhoc.yml"), data)
 	if err != nil {
-		return exitWith(2, err)
+		return exitcode.Bad(err)
 	}
 	cb := &adHocOutput{w: out}
 	ex := executor.New(executor.Options{Inventory: inv, Limit: f.limit, Forks: f.forks, Output: cb,
@@ -257,10 +261,10 @@ func adHoc(ctx context.Context, out io.Writer, inv *inventory.Inventory, pattern
 	defer stop()
 	res, err := ex.Run(ctx, pb)
 	if err != nil {
-		return exitWith(2, err)
+		return exitcode.Bad(err)
 	}
 	if code := res.ExitCode(); code != 0 {
-		return exitWith(code, nil)
+		return exitcode.With(code, nil)
 	}
 	return nil
 }

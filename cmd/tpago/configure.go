@@ -14,7 +14,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tpago/tpago/architectures/m1"
-	"github.com/tpago/tpago/inventory"
+	"github.com/tpago/tpago/cluster"
+	"github.com/tpago/tpago/exitcode"
 )
 
 func init() { commands = append(commands, newConfigureCmd) }
@@ -67,7 +68,7 @@ repository unless --no-git.`,
   tpago configure ~/clusters/demo -a M1 --platform docker --postgresql 15 --enable-repmgr`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
-				return exitWith(2, fmt.Errorf("configure takes one cluster directory, got %d: %s (lists take commas: --location-names main,dr)", len(args), strings.Join(args, " ")))
+				return exitcode.Bad(fmt.Errorf("configure takes one cluster directory, got %d: %s (lists take commas: --location-names main,dr)", len(args), strings.Join(args, " ")))
 			}
 			return nil
 		},
@@ -79,16 +80,16 @@ repository unless --no-git.`,
 					me = &missingError{}
 				}
 				me.items = append([]string{"CLUSTER_DIR (the cluster directory)"}, me.items...)
-				return exitWith(2, me)
+				return exitcode.Bad(me)
 			}
 			if err != nil {
-				return exitWith(2, err)
+				return exitcode.Bad(err)
 			}
 			dir := args[0]
 			if err := m1.Configure(dir, opts); err != nil {
 				var ue *m1.UsageError
 				if errors.As(err, &ue) {
-					return exitWith(2, err)
+					return exitcode.Bad(err)
 				}
 				return err
 			}
@@ -96,7 +97,7 @@ repository unless --no-git.`,
 		},
 	}
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return exitWith(2, fmt.Errorf("%w (see tpago configure --help)", err))
+		return exitcode.Bad(fmt.Errorf("%w (see tpago configure --help)", err))
 	})
 
 	fs := cmd.Flags()
@@ -313,7 +314,7 @@ func currentUser() string {
 // reportConfigured prints the cluster just written, one line a host.
 func reportConfigured(w io.Writer, dir string, noGit bool) error {
 	path := filepath.Join(dir, "config.yml")
-	cfg, err := inventory.LoadConfig(path)
+	cfg, err := cluster.LoadConfig(path)
 	if err != nil {
 		return err
 	}

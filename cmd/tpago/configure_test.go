@@ -6,8 +6,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/tpago/tpago/inventory"
+	"github.com/tpago/tpago/cluster"
 )
 
 // runConfigure runs `tpago configure args…` and returns its output, exit
@@ -85,7 +84,7 @@ func TestConfigureSeedExample(t *testing.T) {
 	assert.Contains(t, out, "cluster m1, 4 instances")
 	assert.Contains(t, out, "Next: tpago provision "+dir)
 
-	cfg, err := inventory.LoadConfig(filepath.Join(dir, "config.yml"))
+	cfg, err := cluster.LoadConfig(filepath.Join(dir, "config.yml"))
 	require.NoError(t, err)
 	assert.Equal(t, "14", cfg.ClusterVars["postgres_version"])
 	assert.Equal(t, "repmgr", cfg.ClusterVars["failover_manager"])
@@ -118,7 +117,7 @@ func TestConfigureFlavours(t *testing.T) {
 			_, code, err := runConfigure(t, args...)
 			require.NoError(t, err)
 			assert.Equal(t, 0, code)
-			cfg, err := inventory.LoadConfig(filepath.Join(dir, "config.yml"))
+			cfg, err := cluster.LoadConfig(filepath.Join(dir, "config.yml"))
 			require.NoError(t, err)
 			assert.Equal(t, tt.flavour, cfg.ClusterVars["postgres_flavour"])
 			assert.Equal(t, tt.args[1], cfg.ClusterVars["postgres_version"])

@@ -3,25 +3,19 @@
 package main
 
 import (
-	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/tpago/tpago/exitcode"
 )
 
-// exitError carries an exit status out of a command.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
-// exitWith returns an error that makes tpago exit with code after printing err.
-// A nil err exits silently.
-func exitWith(code int, err error) error { return &exitError{code: code, err: err} }
+// exitWith returns an error that makes tpago exit with code after printing
+// err; a nil err exits silently. It is exitcode.With, kept for the
+// commands that still call it.
+func exitWith(code int, err error) error { return exitcode.With(code, err) }
 
 // commands are added to the root by the files of this package, each in its
 // own init, so that each subcommand lives in one file.
@@ -37,27 +31,75 @@ func newRoot() *cobra.Command {
 	for _, c := range commands {
 		root.AddCommand(c())
 	}
+	// Bad usage is bad input (exit status 2) for every command: an unknown
+	// flag or a bad flag value, a wrong number of arguments, an unknown
+	// subcommand.
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return exitcode.Bad(fmt.Errorf("%w (see %s --help)", err, c.CommandPath()))
+	})
+	usageIsBadInput(root)
 	return root
 }
 
-func main() {
-	os.Exit(run(os.Args[1:]))
+// usageIsBadInput makes argument errors of c and its subcommands exit 2,
+// and a command that only groups others refuse what is not one of them.
+func usageIsBadInput(c *cobra.Command) {
+	if c.Args != nil {
+		check := c.Args
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return exitcode.Bad(fmt.Errorf("%s: %w (see %s --help)", cmd.CommandPath(), err, cmd.CommandPath()))
+			}
+			return nil
+		}
+	}
+	if c.HasSubCommands() && c.Run == nil && c.RunE == nil {
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+			if cmd.SuggestionsMinimumDistance <= 0 {
+				cmd.SuggestionsMinimumDistance = 2
+			}
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += "; did you mean " + strings.Join(s, " or ") + "?"
+			}
+			return exitcode.Bad(fmt.Errorf("%s (see %s --help)", msg, cmd.CommandPath()))
+		}
+	}
+	for _, sub := range c.Commands() {
+		usageIsBadInput(sub)
+	}
 }
 
-func run(args []string) int {
-	root := newRoot()
-	root.SetArgs(args)
-	err := root.Execute()
-	if err == nil {
-		return 0
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run runs tpago with args and returns its exit status: the one place
+// where errors become statuses (exitcode.Of) and are printed.
+func run(args []string, stdout, stderr io.Writer) int {
+	err := execute(args, stdout, stderr)
+	if err != nil && !exitcode.Silent(err) {
+		fmt.Fprintln(stderr, "tpago:", err)
 	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.err != nil {
-			fmt.Fprintln(os.Stderr, "tpago:", ee.err)
+	return exitcode.Of(err)
+}
+
+// execute runs the command args name. A panic in a command becomes an
+// error (exit status 1) that asks to report it: it never reaches the user
+// as a Go stack.
+func execute(args []string, stdout, stderr io.Writer) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = exitcode.With(exitcode.Failed, fmt.Errorf("bug: %v, please report it at https://github.com/tpago/tpago/issues with the command you ran", r))
 		}
-		return ee.code
-	}
-	fmt.Fprintln(os.Stderr, "tpago:", err)
-	return 1
+	}()
+	root := newRoot()
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetArgs(args)
+	return root.Execute()
 }

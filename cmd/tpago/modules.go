@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tpago/tpago/engine/module"
+	"github.com/tpago/tpago/exitcode"
 )
 
 func init() { commands = append(commands, newModulesCmd) }
@@ -25,7 +26,7 @@ func newModulesCmd() *cobra.Command {
 			if len(args) == 1 {
 				_, spec, ok := module.Lookup(args[0])
 				if !ok {
-					return exitWith(2, fmt.Errorf("no module named %q (`tpago modules` lists them)", args[0]))
+					return exitcode.Bad(fmt.Errorf("no module named %q (`tpago modules` lists them)", args[0]))
 				}
 				printModule(out, spec)
 				return nil

@@ -21,6 +21,7 @@ import (
 	_ "github.com/tpago/tpago/engine/modules" // the built-in modules
 	"github.com/tpago/tpago/engine/output"
 	"github.com/tpago/tpago/engine/playbook"
+	"github.com/tpago/tpago/exitcode"
 	"github.com/tpago/tpago/inventory"
 	"github.com/tpago/tpago/roles"
 	"github.com/tpago/tpago/yamlx"
@@ -62,6 +63,15 @@ func (f *runFlags) register(c *cobra.Command) {
 	fl.DurationVarP(&f.connTimeout, "timeout", "T", 10*time.Second, "SSH connection timeout")
 	fl.BoolVar(&f.profile, "profile", false, "after the recap, list the slowest tasks (as Ansible's profile_tasks)")
 	fl.DurationVar(&f.taskTimeout, "task-timeout", 0, "stop a task that runs longer than this on a host (0: no limit; a task's timeout: wins)")
+}
+
+// validate refuses flag values that cannot run anything; cobra parses them
+// but does not bound them.
+func (f *runFlags) validate() error {
+	if f.forks < 1 {
+		return exitcode.Bad(fmt.Errorf("--forks %d: at least one host must run at a time (--forks 1 or more)", f.forks))
+	}
+	return nil
 }
 
 func newPlayCmd() *cobra.Command {
@@ -199,17 +209,25 @@ func runPlaybook(ctx context.Context, req playRequest) error {
 	f := req.flags
 	extra, err := parseExtraVars(f.extra)
 	if err != nil {
-		return exitWith(2, err)
+		return exitcode.Bad(err)
 	}
 	for k, v := range req.extraVars {
 		if _, set := extra[k]; !set {
 			extra[k] = v
 		}
 	}
+	if err := f.validate(); err != nil {
+		return err
+	}
 	inv := req.inv
 	if inv == nil {
 		if inv, err = loadInventory(req.inventory); err != nil {
-			return exitWith(2, err)
+			return exitcode.Bad(err)
+		}
+	}
+	if f.limit != "" {
+		if _, err := inv.Limit(f.limit); err != nil {
+			return exitcode.Bad(err)
 		}
 	}
 	ld := newLoader(req.rolePaths)
@@ -221,7 +239,7 @@ func runPlaybook(ctx context.Context, req playRequest) error {
 		pb, err = ld.LoadPlaybook(req.playbook)
 	}
 	if err != nil {
-		return exitWith(2, fmt.Errorf("the playbook has errors; no host was contacted:\n%w", err))
+		return exitcode.Bad(fmt.Errorf("the playbook has errors; no host was contacted:\n%w", err))
 	}
 	out := req.stdout
 	if out == nil {
@@ -256,12 +274,12 @@ func runPlaybook(ctx context.Context, req playRequest) error {
 	res, err := ex.Run(ctx, pb)
 	if err != nil {
 		if ctx.Err() != nil {
-			return exitWith(130, fmt.Errorf("interrupted"))
+			return exitcode.With(130, fmt.Errorf("interrupted"))
 		}
-		return exitWith(2, err)
+		return exitcode.Bad(err)
 	}
 	if code := res.ExitCode(); code != 0 {
-		return exitWith(code, nil)
+		return exitcode.With(code, nil)
 	}
 	return nil
 }
@@ -277,12 +295,12 @@ func listPlaybook(out io.Writer, pb *playbook.Playbook, inv *inventory.Inventory
 		if f.listHosts {
 			hs, err := inv.Match(p.Hosts)
 			if err != nil {
-				return exitWith(2, err)
+				return exitcode.Bad(err)
 			}
 			if f.limit != "" {
 				lim, err := inv.Match(f.limit)
 				if err != nil {
-					return exitWith(2, err)
+					return exitcode.Bad(err)
 				}
 				in := map[string]bool{}
 				for _, h := range lim {

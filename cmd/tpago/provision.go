@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/tpago/tpago/exitcode"
 	"github.com/tpago/tpago/platforms"
 	_ "github.com/tpago/tpago/platforms/aws"
 	_ "github.com/tpago/tpago/platforms/bare"
@@ -58,12 +59,12 @@ func newDeprovisionCmd() *cobra.Command {
 			}
 			if !yes {
 				if !isTerminal(os.Stdin) {
-					return exitWith(2, errors.New("deprovision removes the cluster's hosts: give --yes to confirm (stdin is not a terminal)"))
+					return exitcode.Bad(errors.New("deprovision removes the cluster's hosts: give --yes to confirm (stdin is not a terminal)"))
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "Remove every host of cluster %s (%s platform)? [y/N] ", c.Name, c.Platform())
 				line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
 				if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
-					return exitWith(1, errors.New("deprovision: not confirmed, nothing removed"))
+					return exitcode.With(1, errors.New("deprovision: not confirmed, nothing removed"))
 				}
 			}
 			_, err = platforms.Deprovision(cmd.Context(), args[0], cmd.OutOrStdout())
@@ -100,7 +101,7 @@ func newPingCmd() *cobra.Command {
 				fmt.Fprintf(w, "%-20s %-16s ok  %s\n", r.Name, r.Address, r.Latency.Round(100*time.Microsecond))
 			}
 			if failed > 0 {
-				return exitWith(4, fmt.Errorf("%d of %d hosts unreachable", failed, len(res)))
+				return exitcode.With(4, fmt.Errorf("%d of %d hosts unreachable", failed, len(res)))
 			}
 			return nil
 		},

@@ -29,14 +29,14 @@ func TestProvisionPingBareCLI(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"ping", dir}, 1, "run tpago provision"},
+		{[]string{"ping", dir}, 2, "run tpago provision"},
 		{[]string{"provision", dir}, 1, "host key unknown"},
 		{[]string{"provision", "--accept-new-host-keys", dir}, 0, "1 hosts ready"},
 		{[]string{"provision", dir}, 0, "nothing to change"},
 		{[]string{"ping", dir}, 0, "one                  127.0.0.1        ok"},
 		{[]string{"deprovision", dir}, 2, "give --yes"},
 		{[]string{"deprovision", "--yes", dir}, 0, "nothing to remove"},
-		{[]string{"provision", filepath.Join(dir, "nowhere")}, 1, "config.yml does not exist"},
+		{[]string{"provision", filepath.Join(dir, "nowhere")}, 2, "is not a cluster directory (no config.yml)"},
 	}
 	for _, tt := range tests {
 		out, code, err := runCLI(t, tt.args...)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/tpago/tpago/exitcode"
 )
 
 func init() { commands = append(commands, newRoleCmd) }
@@ -32,7 +33,7 @@ An existing folder is never overwritten.
 		RunE: func(c *cobra.Command, args []string) error {
 			files, err := initRole(args[0])
 			if err != nil {
-				return exitWith(2, err)
+				return exitcode.Bad(err)
 			}
 			out := c.OutOrStdout()
 			for _, f := range files {

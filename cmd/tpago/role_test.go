@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,24 +16,9 @@ import (
 // status.
 func authorCLI(t *testing.T, args ...string) (string, int) {
 	t.Helper()
-	root := newRoot()
 	var out bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&out)
-	root.SetArgs(args)
-	err := root.Execute()
-	if err == nil {
-		return out.String(), 0
-	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.err != nil {
-			out.WriteString(ee.err.Error())
-		}
-		return out.String(), ee.code
-	}
-	out.WriteString(err.Error())
-	return out.String(), 1
+	code := run(args, &out, &out)
+	return out.String(), code
 }
 
 // recap returns the changed and failed counts of a --json run's recap.

@@ -12,10 +12,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tpago/tpago/architectures/m1"
+	"github.com/tpago/tpago/cluster"
 	"github.com/tpago/tpago/engine/module"
 	"github.com/tpago/tpago/engine/playbook"
 	"github.com/tpago/tpago/engine/validate"
-	"github.com/tpago/tpago/inventory"
+	"github.com/tpago/tpago/exitcode"
 )
 
 func init() { commands = append(commands, newValidateCmd) }
@@ -42,11 +43,11 @@ Exit status: 0 when nothing is found, 2 otherwise.`,
 		RunE: func(c *cobra.Command, args []string) error {
 			ev, err := parseExtraVars(extra)
 			if err != nil {
-				return exitWith(2, err)
+				return exitcode.Bad(err)
 			}
 			findings, err := validateTarget(args[0], inv, ev)
 			if err != nil {
-				return exitWith(2, err)
+				return exitcode.Bad(err)
 			}
 			return reportFindings(c.OutOrStdout(), args[0], findings, asJSON)
 		},
@@ -103,15 +104,15 @@ func validateCluster(dir string, extra map[string]any) []validate.Finding {
 	if err != nil {
 		abs = dir
 	}
-	cfg, err := inventory.LoadConfig(filepath.Join(abs, "config.yml"))
+	cfg, err := cluster.LoadConfig(filepath.Join(abs, "config.yml"))
 	if err != nil {
 		return validate.FromError(err)
 	}
-	inv, err := inventory.FromConfig(cfg, abs)
+	inv, err := (&cluster.Cluster{Dir: abs, Config: cfg}).Inventory()
 	if err != nil {
 		return validate.FromError(err)
 	}
-	cl := &cluster{dir: abs, cfg: cfg, inv: inv}
+	cl := &clusterDir{dir: abs, cfg: cfg, inv: inv}
 	pbPath, data, err := cl.architecturePlaybook("deploy.yml")
 	if err != nil {
 		return validate.FromError(err)
@@ -231,7 +232,7 @@ func reportFindings(out io.Writer, target string, findings []validate.Finding, a
 			return err
 		}
 		if len(findings) > 0 {
-			return exitWith(2, nil)
+			return exitcode.With(exitcode.BadInput, nil)
 		}
 		return nil
 	}
@@ -247,5 +248,5 @@ func reportFindings(out io.Writer, target string, findings []validate.Finding, a
 	if len(findings) == 1 {
 		s = ""
 	}
-	return exitWith(2, fmt.Errorf("%s: %d problem%s found (no host was contacted)", target, len(findings), s))
+	return exitcode.Bad(fmt.Errorf("%s: %d problem%s found (no host was contacted)", target, len(findings), s))
 }

@@ -82,6 +82,13 @@ func TestPersistentLargeAndParallel(t *testing.T) {
 }
 
 func TestPersistentCancel(t *testing.T) {
+	// Other tests (and other test binaries) run sleeps of their own at the
+	// same time: this one is told apart by a duration no one else uses.
+	decoy := exec.Command("sleep", "30")
+	require.NoError(t, decoy.Start())
+	defer func() { _ = decoy.Process.Kill(); _ = decoy.Wait() }()
+	sleep := fmt.Sprintf("sleep 30.%09d", time.Now().UnixNano()%1e9)
+
 	p := NewPersistent(Local{})
 	defer p.Close()
 	sh := &Shell{Conn: p}
@@ -89,12 +96,12 @@ func TestPersistentCancel(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	mark := fmt.Sprintf("/tmp/tpago-cancel-%d", time.Now().UnixNano())
-	_, err := sh.Run(ctx, "touch "+mark+"; sleep 30; rm "+mark)
+	_, err := sh.Run(ctx, "touch "+mark+"; "+sleep+"; rm "+mark)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Less(t, time.Since(start), 5*time.Second)
 	// The script and its children are gone from the host: no sleep of
 	// this script is left, and it never reached its end.
-	ps, err := exec.Command("sh", "-c", "ps -eo args | grep -c '^sleep 30$' || true").Output()
+	ps, err := exec.Command("sh", "-c", "ps -eo args | grep -c -x '"+sleep+"' || true").Output()
 	require.NoError(t, err)
 	assert.Equal(t, "0", strings.TrimSpace(string(ps)), "the cancelled script still runs")
 	assert.FileExists(t, mark)

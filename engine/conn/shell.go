@@ -79,6 +79,9 @@ func (s *Shell) Run(ctx context.Context, script string) (Output, error) {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
+			if err := CheckEnvName(k); err != nil {
+				return Output{}, err
+			}
 			fmt.Fprintf(&b, "export %s=%s\n", k, Quote(s.Env[k]))
 		}
 	}
@@ -96,14 +99,35 @@ func (s *Shell) Run(ctx context.Context, script string) (Output, error) {
 	return Output{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), RC: rc}, err
 }
 
-// Quote quotes s for POSIX sh.
+// CheckEnvName tells whether name can be exported by a POSIX shell: a
+// letter or underscore, then letters, digits and underscores. Anything else
+// would be shell syntax on the export line.
+func CheckEnvName(name string) error {
+	ok := name != ""
+	for i, r := range name {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+			ok = false
+			break
+		}
+	}
+	if !ok {
+		return fmt.Errorf("environment: %q is not a valid variable name (letters, digits and _, not starting with a digit)", name)
+	}
+	return nil
+}
+
+// Quote quotes s for POSIX sh exactly as Python's shlex.quote does (and so
+// as Ansible's quote filter): a word of safe characters as it is, anything
+// else in single quotes, a single quote as '"'"'. It is the one shell
+// quoting function of tpago: modules, connections and the quote filter use
+// it.
 func Quote(s string) string {
 	if s != "" && strings.IndexFunc(s, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r))
 	}) < 0 {
 		return s
 	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
 }
 
 // Heredoc returns a shell fragment that writes data to its stdout, for use

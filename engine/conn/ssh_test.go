@@ -18,6 +18,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tpago/tpago/internal/testenv/need"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -51,13 +52,8 @@ func keygen(t testing.TB, file string) ssh.PublicKey {
 // stops it when the test ends.
 func startSSHD(t testing.TB, extraConfig string) *sshd {
 	t.Helper()
-	const bin = "/usr/sbin/sshd"
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("%s is missing: these tests run a real OpenSSH server; install it with `sh scripts/setup.sh`", bin)
-	}
-	if os.Geteuid() != 0 {
-		t.Fatalf("these tests run sshd, which must start as root")
-	}
+	need.Require(t, need.Root|need.SSHD)
+	const bin = need.SSHDPath
 	require.NoError(t, os.MkdirAll("/run/sshd", 0o755))
 	dir := t.TempDir()
 	s := &sshd{user: "root"}

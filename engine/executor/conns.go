@@ -3,7 +3,6 @@ package executor
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"sync"
 
 	"github.com/tpago/tpago/engine/conn"
@@ -43,56 +42,28 @@ func (pr *playRun) connScope(target, h string, hsc *hostScope) *hostScope {
 }
 
 func (e *Executor) connVars(target string, hsc *hostScope) (ConnVars, error) {
-	get := func(names ...string) (string, error) {
-		for _, n := range names {
-			v, ok := hsc.Lookup(n)
-			if !ok || v == nil {
-				continue
-			}
-			r, err := expr.RenderDeepIn(v, hsc)
-			if err != nil {
-				return "", fmt.Errorf("%s: %v", n, err)
-			}
-			return expr.ToString(r), nil
+	get := func(n string) (string, bool, error) {
+		v, ok := hsc.Lookup(n)
+		if !ok || v == nil {
+			return "", false, nil
 		}
-		return "", nil
+		r, err := expr.RenderDeepIn(v, hsc)
+		if err != nil {
+			return "", false, fmt.Errorf("%s: %v", n, err)
+		}
+		return expr.ToString(r), true, nil
 	}
 	cv := ConnVars{Host: target}
-	var err error
-	if cv.Connection, err = get("ansible_connection"); err != nil {
-		return cv, err
-	}
-	if h, err := get("ansible_host", "ansible_ssh_host"); err != nil {
-		return cv, err
-	} else if h != "" {
-		cv.Host = h
-	}
-	if p, err := get("ansible_port", "ansible_ssh_port"); err != nil {
-		return cv, err
-	} else if p != "" {
-		if cv.Port, err = strconv.Atoi(p); err != nil {
-			return cv, fmt.Errorf("ansible_port: %q is not a port number", p)
-		}
-	}
-	if cv.User, err = get("ansible_user", "ansible_ssh_user"); err != nil {
-		return cv, err
-	}
-	if k, err := get("ansible_ssh_private_key_file", "ansible_private_key_file"); err != nil {
-		return cv, err
-	} else if k != "" {
-		cv.KeyFiles = []string{k}
-	}
-	if cv.Password, err = get("ansible_password", "ansible_ssh_pass"); err != nil {
-		return cv, err
-	}
-	if cv.KnownHostsFile, err = get("ansible_ssh_known_hosts_file"); err != nil {
-		return cv, err
-	}
-	pol, err := get("tpago_host_key_policy")
+	connection, _, err := get("ansible_connection")
 	if err != nil {
 		return cv, err
 	}
-	cv.AcceptNew = pol == "accept-new" || e.opts.AcceptNewHostKeys
+	cfg, err := conn.SSHConfigFromVars(target, get)
+	if err != nil {
+		return cv, err
+	}
+	cv = ConnVars{Host: cfg.Host, Port: cfg.Port, User: cfg.User, KeyFiles: cfg.KeyFiles, Password: cfg.Password,
+		Connection: connection, KnownHostsFile: cfg.KnownHostsFile, AcceptNew: cfg.AcceptNew || e.opts.AcceptNewHostKeys}
 	if target == "localhost" && cv.Connection == "" {
 		if _, ok := e.invVars[target]; !ok {
 			cv.Connection = "local"

@@ -95,6 +95,7 @@ func New(opts Options) *Executor {
 	if e.out == nil {
 		e.out = nopCallback{}
 	}
+	e.out = Masked(e.out, e.Secrets)
 	gm := opts.Inventory.GroupMap()
 	e.groups = make(map[string]any, len(gm))
 	for g, hs := range gm {

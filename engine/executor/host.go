@@ -104,6 +104,7 @@ func toAny(l []string) []any {
 // runOnHost runs t on host h: conditions, loop, module, register, notify.
 func (pr *playRun) runOnHost(ctx context.Context, t *playbook.Task, h string, sc *scope) *TaskResult {
 	hsc := pr.hostScope(h, t, sc)
+	hsc.ctx = ctx
 	cs := conds(t, sc)
 	noLog := pr.noLog(t, sc, hsc)
 	var r *TaskResult
@@ -134,6 +135,9 @@ func (pr *playRun) runOnHost(ctx context.Context, t *playbook.Task, h string, sc
 		r = pr.runLoop(ctx, t, h, sc, hsc, cs)
 	}
 	r.NoLog = noLog
+	if noLog {
+		pr.e.addResultSecrets(r)
+	}
 	if t.Register != "" && r.Result != nil && r.Status != Unreachable {
 		pr.e.setFacts(h, map[string]any{t.Register: expr.Raw{Value: r.Result}})
 	}
@@ -253,6 +257,14 @@ func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h string, sc *
 		return pr.fail(res, t, sc, hsc, err.Error())
 	}
 	check := pr.checkMode(t, sc)
+	if check && spec.Check == module.CheckUnsupported {
+		// As Ansible: a module that cannot predict is not run at all.
+		msg := fmt.Sprintf("remote module (%s) does not support check mode", t.Module)
+		res.Status = Skipped
+		res.Msg = msg
+		res.Result = map[string]any{"changed": false, "skipped": true, "msg": msg}
+		return res
+	}
 	rt, unreachable, err := pr.runtime(ctx, t, h, target, spec, check, sc, hsc)
 	switch {
 	case unreachable != nil:
@@ -363,7 +375,7 @@ func (pr *playRun) runtime(ctx context.Context, t *playbook.Task, h, target stri
 		Diff:  diff,
 		Eval:  func(code string) (any, error) { return expr.EvalIn(code, hsc) },
 		Render: func(name, text string) (string, error) {
-			return template.RenderString(name, text, hsc.flat())
+			return template.RenderStringIn(name, text, expr.WithContext(ctx, expr.MapScope(hsc.flat())))
 		},
 		Find: pr.finder(t, sc),
 		Logf: func(format string, a ...any) {},
@@ -379,7 +391,13 @@ func (pr *playRun) runtime(ctx context.Context, t *playbook.Task, h, target stri
 	}
 	sh := &conn.Shell{Conn: c, LoginUser: login, Become: become, BecomeUser: becomeUser, Env: env}
 	if pr.e.opts.Verbosity >= 3 {
-		sh.Trace = func(cmd, script string) { pr.e.out.Trace(target, cmd, pr.e.mask(script)) }
+		if pr.noLog(t, sc, hsc) {
+			// The script carries the task's arguments, file content
+			// and environment: nothing of it is shown.
+			sh.Trace = func(cmd, _ string) { pr.e.out.Trace(target, cmd, "(script hidden: no_log task)") }
+		} else {
+			sh.Trace = func(cmd, script string) { pr.e.out.Trace(target, cmd, script) }
+		}
 	}
 	rt.Remote = sh
 	return rt, nil, nil
@@ -683,9 +701,22 @@ func (e *Executor) Secrets() []string {
 	return append([]string(nil), e.secrets...)
 }
 
-func (e *Executor) mask(s string) string {
-	for _, x := range e.Secrets() {
-		s = strings.ReplaceAll(s, x, "********")
+// addResultSecrets remembers what a no_log task printed (a password read
+// with cat, a key) as secrets, so that it is masked wherever it shows up
+// later: in another task's diff, result or error.
+func (e *Executor) addResultSecrets(r *TaskResult) {
+	for _, it := range r.Items {
+		e.addResultSecrets(it)
 	}
-	return s
+	if s, ok := r.Result["stdout"].(string); ok {
+		// Short outputs (active, yes, 0) are words, not secrets.
+		if s = strings.TrimSpace(s); len(s) >= 8 {
+			e.addSecret(s)
+			for _, l := range strings.Split(s, "\n") {
+				if l = strings.TrimSpace(l); len(l) >= 8 {
+					e.addSecret(l)
+				}
+			}
+		}
+	}
 }

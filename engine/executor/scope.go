@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"slices"
 
+	"context"
+	"github.com/tpago/tpago/engine/conn"
+
 	"github.com/tpago/tpago/engine/expr"
 	"github.com/tpago/tpago/engine/module"
 	"github.com/tpago/tpago/engine/playbook"
@@ -47,7 +50,11 @@ func (s *scope) each(f func(*scope) bool) {
 type hostScope struct {
 	magic  map[string]any
 	layers []map[string]any // highest precedence first
+	ctx    context.Context  // the run's: cancelling it stops evaluation
 }
+
+// Context implements expr.ContextScope.
+func (h *hostScope) Context() context.Context { return h.ctx }
 
 var _ expr.Scope = (*hostScope)(nil)
 
@@ -88,7 +95,7 @@ func (h *hostScope) flat() map[string]any {
 
 // with returns a scope with extra variables on top (loop items).
 func (h *hostScope) with(vars map[string]any) *hostScope {
-	return &hostScope{magic: h.magic, layers: append([]map[string]any{vars}, h.layers...)}
+	return &hostScope{magic: h.magic, layers: append([]map[string]any{vars}, h.layers...), ctx: h.ctx}
 }
 
 // inherit returns the innermost setting of a keyword for t: the task's
@@ -264,9 +271,12 @@ func (pr *playRun) environment(t *playbook.Task, sc *scope, hsc *hostScope) (map
 		}
 		rm, ok := r.(map[string]any)
 		if !ok && r != nil {
-			return nil, fmt.Errorf("environment: needs a mapping of variables, got %T", r)
+			return nil, fmt.Errorf("environment: needs a mapping of variables, got %v", r)
 		}
 		for k, v := range rm {
+			if err := conn.CheckEnvName(k); err != nil {
+				return nil, err
+			}
 			env[k] = expr.ToString(v)
 		}
 	}

@@ -126,7 +126,11 @@ func when(cs []playbook.Cond, hsc expr.Scope) (bool, error) {
 		if err != nil {
 			return false, fmt.Errorf("%s: when: %v", c.Pos, err)
 		}
-		if !expr.Truthy(v) {
+		ok, err := expr.Condition(v)
+		if err != nil {
+			return false, fmt.Errorf("%s: when: %v", c.Pos, err)
+		}
+		if !ok {
 			return false, nil
 		}
 	}

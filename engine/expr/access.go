@@ -321,36 +321,16 @@ func internalFuncs() []funcDef {
 			}
 			return r, nil
 		}},
-		{name: "__floordiv", fn: func(a ...any) (any, error) {
-			x, okx := toFloat(a[0])
-			y, oky := toFloat(a[1])
-			if !okx || !oky || !isNumber(a[0]) || !isNumber(a[1]) {
-				return nil, &EvalError{Msg: fmt.Sprintf("// needs numbers, got %T and %T", a[0], a[1])}
+		{name: "__floordiv", fn: floorDivide},
+		{name: "__div", fn: divide},
+		{name: "__mod", fn: modulo},
+		{name: "__add", fn: add},
+		{name: "__concat", fn: func(a ...any) (any, error) {
+			l, r := ToString(a[0]), ToString(a[1])
+			if err := checkSize(len(l) + len(r)); err != nil {
+				return nil, err
 			}
-			if y == 0 {
-				return nil, &EvalError{Msg: "integer division by zero"}
-			}
-			r := math.Floor(x / y)
-			_, fx := a[0].(float64)
-			_, fy := a[1].(float64)
-			if !fx && !fy {
-				return int(r), nil
-			}
-			return r, nil
+			return l + r, nil
 		}},
-		{name: "__add", fn: func(a ...any) (any, error) {
-			if l, ok := toList(a[0]); ok {
-				if _, isStr := a[0].(string); !isStr {
-					r, ok2 := toList(a[1])
-					if !ok2 {
-						return nil, &EvalError{Msg: fmt.Sprintf("cannot add %T to a list", a[1])}
-					}
-					out := make([]any, 0, len(l)+len(r))
-					return append(append(out, l...), r...), nil
-				}
-			}
-			return runtime.Add(a[0], a[1]), nil
-		}},
-		{name: "__concat", fn: func(a ...any) (any, error) { return ToString(a[0]) + ToString(a[1]), nil }},
 	}
 }

@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"context"
 	"sort"
 	"sync/atomic"
 )
@@ -40,6 +41,9 @@ type resolverScope struct {
 	r   *resolver
 	err error
 }
+
+// Context implements ContextScope.
+func (s *resolverScope) Context() context.Context { return s.r.ctx }
 
 func (s *resolverScope) Lookup(name string) (any, bool) {
 	v, ok, err := s.r.lookup(name)

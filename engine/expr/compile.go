@@ -123,7 +123,7 @@ var baseOptions []expr.Option
 func init() {
 	baseOptions = append(baseOptions, expr.AllowUndefinedVariables())
 	for _, f := range allFuncs() {
-		baseOptions = append(baseOptions, expr.Function(f.name, f.fn))
+		baseOptions = append(baseOptions, expr.Function(f.name, limited(f.fn)))
 	}
 }
 
@@ -334,6 +334,10 @@ func (pt *patcher) node(n *ast.Node, c ctx) {
 			ast.Patch(n, call("is_in", x.Left, x.Right))
 		case x.Operator == "/" && pt.rw.floorDiv[x.Location().From]:
 			ast.Patch(n, call("__floordiv", x.Left, x.Right))
+		case x.Operator == "/":
+			ast.Patch(n, call("__div", x.Left, x.Right))
+		case x.Operator == "%":
+			ast.Patch(n, call("__mod", x.Left, x.Right))
 		case x.Operator == "+":
 			ast.Patch(n, call("__add", x.Left, x.Right))
 		case x.Operator == "**" || x.Operator == "^":

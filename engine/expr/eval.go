@@ -1,9 +1,11 @@
 package expr
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
 	"sort"
 	"strconv"
@@ -54,17 +56,20 @@ func EvalIn(code string, s Scope) (any, error) {
 	return materialize(v), nil
 }
 
-// EvalBool is Truthy(Eval(code, vars)).
+// EvalBool evaluates a condition: Condition(Eval(code, vars)).
 func EvalBool(code string, vars map[string]any) (bool, error) {
 	v, err := Eval(code, vars)
 	if err != nil {
 		return false, err
 	}
-	return Truthy(v), nil
+	return Condition(v)
 }
 
-// Truthy is Ansible-like truthiness: nil, false, 0, "", empty lists and maps
-// are false, and so are the strings "false", "no" and "off" (any case).
+// Truthy is the one truth of a value, Jinja's (Python's): nil, false,
+// zero, "" and empty lists and maps are false; everything else is true,
+// the string "no" and "false" included (write x | bool to read them as
+// Ansible's booleans). {% if %}, ternary, the truthy test, select and
+// default(x, d, true) use it; conditions use Condition.
 func Truthy(v any) bool {
 	switch x := v.(type) {
 	case nil:
@@ -72,11 +77,7 @@ func Truthy(v any) bool {
 	case bool:
 		return x
 	case string:
-		switch strings.ToLower(strings.TrimSpace(x)) {
-		case "", "false", "no", "off":
-			return false
-		}
-		return true
+		return x != ""
 	case int:
 		return x != 0
 	case float64:
@@ -88,18 +89,65 @@ func Truthy(v any) bool {
 	}
 	rv := reflect.ValueOf(v)
 	switch rv.Kind() {
-	case reflect.Slice, reflect.Map, reflect.Array:
+	case reflect.Slice, reflect.Map, reflect.Array, reflect.String:
 		return rv.Len() > 0
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		return rv.Int() != 0
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		return rv.Uint() != 0
-	case reflect.Float32:
+	case reflect.Float32, reflect.Float64:
 		return rv.Float() != 0
 	case reflect.Pointer, reflect.Interface:
 		return !rv.IsNil()
 	}
 	return true
+}
+
+// AllowBrokenConditionalsEnv, set to a true value, lets a condition
+// whose result is not a boolean pass through Truthy, as Ansible's
+// ALLOW_BROKEN_CONDITIONALS does: a migration aid.
+const AllowBrokenConditionalsEnv = "TPAGO_ALLOW_BROKEN_CONDITIONALS"
+
+// ConditionError is a condition (when, assert's that, until, changed_when,
+// failed_when) whose result is not true or false.
+type ConditionError struct {
+	Value any
+}
+
+func (e *ConditionError) Error() string {
+	shown := ToString(e.Value)
+	if len(shown) > 40 {
+		shown = shown[:37] + "..."
+	}
+	switch e.Value.(type) {
+	case nil:
+		shown = "None"
+	case string:
+		shown = fmt.Sprintf("%q", shown)
+	}
+	return fmt.Sprintf("conditional result was %s of type %s, which is %t; a condition must be true or false (write x | bool, x | length > 0, x is truthy, x is defined; or set %s=1 while migrating)",
+		shown, TypeName(e.Value), Truthy(e.Value), AllowBrokenConditionalsEnv)
+}
+
+// Condition is the result of a condition, as ansible-core 2.19 decides
+// it: true or false, and an error for any other value (a string, even
+// "yes" or "no", a number, a list, None).
+func Condition(v any) (bool, error) {
+	if r, ok := v.(Raw); ok {
+		v = r.Value
+	}
+	if b, ok := v.(bool); ok {
+		return b, nil
+	}
+	if allowBroken() {
+		return Truthy(v), nil
+	}
+	return false, &ConditionError{Value: v}
+}
+
+func allowBroken() bool {
+	b, err := strconv.ParseBool(os.Getenv(AllowBrokenConditionalsEnv))
+	return err == nil && b
 }
 
 // HasTemplate reports whether s contains {{ or {%.
@@ -118,10 +166,11 @@ type resolver struct {
 	memo  map[string]any
 	stack []string
 	env   map[string]any
+	ctx   context.Context
 }
 
 func newResolver(s Scope) *resolver {
-	r := &resolver{scope: s}
+	r := &resolver{scope: s, ctx: ScopeContext(s)}
 	r.env = map[string]any{resolverVar: r}
 	return r
 }
@@ -217,6 +266,9 @@ func needsRender(v any) bool {
 var vmPool = sync.Pool{New: func() any { return &vm.VM{} }}
 
 func (r *resolver) eval(code string) (any, error) {
+	if err := r.ctx.Err(); err != nil {
+		return nil, &EvalError{Expr: code, Msg: "stopped: " + err.Error(), Err: err}
+	}
 	p, err := compile(code)
 	if err != nil {
 		return nil, err
@@ -522,6 +574,9 @@ func (r *resolver) render(s string) (any, error) {
 			return nil, err
 		}
 		b.WriteString(ToString(materialize(v)))
+		if err := CheckSize("value", b.Len()); err != nil {
+			return nil, &EvalError{Expr: s, Msg: err.Error(), Err: err}
+		}
 	}
 	return b.String(), nil
 }

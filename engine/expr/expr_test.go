@@ -257,7 +257,7 @@ func TestEvalErrors(t *testing.T) {
 		{code: "bad_ref ~ 'x'", undef: "nope", contains: `variable "bad_ref": variable "bad_ref2": undefined variable "nope" in expression "nope + 1"`},
 		{code: "bad_syntax", contains: `variable "bad_syntax": syntax error in expression "1 +" at column 3`},
 		{code: "upper()", contains: `upper: takes 1 argument(s), got 0 in expression "upper()"`},
-		{code: "c + name", contains: `invalid operation: int + string in expression "c + name"`},
+		{code: "c + name", contains: `unsupported operand types for +: int and string in expression "c + name"`},
 		{code: "lookup('nope', 'x')", contains: `unknown lookup "nope"`},
 		{code: "'x' | regex_search('(')", contains: "bad regular expression"},
 	}
@@ -415,19 +415,55 @@ func TestMixedIntegerTypes(t *testing.T) {
 	}
 }
 
+// TestTruthy: one truth, Jinja's, everywhere a value is read as true or
+// false; conditions must be booleans, as in ansible-core 2.19.
 func TestTruthy(t *testing.T) {
-	for _, v := range []any{nil, false, 0, 0.0, "", "false", "No", "OFF", []any{}, map[string]any{}, int64(0), uint8(0)} {
+	for _, v := range []any{nil, false, 0, 0.0, "", []any{}, map[string]any{}, int64(0), uint8(0), Raw{""}} {
 		assert.False(t, Truthy(v), "%#v", v)
 	}
-	for _, v := range []any{true, 1, -1, 0.5, "x", "yes", "0", []any{nil}, map[string]any{"a": 1}, int64(3)} {
+	for _, v := range []any{true, 1, -1, 0.5, "x", "yes", "no", "false", "OFF", "0", []any{nil}, map[string]any{"a": 1}, int64(3)} {
 		assert.True(t, Truthy(v), "%#v", v)
 	}
 	ok, err := EvalBool("nope is defined or c > 2", testVars())
 	require.NoError(t, err)
 	assert.True(t, ok)
-	ok, err = EvalBool("no_str", testVars())
+	ok, err = EvalBool("no_str | bool", testVars())
 	require.NoError(t, err)
 	assert.False(t, ok)
+
+	for code, want := range map[string]any{
+		"no_str":     `conditional result was "no" of type string, which is true; a condition must be true or false`,
+		"ports":      "conditional result was [5432,6432] of type list, which is true",
+		"nothing":    "conditional result was None of type None, which is false",
+		"c":          "conditional result was 3 of type int, which is true",
+		"m":          "of type dict, which is true",
+		"name ~ 'x'": `conditional result was "dbx" of type string`,
+	} {
+		_, err := EvalBool(code, testVars())
+		var ce *ConditionError
+		require.ErrorAs(t, err, &ce, code)
+		assert.Contains(t, err.Error(), want, code)
+	}
+	t.Setenv(AllowBrokenConditionalsEnv, "true")
+	ok, err = EvalBool("no_str", testVars())
+	require.NoError(t, err)
+	assert.True(t, ok, "with broken conditionals allowed, Jinja's truth")
+
+	// the filters and tests that read truth agree with {% if %}
+	for code, want := range map[string]any{
+		"no_str | ternary('t', 'f')":      "t",
+		"no_str is truthy":                true,
+		"no_str is falsy":                 false,
+		"'' | default('d', true)":         "d",
+		"no_str | default('d', true)":     "no",
+		"['no', '', 'x'] | select | list": []any{"no", "x"},
+		"no_str | bool":                   false,
+		"'yes' | bool":                    true,
+	} {
+		got, err := Eval(code, testVars())
+		require.NoError(t, err, code)
+		assert.Equal(t, want, got, code)
+	}
 }
 
 func TestHasTemplate(t *testing.T) {

@@ -23,6 +23,8 @@ import (
 	"sync"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/tpago/tpago/engine/conn"
 )
 
 // FuncDoc describes one function of the expression language.
@@ -307,18 +309,9 @@ func goReplacement(repl string) string {
 	})
 }
 
-var shellSafe = regexp.MustCompile(`^[\w@%+=:,./-]+$`)
-
-// Quote quotes s for a POSIX shell the way Python's shlex.quote does.
-func Quote(s string) string {
-	if s == "" {
-		return "''"
-	}
-	if shellSafe.MatchString(s) {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
-}
+// Quote quotes s for a POSIX shell the way Python's shlex.quote does; it
+// is conn.Quote, kept here for callers of this package.
+func Quote(s string) string { return conn.Quote(s) }
 
 func hashString(name, s, alg string) (any, error) {
 	var h hash.Hash
@@ -1284,6 +1277,11 @@ func userFuncs() []funcDef {
 		}
 		if step == 0 {
 			return nil, argErr("range", "step must not be 0")
+		}
+		if n := (end - start) / step; n > 0 {
+			if err := CheckIterations(n); err != nil {
+				return nil, &EvalError{Msg: "range: " + err.Error(), Err: err}
+			}
 		}
 		out := []any{}
 		for i := start; (step > 0 && i < end) || (step < 0 && i > end); i += step {

@@ -61,9 +61,37 @@ type Spec struct {
 	// Local modules run on the control machine only (set_fact, debug…):
 	// no connection is needed for them.
 	Local bool
-	// CheckSafe modules run as usual in check mode (reads); others are
-	// expected to honour Runtime.Check themselves.
-	CheckSafe bool
+	// Check says what the module does in check mode. The zero value,
+	// CheckUnsupported, is the safe one: the executor does not run the
+	// module in check mode at all.
+	Check CheckSupport
+}
+
+// CheckSupport is what a module does in check mode (--check).
+type CheckSupport int
+
+const (
+	// CheckUnsupported modules are not run in check mode: the executor
+	// reports the task skipped, as Ansible does ("remote module (NAME)
+	// does not support check mode").
+	CheckUnsupported CheckSupport = iota
+	// CheckReadOnly modules change nothing, ever: they run as usual in
+	// check mode (stat, slurp, debug…).
+	CheckReadOnly
+	// CheckPredicts modules honour Runtime.Check: in check mode they read
+	// the state, report the change they would make (Changed, Diff) and
+	// change nothing.
+	CheckPredicts
+)
+
+func (c CheckSupport) String() string {
+	switch c {
+	case CheckReadOnly:
+		return "read-only"
+	case CheckPredicts:
+		return "predicts"
+	}
+	return "unsupported"
 }
 
 func (s Spec) check() error {

@@ -17,8 +17,9 @@ type Apt struct{}
 // Spec implements module.Module.
 func (*Apt) Spec() module.Spec {
 	return module.Spec{
-		Name: "apt",
-		Doc:  "Install, upgrade or remove Debian packages with apt-get (non-interactive, keeping changed config files)",
+		Name:  "apt",
+		Check: module.CheckPredicts,
+		Doc:   "Install, upgrade or remove Debian packages with apt-get (non-interactive, keeping changed config files)",
 		Args: []module.Arg{
 			{Name: "name", Type: module.List, Aliases: []string{"pkg", "package"}, Doc: "packages (name or name=version)"},
 			{Name: "state", Type: module.String, Default: "present", Choices: []string{"present", "installed", "latest", "absent", "removed"},

@@ -45,6 +45,7 @@ func commandArgs(shell bool) []module.Arg {
 func (*Command) Spec() module.Spec {
 	return module.Spec{
 		Name:      "command",
+		Check:     module.CheckPredicts,
 		Doc:       "Run a command on the host without a shell (no pipes, redirections or variables)",
 		Args:      commandArgs(false),
 		FreeForm:  "cmd",
@@ -57,6 +58,7 @@ func (*Command) Spec() module.Spec {
 func (*Shell) Spec() module.Spec {
 	return module.Spec{
 		Name:     "shell",
+		Check:    module.CheckPredicts,
 		Doc:      "Run a command line on the host through /bin/sh",
 		Args:     commandArgs(true),
 		FreeForm: "cmd",

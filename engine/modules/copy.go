@@ -23,8 +23,9 @@ type Copy struct{}
 // Spec implements module.Module.
 func (*Copy) Spec() module.Spec {
 	return module.Spec{
-		Name: "copy",
-		Doc:  "Copy a file (or inline content) to the host, atomically, with mode and ownership",
+		Name:  "copy",
+		Check: module.CheckPredicts,
+		Doc:   "Copy a file (or inline content) to the host, atomically, with mode and ownership",
 		Args: append([]module.Arg{
 			{Name: "dest", Type: module.String, Required: true, Doc: "path on the host; a directory (or a path ending in /) receives the file under src's name"},
 			{Name: "src", Type: module.String, Doc: "file on the control machine (looked up in the role's files/), or on the host with remote_src"},
@@ -163,8 +164,9 @@ type Template struct{}
 // Spec implements module.Module.
 func (*Template) Spec() module.Spec {
 	return module.Spec{
-		Name: "template",
-		Doc:  "Render a Jinja-shaped template on the control machine and write it to the host",
+		Name:  "template",
+		Check: module.CheckPredicts,
+		Doc:   "Render a Jinja-shaped template on the control machine and write it to the host",
 		Args: append([]module.Arg{
 			{Name: "src", Type: module.String, Required: true, Doc: "template file (looked up in the role's templates/)"},
 			{Name: "dest", Type: module.String, Required: true, Doc: "path on the host"},

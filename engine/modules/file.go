@@ -16,8 +16,9 @@ type File struct{}
 // Spec implements module.Module.
 func (*File) Spec() module.Spec {
 	return module.Spec{
-		Name: "file",
-		Doc:  "Manage files, directories, symlinks and hard links and their mode and ownership",
+		Name:  "file",
+		Check: module.CheckPredicts,
+		Doc:   "Manage files, directories, symlinks and hard links and their mode and ownership",
 		Args: append([]module.Arg{
 			{Name: "path", Type: module.String, Required: true, Aliases: []string{"dest", "name"}, Doc: "path to manage on the host"},
 			{Name: "state", Type: module.String, Choices: []string{"file", "directory", "link", "hard", "absent", "touch"},

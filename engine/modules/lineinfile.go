@@ -21,8 +21,9 @@ type LineInFile struct{}
 // Spec implements module.Module.
 func (*LineInFile) Spec() module.Spec {
 	return module.Spec{
-		Name: "lineinfile",
-		Doc:  "Ensure a line is present in a file (replacing the last line a regexp matches) or absent",
+		Name:  "lineinfile",
+		Check: module.CheckPredicts,
+		Doc:   "Ensure a line is present in a file (replacing the last line a regexp matches) or absent",
 		Args: append([]module.Arg{
 			{Name: "path", Type: module.String, Required: true, Aliases: []string{"dest", "destfile", "name"}, Doc: "file to edit on the host"},
 			{Name: "line", Type: module.String, Aliases: []string{"value"}, Doc: "the line to have in the file (required with state=present)"},
@@ -249,8 +250,9 @@ type BlockInFile struct{}
 // Spec implements module.Module.
 func (*BlockInFile) Spec() module.Spec {
 	return module.Spec{
-		Name: "blockinfile",
-		Doc:  "Insert, update or remove a block of lines surrounded by marker lines",
+		Name:  "blockinfile",
+		Check: module.CheckPredicts,
+		Doc:   "Insert, update or remove a block of lines surrounded by marker lines",
 		Args: append([]module.Arg{
 			{Name: "path", Type: module.String, Required: true, Aliases: []string{"dest", "destfile", "name"}, Doc: "file to edit on the host"},
 			{Name: "block", Type: module.String, Default: "", Aliases: []string{"content"}, Doc: "the text between the markers (empty removes the block)"},

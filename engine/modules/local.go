@@ -3,9 +3,9 @@ package modules
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"time"
 
+	"github.com/tpago/tpago/engine/expr"
 	"github.com/tpago/tpago/engine/module"
 )
 
@@ -29,7 +29,7 @@ func (*SetFact) Spec() module.Spec {
 		Args: []module.Arg{
 			{Name: "cacheable", Type: module.Bool, Default: false, Doc: "accepted for compatibility; facts live for the run"},
 		},
-		Local: true, CheckSafe: true, FreeArgs: true,
+		Local: true, Check: module.CheckReadOnly, FreeArgs: true,
 	}
 }
 
@@ -61,7 +61,7 @@ func (*Debug) Spec() module.Spec {
 			{Name: "verbosity", Type: module.Int, Default: 0, Doc: "print only at this -v level or higher"},
 		},
 		Exclusive: [][]string{{"msg", "var"}},
-		Local:     true, CheckSafe: true,
+		Local:     true, Check: module.CheckReadOnly,
 	}
 }
 
@@ -107,7 +107,7 @@ func (*Assert) Spec() module.Spec {
 			{Name: "success_msg", Type: module.Any, Doc: "message when all assertions pass"},
 			{Name: "quiet", Type: module.Bool, Default: false, Doc: "print less on success"},
 		},
-		Local: true, CheckSafe: true,
+		Local: true, Check: module.CheckReadOnly,
 	}
 }
 
@@ -134,7 +134,11 @@ func (*Assert) Run(_ context.Context, rt *module.Runtime, args module.Args) (*mo
 		if err != nil {
 			return nil, fmt.Errorf("that: %s: %w", e, err)
 		}
-		if !Truthy(v) {
+		ok, err := expr.Condition(v)
+		if err != nil {
+			return nil, fmt.Errorf("that: %s: %w", e, err)
+		}
+		if !ok {
 			msg := "Assertion failed"
 			if args.Has("fail_msg") {
 				msg = fmt.Sprint(args["fail_msg"])
@@ -149,37 +153,8 @@ func (*Assert) Run(_ context.Context, rt *module.Runtime, args module.Args) (*mo
 	return &module.Result{Msg: msg}, nil
 }
 
-// Truthy is the truth of a value: not nil, false, zero, "" or empty.
-func Truthy(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return x
-	case string:
-		return x != ""
-	case int:
-		return x != 0
-	case int64:
-		return x != 0
-	case float64:
-		return x != 0
-	}
-	rv := reflect.ValueOf(v)
-	switch rv.Kind() {
-	case reflect.Slice, reflect.Map, reflect.Array, reflect.String:
-		return rv.Len() > 0
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return rv.Int() != 0
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return rv.Uint() != 0
-	case reflect.Float32, reflect.Float64:
-		return rv.Float() != 0
-	case reflect.Pointer, reflect.Interface:
-		return !rv.IsNil()
-	}
-	return true
-}
+// Truthy is the truth of a value: expr.Truthy, the one definition.
+func Truthy(v any) bool { return expr.Truthy(v) }
 
 // Fail fails the task with a message.
 type Fail struct{}
@@ -192,7 +167,7 @@ func (*Fail) Spec() module.Spec {
 		Args: []module.Arg{
 			{Name: "msg", Type: module.Any, Default: "Failed as requested from task", Doc: "the failure message"},
 		},
-		Local: true, CheckSafe: true,
+		Local: true, Check: module.CheckReadOnly,
 	}
 }
 
@@ -216,7 +191,7 @@ func (*Pause) Spec() module.Spec {
 			{Name: "echo", Type: module.Bool, Default: true, Doc: "accepted for compatibility"},
 		},
 		Exclusive: [][]string{{"seconds", "minutes"}},
-		Local:     true, CheckSafe: true,
+		Local:     true, Check: module.CheckReadOnly,
 	}
 }
 

@@ -82,13 +82,8 @@ if [ "$cur" != "$want" ] && ! { [ -n "$cur" ] && [ "$KEEP" = 1 ]; }; then
   if [ "$DIFF" = 1 ] && [ -n "$cur" ] && [ "$(stat -c %s "$dest")" -le ` + fmt.Sprint(maxDiffSize) + ` ]; then say64 old "$dest"; fi
   if [ "$CHECK" = 0 ]; then
     tmp=$(mktemp "$dir/.tpago.XXXXXX") || die "cannot create a temporary file in $dir"
-    trap 'rm -f "$tmp"' EXIT`)
-	if p.remoteSrc != "" {
-		s.line(`    cp "$src" "$tmp" || die "cannot copy $src"`)
-	} else {
-		s.data(p.content, `"$tmp" || die "cannot write $tmp"`)
-	}
-	s.line(`    if [ -n "$cur" ]; then
+    trap 'rm -f "$tmp"' EXIT
+    if [ -n "$cur" ]; then
       chmod --reference="$dest" "$tmp"; chown --reference="$dest" "$tmp" 2>/dev/null
       if [ "$BACKUP" = 1 ]; then
         bk="$dest.$$.$(date +%Y-%m-%d@%H:%M:%S)~"
@@ -99,6 +94,16 @@ if [ "$cur" != "$want" ] && ! { [ -n "$cur" ] && [ "$KEEP" = 1 ]; }; then
       chmod 0644 "$tmp"
     fi
     ` + attrsCall(`"$tmp"`, p.attrs) + `
+    fm=; [ -w "$tmp" ] || { fm=$(stat -c %a "$tmp"); chmod u+w "$tmp"; }`)
+	// The temporary file has its final mode and owner before any content
+	// goes in: a 0600 file is never readable by others, not even while
+	// it is being written.
+	if p.remoteSrc != "" {
+		s.line(`    cp "$src" "$tmp" || die "cannot copy $src"`)
+	} else {
+		s.data(p.content, `"$tmp" || die "cannot write $tmp"`)
+	}
+	s.line(`    [ -z "$fm" ] || chmod "$fm" "$tmp"
     ` + p.validateLine() + `
     mv -f "$tmp" "$dest" || die "cannot replace $dest"
     trap - EXIT

@@ -17,8 +17,9 @@ type Replace struct{}
 // Spec implements module.Module.
 func (*Replace) Spec() module.Spec {
 	return module.Spec{
-		Name: "replace",
-		Doc:  "Replace every match of a regular expression in a file (multi-line mode, back-references allowed)",
+		Name:  "replace",
+		Check: module.CheckPredicts,
+		Doc:   "Replace every match of a regular expression in a file (multi-line mode, back-references allowed)",
 		Args: append([]module.Arg{
 			{Name: "path", Type: module.String, Required: true, Aliases: []string{"dest", "destfile", "name"}, Doc: "file to edit on the host"},
 			{Name: "regexp", Type: module.String, Required: true, Doc: "regular expression (^ and $ match at each line)"},

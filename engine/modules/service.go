@@ -33,6 +33,7 @@ func serviceArgs() []module.Arg {
 func (*Systemd) Spec() module.Spec {
 	return module.Spec{
 		Name:    "systemd",
+		Check:   module.CheckPredicts,
 		Aliases: []string{"systemd_service"},
 		Doc:     "Start, stop, restart, reload, enable, disable or mask systemd units",
 		Args: append(serviceArgs(),
@@ -47,8 +48,9 @@ func (*Systemd) Spec() module.Spec {
 // Spec implements module.Module.
 func (*Service) Spec() module.Spec {
 	return module.Spec{
-		Name: "service",
-		Doc:  "Start, stop, restart, reload, enable or disable services (through systemd)",
+		Name:  "service",
+		Check: module.CheckPredicts,
+		Doc:   "Start, stop, restart, reload, enable or disable services (through systemd)",
 		Args: append(serviceArgs(),
 			module.Arg{Name: "sleep", Type: module.Int, Doc: "seconds to wait between stop and start on restart"},
 			module.Arg{Name: "arguments", Type: module.String, Aliases: []string{"args"}, Doc: "not supported with systemd (must be empty)"},

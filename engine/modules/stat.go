@@ -38,7 +38,7 @@ func (*Stat) Spec() module.Spec {
 			{Name: "checksum_algorithm", Type: module.String, Default: "sha1", Aliases: []string{"checksum", "checksum_algo"},
 				Choices: []string{"md5", "sha1", "sha224", "sha256", "sha384", "sha512"}, Doc: "checksum algorithm"},
 		},
-		CheckSafe: true,
+		Check: module.CheckReadOnly,
 	}
 }
 
@@ -105,7 +105,7 @@ func (*Slurp) Spec() module.Spec {
 		Args: []module.Arg{
 			{Name: "src", Type: module.String, Required: true, Aliases: []string{"path"}, Doc: "file to read on the host"},
 		},
-		CheckSafe: true,
+		Check: module.CheckReadOnly,
 	}
 }
 
@@ -130,8 +130,9 @@ type Fetch struct{}
 // Spec implements module.Module.
 func (*Fetch) Spec() module.Spec {
 	return module.Spec{
-		Name: "fetch",
-		Doc:  "Copy a file from the host to the control machine, under dest/<host>/<path> unless flat",
+		Name:  "fetch",
+		Check: module.CheckPredicts,
+		Doc:   "Copy a file from the host to the control machine, under dest/<host>/<path> unless flat",
 		Args: []module.Arg{
 			{Name: "src", Type: module.String, Required: true, Doc: "file to fetch on the host"},
 			{Name: "dest", Type: module.String, Required: true, Doc: "directory (or, with flat, file) on the control machine"},
@@ -152,7 +153,15 @@ func (*Fetch) Run(ctx context.Context, rt *module.Runtime, args module.Args) (*m
 	case args.Bool("flat"):
 		local = dest
 	default:
+		// The host's name is one folder under dest: a name that is not a
+		// plain file name (../x, a/b) would write elsewhere.
+		if rt.Host == "" || rt.Host == "." || rt.Host == ".." || strings.ContainsAny(rt.Host, "/\\\x00") {
+			return nil, fmt.Errorf("fetch: host name %q cannot name a folder under %s; use flat: true with a dest of your own", rt.Host, dest)
+		}
 		local = filepath.Join(dest, rt.Host, filepath.FromSlash(path.Clean("/"+src)))
+		if rel, err := filepath.Rel(filepath.Clean(dest), local); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return nil, fmt.Errorf("fetch: %s is outside %s", local, dest)
+		}
 	}
 	have := ""
 	if data, err := os.ReadFile(local); err == nil {
@@ -237,7 +246,7 @@ func (*Ping) Spec() module.Spec {
 		Args: []module.Arg{
 			{Name: "data", Type: module.String, Default: "pong", Doc: "what to return under ping; \"crash\" makes the module fail"},
 		},
-		CheckSafe: true,
+		Check: module.CheckReadOnly,
 	}
 }
 

@@ -21,8 +21,9 @@ type AuthorizedKey struct{}
 // Spec implements module.Module.
 func (*AuthorizedKey) Spec() module.Spec {
 	return module.Spec{
-		Name: "authorized_key",
-		Doc:  "Add or remove SSH public keys in a user's authorized_keys file",
+		Name:  "authorized_key",
+		Check: module.CheckPredicts,
+		Doc:   "Add or remove SSH public keys in a user's authorized_keys file",
 		Args: []module.Arg{
 			{Name: "user", Type: module.String, Required: true, Doc: "the user whose file is managed"},
 			{Name: "key", Type: module.String, Required: true, Doc: "one or more public keys, one per line"},
@@ -207,8 +208,9 @@ type Hostname struct{}
 // Spec implements module.Module.
 func (*Hostname) Spec() module.Spec {
 	return module.Spec{
-		Name: "hostname",
-		Doc:  "Set the host's name in /etc/hostname and in the running system",
+		Name:  "hostname",
+		Check: module.CheckPredicts,
+		Doc:   "Set the host's name in /etc/hostname and in the running system",
 		Args: []module.Arg{
 			{Name: "name", Type: module.String, Required: true, Doc: "the host name"},
 			{Name: "use", Type: module.String, Choices: []string{"debian", "systemd", "generic"}, Doc: "accepted for compatibility; /etc/hostname and hostname(1) are used"},
@@ -266,8 +268,9 @@ type Sysctl struct{}
 // Spec implements module.Module.
 func (*Sysctl) Spec() module.Spec {
 	return module.Spec{
-		Name: "sysctl",
-		Doc:  "Set a kernel parameter in a sysctl file and, optionally, in the running kernel",
+		Name:  "sysctl",
+		Check: module.CheckPredicts,
+		Doc:   "Set a kernel parameter in a sysctl file and, optionally, in the running kernel",
 		Args: []module.Arg{
 			{Name: "name", Type: module.String, Required: true, Aliases: []string{"key"}, Doc: "parameter, e.g. vm.swappiness"},
 			{Name: "value", Type: module.String, Aliases: []string{"val"}, Doc: "the value (required with state=present)"},

@@ -19,8 +19,9 @@ type User struct{}
 // Spec implements module.Module.
 func (*User) Spec() module.Spec {
 	return module.Spec{
-		Name: "user",
-		Doc:  "Create, change or remove a local user account, optionally with an SSH key pair",
+		Name:  "user",
+		Check: module.CheckPredicts,
+		Doc:   "Create, change or remove a local user account, optionally with an SSH key pair",
 		Args: []module.Arg{
 			{Name: "name", Type: module.String, Required: true, Aliases: []string{"user"}, Doc: "login name"},
 			{Name: "state", Type: module.String, Default: "present", Choices: []string{"present", "absent"}, Doc: "whether the account should exist"},
@@ -250,8 +251,9 @@ type Group struct{}
 // Spec implements module.Module.
 func (*Group) Spec() module.Spec {
 	return module.Spec{
-		Name: "group",
-		Doc:  "Create, change or remove a local group",
+		Name:  "group",
+		Check: module.CheckPredicts,
+		Doc:   "Create, change or remove a local group",
 		Args: []module.Arg{
 			{Name: "name", Type: module.String, Required: true, Doc: "group name"},
 			{Name: "gid", Type: module.Int, Doc: "group id"},

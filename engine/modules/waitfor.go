@@ -31,7 +31,7 @@ func (*WaitFor) Spec() module.Spec {
 			{Name: "msg", Type: module.String, Doc: "message on timeout instead of the default"},
 		},
 		Exclusive: [][]string{{"port", "path"}},
-		CheckSafe: true,
+		Check:     module.CheckReadOnly,
 	}
 }
 

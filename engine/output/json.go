@@ -3,7 +3,6 @@ package output
 import (
 	"encoding/json"
 	"io"
-	"strings"
 	"sync"
 	"time"
 
@@ -13,7 +12,11 @@ import (
 
 // JSON writes one JSON object per line per event, for programs.
 type JSON struct {
-	W       io.Writer
+	W io.Writer
+	// Secrets is ignored: the executor masks secrets and no_log results
+	// before any callback sees them.
+	//
+	// Deprecated: leave it unset.
 	Secrets func() []string
 	mu      sync.Mutex
 	enc     *json.Encoder
@@ -29,15 +32,7 @@ func (j *JSON) emit(ev map[string]any) {
 	if err != nil {
 		return
 	}
-	s := string(b)
-	if j.Secrets != nil {
-		for _, x := range j.Secrets() {
-			if x != "" {
-				s = strings.ReplaceAll(s, x, "********")
-			}
-		}
-	}
-	io.WriteString(j.W, s+"\n")
+	j.W.Write(append(b, '\n'))
 }
 
 // PlayStart implements executor.Callback.

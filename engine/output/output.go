@@ -27,7 +27,10 @@ type Writer struct {
 	Verbosity int
 	Diff      bool
 	Check     bool
-	// Secrets returns values to mask wherever they would be printed.
+	// Secrets is ignored: the executor masks secrets and no_log results
+	// before any callback sees them.
+	//
+	// Deprecated: leave it unset.
 	Secrets func() []string
 
 	// Live shows, on a terminal, how long the running task has taken and
@@ -115,21 +118,9 @@ func (w *Writer) c(color, s string) string {
 	return color + s + reset
 }
 
-func (w *Writer) mask(s string) string {
-	if w.Secrets == nil {
-		return s
-	}
-	for _, x := range w.Secrets() {
-		if x != "" {
-			s = strings.ReplaceAll(s, x, "********")
-		}
-	}
-	return s
-}
-
 func (w *Writer) printf(format string, a ...any) {
 	w.clearStatus()
-	fmt.Fprint(w.W, w.mask(fmt.Sprintf(format, a...)))
+	fmt.Fprintf(w.W, format, a...)
 }
 
 func banner(s string) string {
@@ -251,8 +242,12 @@ func (w *Writer) line(r *executor.TaskResult, suffix string) {
 		if r.Predicted {
 			msg = " => " + r.Msg
 		}
-		if w.Verbosity > 0 || r.Predicted {
+		if r.Predicted {
 			w.printf("%s\n", w.c(cyan, "skipping: ["+label+"]"+suffix+msg))
+		} else if w.Verbosity > 0 {
+			// As Ansible at -v: why it was skipped ("remote module (x)
+			// does not support check mode", "Conditional result was False").
+			w.printf("%s%s\n", w.c(cyan, "skipping: ["+label+"]"+suffix), w.details(r, false))
 		} else {
 			w.printf("%s\n", w.c(cyan, "skipping: ["+label+"]"+suffix))
 		}

@@ -29,7 +29,8 @@ func results() []*executor.TaskResult {
 
 func TestWriterShapeAndMasking(t *testing.T) {
 	var b bytes.Buffer
-	w := &output.Writer{W: &b, Diff: true, Secrets: func() []string { return []string{"secret-pw"} }}
+	// Writers mask nothing themselves: the executor's gate does, once.
+	w := executor.Masked(&output.Writer{W: &b, Diff: true}, func() []string { return []string{"secret-pw"} })
 	w.PlayStart(&playbook.Play{}, "deploy", []string{"a", "b"})
 	w.TaskStart(&playbook.Task{}, "write", false)
 	for _, r := range results() {
@@ -52,7 +53,7 @@ func TestWriterShapeAndMasking(t *testing.T) {
 
 func TestJSONEvents(t *testing.T) {
 	var b bytes.Buffer
-	j := &output.JSON{W: &b, Secrets: func() []string { return []string{"secret-pw"} }}
+	j := executor.Masked(&output.JSON{W: &b}, func() []string { return []string{"secret-pw"} })
 	j.TaskStart(&playbook.Task{}, "write", false)
 	for _, r := range results() {
 		j.HostResult(r)

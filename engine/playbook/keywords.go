@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tpago/tpago/engine/conn"
 	"github.com/tpago/tpago/engine/expr"
 	"github.com/tpago/tpago/engine/module"
 	"github.com/tpago/tpago/yamlx"
@@ -156,7 +157,7 @@ func (ld *Loader) keyword(kw *Keywords, key string, v *yamlx.Node) bool {
 		if s, ok := v.Plain().(string); ok && expr.HasTemplate(s) {
 			ld.checkTemplate(v, "environment")
 			kw.Environment = s
-		} else if m := ld.mapping(v, "environment"); m != nil {
+		} else if m := ld.environment(v); m != nil {
 			kw.Environment = m
 		}
 	default:
@@ -270,6 +271,26 @@ func (ld *Loader) mapping(v *yamlx.Node, what string) map[string]any {
 		return nil
 	}
 	return v.Plain().(map[string]any)
+}
+
+// environment reads an environment: keyword; names that are not shell
+// variable names are refused here when written as they are (a templated
+// name is checked when the task runs).
+func (ld *Loader) environment(v *yamlx.Node) map[string]any {
+	m := ld.mapping(v, "environment")
+	if m == nil {
+		return nil
+	}
+	for _, k := range v.Keys {
+		name := fmt.Sprint(k.Value)
+		if module.IsTemplated(name) {
+			continue
+		}
+		if err := conn.CheckEnvName(name); err != nil {
+			ld.fail(yamlx.Errorf(k, "%v", err))
+		}
+	}
+	return m
 }
 
 func (ld *Loader) boolp(v *yamlx.Node) *bool {

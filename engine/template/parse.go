@@ -178,7 +178,10 @@ func nextOpen(s string, from int) int {
 
 type node interface{}
 
-type textNode struct{ text string }
+type textNode struct {
+	text string
+	pos  int
+}
 
 type exprNode struct {
 	code string
@@ -253,7 +256,7 @@ func (p *parser) parseBody(stop map[string]bool) ([]node, *endTag, error) {
 		switch t.kind {
 		case tokText:
 			if t.text != "" {
-				out = append(out, textNode{t.text})
+				out = append(out, textNode{text: t.text, pos: t.pos})
 			}
 		case tokExpr:
 			e, err := p.expression(t.text, t.code)

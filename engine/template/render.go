@@ -1,6 +1,7 @@
 package template
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -13,8 +14,32 @@ import (
 )
 
 type renderer struct {
-	t  *Template
-	sc *scope
+	t          *Template
+	sc         *scope
+	ctx        context.Context
+	iterations int
+}
+
+// grown checks the output after a write at pos: not larger than
+// expr.MaxValueSize, and the run not cancelled.
+func (r *renderer) grown(b *strings.Builder, pos int) error {
+	if err := expr.CheckSize("rendered output", b.Len()); err != nil {
+		return r.fail(pos, err)
+	}
+	return nil
+}
+
+// step counts one loop iteration and stops when the run is cancelled or
+// the loops ran more than expr.MaxLoopIterations times.
+func (r *renderer) step(pos int) error {
+	r.iterations++
+	if err := expr.CheckIterations(r.iterations); err != nil {
+		return r.fail(pos, err)
+	}
+	if err := r.ctx.Err(); err != nil {
+		return r.fail(pos, fmt.Errorf("stopped: %w", err))
+	}
+	return nil
 }
 
 func (r *renderer) fail(pos int, err error) error {
@@ -39,12 +64,18 @@ func (r *renderer) nodes(b *strings.Builder, nodes []node) error {
 		switch x := n.(type) {
 		case textNode:
 			b.WriteString(x.text)
+			if err := r.grown(b, x.pos); err != nil {
+				return err
+			}
 		case exprNode:
 			v, err := r.eval(x)
 			if err != nil {
 				return err
 			}
 			b.WriteString(PyString(v))
+			if err := r.grown(b, x.pos); err != nil {
+				return err
+			}
 		case *ifNode:
 			done := false
 			for i, c := range x.conds {
@@ -92,6 +123,9 @@ func (r *renderer) loop(b *strings.Builder, f *forNode) error {
 	if f.filter != nil {
 		kept := items[:0:0]
 		for _, item := range items {
+			if err := r.step(f.pos); err != nil {
+				return err
+			}
 			frame, err := bindNames(f, item)
 			if err != nil {
 				return r.fail(f.pos, err)
@@ -112,6 +146,9 @@ func (r *renderer) loop(b *strings.Builder, f *forNode) error {
 		return r.nodes(b, f.els)
 	}
 	for i, item := range items {
+		if err := r.step(f.pos); err != nil {
+			return err
+		}
 		frame := map[string]any{
 			"loop": map[string]any{
 				"index":     i + 1,

@@ -10,6 +10,7 @@
 package template
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -93,7 +94,7 @@ func (t *Template) Render(vars map[string]any) (string, error) {
 // RenderIn renders the template with the variables of sc, which are looked
 // up (and rendered) only when the template uses them.
 func (t *Template) RenderIn(sc expr.Scope) (string, error) {
-	r := &renderer{t: t, sc: &scope{base: sc}}
+	r := &renderer{t: t, sc: &scope{base: sc}, ctx: expr.ScopeContext(sc)}
 	var b strings.Builder
 	if err := r.nodes(&b, t.body); err != nil {
 		return "", err
@@ -106,6 +107,9 @@ type scope struct {
 	base   expr.Scope
 	frames []map[string]any
 }
+
+// Context implements expr.ContextScope: the caller's context.
+func (s *scope) Context() context.Context { return expr.ScopeContext(s.base) }
 
 func (s *scope) Lookup(name string) (any, bool) {
 	for i := len(s.frames) - 1; i >= 0; i-- {

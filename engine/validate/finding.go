@@ -15,7 +15,6 @@ import (
 
 	"github.com/tpago/tpago/engine/template"
 	"github.com/tpago/tpago/exitcode"
-	"github.com/tpago/tpago/inventory"
 	"github.com/tpago/tpago/yamlx"
 )
 
@@ -32,6 +31,9 @@ type Finding struct {
 	Snippet string `json:"snippet,omitempty"`
 	// Chain is how the file was reached ("in role x, used at site.yml:4:7").
 	Chain []string `json:"chain,omitempty"`
+
+	// pos is where the finding is, with the text of its file.
+	pos yamlx.Pos
 }
 
 // Pos is where the finding is, as file:line:col.
@@ -66,7 +68,7 @@ func (f Finding) String() string {
 // at makes a finding at pos with its snippet.
 func at(pos yamlx.Pos, hint, format string, args ...any) Finding {
 	return Finding{File: pos.File, Line: pos.Line, Col: pos.Col, Reason: fmt.Sprintf(format, args...),
-		Hint: hint, Snippet: yamlx.Snippet(pos)}
+		Hint: hint, Snippet: yamlx.Snippet(pos), pos: pos}
 }
 
 var posPrefix = regexp.MustCompile(`^(\S+?):(\d+):(\d+): (.*)$`)
@@ -82,6 +84,12 @@ func FromError(err error) []Finding {
 	return fs
 }
 
+// positioned is an error that knows its place in a file, as config.yml's
+// errors do (the engine does not import the cluster package).
+type positioned interface {
+	Position() (file string, line, col int, reason, snippet string)
+}
+
 func fromError(err error) []Finding {
 	if err == nil {
 		return nil
@@ -94,14 +102,11 @@ func fromError(err error) []Finding {
 	var ye *yamlx.Error
 	if errors.As(err, &ye) && ye == err {
 		return []Finding{{File: ye.Pos.File, Line: ye.Pos.Line, Col: ye.Pos.Col, Reason: ye.Msg, Hint: ye.Hint,
-			Snippet: yamlx.Snippet(ye.Pos), Chain: ye.Chain}}
+			Snippet: ye.Snippet, Chain: ye.Chain, pos: ye.Pos}}
 	}
-	if ce, ok := err.(*inventory.ConfigError); ok {
-		reason := ce.Msg
-		if ce.Path != "" {
-			reason = ce.Path + ": " + ce.Msg
-		}
-		return []Finding{{File: ce.File, Line: ce.Line, Col: ce.Column, Reason: reason, Snippet: ce.Snippet}}
+	if ce, ok := err.(positioned); ok {
+		file, line, col, reason, snippet := ce.Position()
+		return []Finding{{File: file, Line: line, Col: col, Reason: reason, Snippet: snippet}}
 	}
 	if te, ok := err.(*template.Error); ok {
 		msg := te.Msg
@@ -127,7 +132,6 @@ func fromError(err error) []Finding {
 		line, _ := strconv.Atoi(m[2])
 		col, _ := strconv.Atoi(m[3])
 		f = Finding{File: m[1], Line: line, Col: col, Reason: m[4]}
-		f.Snippet = yamlx.Snippet(yamlx.Pos{File: f.File, Line: line, Col: col})
 	}
 	for _, l := range strings.Split(rest, "\n") {
 		if l = strings.TrimSpace(l); l != "" {

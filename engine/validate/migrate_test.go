@@ -38,7 +38,6 @@ func TestAnsibleConstructs(t *testing.T) {
 		{"query", "debug:\n        msg: \"{{ query('inventory_hostnames', 'all') }}\"", 5, 9, `unknown function "query"`, "groups['NAME']"},
 		{"version_compare", "debug: msg=hi\n      when: x is version_compare('1', '>=')", 5, 13, `version_compare`, "version(a, b, '>=')"},
 		{"test regex", "debug: msg=hi\n      when: x is regex('a')", 5, 13, `unknown test "regex"`, "x is search(pattern)"},
-		{"string format", "debug:\n        msg: \"{{ 'v%s' % x }}\"", 5, 9, "invalid operation: %", "format('fmt', args...)"},
 		{"string repeat", "debug:\n        msg: \"{{ '=' * 3 }}\"", 5, 9, "invalid operation: *", "repeat('s', n)"},
 		{"unknown filter", "debug:\n        msg: \"{{ x | no_such_filter }}\"", 5, 9, `unknown function "no_such_filter"`, "docs/functions.md"},
 	}

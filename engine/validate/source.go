@@ -1,31 +1,11 @@
 package validate
 
 import (
-	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/tpago/tpago/yamlx"
 )
-
-// lineText returns a line of a file the loader has read (embedded files
-// too), through the loader's snippet cache.
-func lineText(file string, line int) (string, bool) {
-	s := yamlx.Snippet(yamlx.Pos{File: file, Line: line})
-	if s == "" {
-		return "", false
-	}
-	for _, l := range strings.Split(s, "\n") {
-		if strings.HasPrefix(l, " > ") {
-			if _, after, ok := strings.Cut(l, " | "); ok {
-				return after, true
-			}
-			return "", true // an empty line
-		}
-	}
-	return "", false
-}
 
 func indentOf(s string) int {
 	return len(s) - len(strings.TrimLeft(s, " "))
@@ -44,7 +24,7 @@ func keyPos(pos yamlx.Pos, key string) yamlx.Pos {
 	}
 	c := pos.Col - 1
 	for l := pos.Line; l < pos.Line+500; l++ {
-		text, ok := lineText(pos.File, l)
+		text, ok := pos.LineText(l)
 		if !ok {
 			break
 		}
@@ -54,7 +34,7 @@ func keyPos(pos yamlx.Pos, key string) yamlx.Pos {
 		if len(text) > c && strings.HasPrefix(text[c:], key+":") {
 			prefix := strings.TrimSpace(strings.ReplaceAll(text[:c], "-", " "))
 			if prefix == "" {
-				return yamlx.Pos{File: pos.File, Line: l, Col: pos.Col}
+				return pos.At(l, pos.Col)
 			}
 		}
 	}
@@ -68,7 +48,7 @@ func identRE(name string) *regexp.Regexp {
 // refineCol moves pos to where name is written in the value at pos: on the
 // same line from pos's column on, or on the lines of a block scalar below.
 func refineCol(pos yamlx.Pos, name string) yamlx.Pos {
-	first, ok := lineText(pos.File, pos.Line)
+	first, ok := pos.LineText(pos.Line)
 	if !ok || pos.Col == 0 {
 		return pos
 	}
@@ -78,11 +58,11 @@ func refineCol(pos yamlx.Pos, name string) yamlx.Pos {
 		from = len(first)
 	}
 	if m := re.FindStringSubmatchIndex(first[from:]); m != nil {
-		return yamlx.Pos{File: pos.File, Line: pos.Line, Col: from + m[3] + 1}
+		return pos.At(pos.Line, from+m[3]+1)
 	}
 	base := indentOf(first)
 	for l := pos.Line + 1; l < pos.Line+200; l++ {
-		text, ok := lineText(pos.File, l)
+		text, ok := pos.LineText(l)
 		if !ok {
 			break
 		}
@@ -90,7 +70,7 @@ func refineCol(pos yamlx.Pos, name string) yamlx.Pos {
 			break
 		}
 		if m := re.FindStringSubmatchIndex(text); m != nil {
-			return yamlx.Pos{File: pos.File, Line: l, Col: m[3] + 1}
+			return pos.At(l, m[3]+1)
 		}
 	}
 	return pos
@@ -112,23 +92,4 @@ func findIdent(text, name string) (int, int) {
 		}
 	}
 	return 1, 1
-}
-
-// snippetOf shows line of text (and the one before) with a caret under col,
-// as the loader's snippets do.
-func snippetOf(text string, line, col int) string {
-	lines := strings.Split(text, "\n")
-	if line < 1 || line > len(lines) {
-		return ""
-	}
-	var b strings.Builder
-	w := len(strconv.Itoa(line))
-	if line > 1 {
-		fmt.Fprintf(&b, "   %*d | %s\n", w, line-1, lines[line-2])
-	}
-	fmt.Fprintf(&b, " > %*d | %s", w, line, lines[line-1])
-	if col > 0 {
-		fmt.Fprintf(&b, "\n   %*s   %s^", w, "", strings.Repeat(" ", col-1))
-	}
-	return b.String()
 }

@@ -64,7 +64,7 @@ func Playbook(ld *playbook.Loader, file string, data []byte, opts Options) *Resu
 		for i, f := range fs {
 			// The loader places a missing handler at its task; point at notify:.
 			if strings.HasPrefix(f.Reason, "notify: ") && f.Line > 0 {
-				p := keyPos(yamlx.Pos{File: f.File, Line: f.Line, Col: f.Col}, "notify")
+				p := keyPos(f.pos, "notify")
 				fs[i].Line, fs[i].Col, fs[i].Snippet = p.Line, p.Col, yamlx.Snippet(p)
 			}
 		}
@@ -525,7 +525,7 @@ func (a *analyzer) checkTemplateFile(t *playbook.Task, src string, local map[str
 	tp, err := template.Parse(name, string(text))
 	if err != nil {
 		for _, f := range FromError(err) {
-			f.Snippet = snippetOf(string(text), f.Line, f.Col)
+			f.Snippet = yamlx.SnippetOf(string(text), f.Line, f.Col)
 			f.Chain = append(f.Chain, "template used at "+srcPos.String())
 			a.findings = append(a.findings, f)
 		}
@@ -539,7 +539,7 @@ func (a *analyzer) checkTemplateFile(t *playbook.Task, src string, local map[str
 		f := Finding{File: name, Line: line, Col: col,
 			Reason:  fmt.Sprintf("undefined variable %q in template: no inventory, play, role, vars, register or set_fact defines it", ref.Name),
 			Hint:    a.hintFor(ref.Name, local),
-			Snippet: snippetOf(string(text), line, col),
+			Snippet: yamlx.SnippetOf(string(text), line, col),
 			Chain:   []string{"template used at " + srcPos.String()}}
 		a.findings = append(a.findings, f)
 	}

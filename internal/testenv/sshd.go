@@ -15,8 +15,8 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// SSHD is an OpenSSH server that a test runs on a loopback address.
-type SSHD struct {
+// Server is an OpenSSH server that a test runs on a loopback address.
+type Server struct {
 	Addr    string
 	Port    int
 	HostKey ssh.PublicKey
@@ -25,15 +25,11 @@ type SSHD struct {
 // StartSSHD runs /usr/sbin/sshd -D on addr (a loopback address such as
 // 127.0.0.2) and a free port, with a fresh host key, accepting root logins
 // with the public keys in authorizedKeys. It stops when the test ends.
-func StartSSHD(t testing.TB, addr, authorizedKeys string) *SSHD {
+// Under -short the test is skipped.
+func StartSSHD(t testing.TB, addr, authorizedKeys string) *Server {
 	t.Helper()
+	Require(t, Root|SSHD)
 	const bin = "/usr/sbin/sshd"
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("testenv: %s is missing: install openssh-server with `sh scripts/setup.sh`", bin)
-	}
-	if os.Geteuid() != 0 {
-		t.Fatalf("testenv: sshd must start as root")
-	}
 	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +77,7 @@ func StartSSHD(t testing.TB, addr, authorizedKeys string) *SSHD {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return &SSHD{Addr: addr, Port: port, HostKey: key}
+	return &Server{Addr: addr, Port: port, HostKey: key}
 }
 
 // ReserveSubnet returns a /24 in Subnets that no Docker network uses and no
@@ -89,6 +85,7 @@ func StartSSHD(t testing.TB, addr, authorizedKeys string) *SSHD {
 // reservation ends with the test.
 func ReserveSubnet(t testing.TB) netip.Prefix {
 	t.Helper()
+	Require(t, Docker)
 	s, file, err := reserveSubnet(t.Context())
 	if err != nil {
 		t.Fatalf("testenv: %v\nthese tests need Docker: run `sh scripts/setup.sh` (as root)", err)

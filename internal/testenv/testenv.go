@@ -118,9 +118,10 @@ var nameRE = regexp.MustCompile(`[^a-z0-9-]+`)
 
 // Cluster returns a cluster of n hosts (node1 … nodeN) named after name,
 // making it when needed. It fails the test, saying how to get Docker, when
-// Docker or the image is not available.
+// Docker or the image is not available; under -short it skips it.
 func Cluster(t testing.TB, name string, n int) *Env {
 	t.Helper()
+	Require(t, Docker)
 	if n < 1 || n > 8 {
 		t.Fatalf("testenv: %d hosts: ask for 1 to 8 (the machine is small)", n)
 	}

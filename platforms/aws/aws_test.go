@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	clusterdir "github.com/tpago/tpago/cluster"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -22,7 +23,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tpago/tpago/engine/conn"
-	"github.com/tpago/tpago/inventory"
 	"github.com/tpago/tpago/platforms"
 	"golang.org/x/crypto/ssh"
 )
@@ -217,7 +217,7 @@ func TestProvisionMakesTheClusterOnceAndDeprovisionRemovesItAll(t *testing.T) {
 	// has them as ip_address.
 	assert.Equal(t, "10.33.1.", c.Config.Instances[0].IPAddress[:8])
 	assert.Equal(t, "10.33.2.", c.Config.Instances[3].IPAddress[:8])
-	inv, err := inventory.FromConfig(c.Config, c.Dir)
+	inv, err := clusterdir.FromConfig(c.Config, c.Dir)
 	require.NoError(t, err)
 	assert.Equal(t, c.Config.Instances[1].IPAddress, inv.Hosts["hornet"].Vars["ip_address"])
 	// What platforms.Provision records in known_hosts from these keys.

@@ -88,6 +88,9 @@ func hostOrDefault() string {
 	return cli.DaemonHost()
 }
 
+// ContainerName is the name of the container of a cluster's host.
+func ContainerName(cluster, host string) string { return cluster + "-" + host }
+
 func clusterFilter(c *platforms.Cluster) filters.Args {
 	return filters.NewArgs(filters.Arg("label", LabelCluster+"="+c.Name))
 }
@@ -270,7 +273,7 @@ func (p *Provisioner) Provision(ctx context.Context, c *platforms.Cluster) ([]pl
 	errs := make([]error, len(c.Instances))
 	var wg sync.WaitGroup
 	for i, in := range c.Instances {
-		cname := c.Name + "-" + in.Name
+		cname := ContainerName(c.Name, in.Name)
 		addr, ok := pl.addrs[in.Name]
 		if s, exists := existing[cname]; exists {
 			if s.Labels[LabelClusterDir] != c.Dir {
@@ -312,7 +315,7 @@ func (p *Provisioner) Provision(ctx context.Context, c *platforms.Cluster) ([]pl
 	}
 	wanted := map[string]bool{}
 	for _, in := range c.Instances {
-		wanted[c.Name+"-"+in.Name] = true
+		wanted[ContainerName(c.Name, in.Name)] = true
 	}
 	for name, s := range existing {
 		if !wanted[name] && s.Labels[LabelClusterDir] == c.Dir {

@@ -26,6 +26,7 @@ import (
 
 func dockerClient(t *testing.T) *client.Client {
 	t.Helper()
+	testenv.Require(t, testenv.Docker)
 	cli, err := docker.NewClient(context.Background())
 	if err != nil {
 		t.Fatalf("%v\nthese tests need the Docker engine: run `sh scripts/setup.sh` (as root)", err)
@@ -197,7 +198,7 @@ func TestClusterLifecycle(t *testing.T) {
 	}
 	assert.Len(t, seen, 3)
 	for i, h := range hosts {
-		c, err := conn.DialSSH(ctx, platforms.SSHConfigFromVars(h.name, vars[h.name]))
+		c, err := conn.DialSSH(ctx, sshFromVars(t, h.name, vars[h.name]))
 		require.NoError(t, err, h.name)
 		var o bytes.Buffer
 		rc, err := c.Exec(ctx, "hostname; systemctl is-active ssh", nil, &o, nil)
@@ -209,7 +210,7 @@ func TestClusterLifecycle(t *testing.T) {
 
 	// Sixty small commands in a row over one connection.
 	{
-		c, err := conn.DialSSH(ctx, platforms.SSHConfigFromVars("alpha", vars["alpha"]))
+		c, err := conn.DialSSH(ctx, sshFromVars(t, "alpha", vars["alpha"]))
 		require.NoError(t, err)
 		start := time.Now()
 		for i := range 60 {
@@ -226,7 +227,7 @@ func TestClusterLifecycle(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(string(kh)), "\n")
 	f0, f1 := strings.Fields(lines[0]), strings.Fields(lines[1])
 	require.NoError(t, os.WriteFile(tampered, []byte(f0[0]+" "+f1[1]+" "+f1[2]+"\n"), 0o600))
-	cfg := platforms.SSHConfigFromVars(f0[0], map[string]any{"ansible_host": f0[0], "ansible_user": "root",
+	cfg := sshFromVars(t, f0[0], map[string]any{"ansible_host": f0[0], "ansible_user": "root",
 		"ansible_ssh_private_key_file": filepath.Join(dir, "id_"+name), "ansible_ssh_known_hosts_file": tampered})
 	_, err = conn.DialSSH(ctx, cfg)
 	require.ErrorIs(t, err, conn.ErrHostKeyMismatch)
@@ -451,4 +452,13 @@ func TestMachineMirror(t *testing.T) {
 	mirror, _, err := docker.MachineMirror()
 	require.NoError(t, err, "this machine's apt sources name no Debian mirror")
 	assert.True(t, strings.HasPrefix(mirror, "http"), mirror)
+}
+
+// sshFromVars is how the engine reaches a host of the inventory.
+func sshFromVars(t *testing.T, name string, vars map[string]any) conn.SSHConfig {
+	t.Helper()
+	cfg, err := conn.SSHConfigFromVars(name, conn.MapVars(vars))
+	require.NoError(t, err, name)
+	cfg.ConnectTimeout = 5 * time.Second
+	return cfg
 }

@@ -17,8 +17,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tpago/tpago/cluster"
 	"github.com/tpago/tpago/internal/clitest"
-	"github.com/tpago/tpago/inventory"
+	"github.com/tpago/tpago/internal/testenv/need"
 	"github.com/tpago/tpago/platforms/docker"
 )
 
@@ -26,6 +27,7 @@ import (
 // (10.209.x.0/24) and removes it when the test ends.
 func newCluster(t *testing.T, tag string, n int, args ...string) string {
 	t.Helper()
+	need.Require(t, need.Docker)
 	name := fmt.Sprintf("e2e%s%d", tag, os.Getpid()%100000)
 	dir := filepath.Join(t.TempDir(), name)
 	subnet := fmt.Sprintf("10.209.%d.0/24", (os.Getpid()+n*7)%250)
@@ -186,9 +188,9 @@ func failover(t *testing.T, dir string) {
 }
 
 // nodeNames loads a cluster's config.yml and names its hosts by node number.
-func nodeNames(t *testing.T, dir string) (*inventory.Config, map[int]string) {
+func nodeNames(t *testing.T, dir string) (*cluster.Config, map[int]string) {
 	t.Helper()
-	cfg, err := inventory.LoadConfig(filepath.Join(dir, "config.yml"))
+	cfg, err := cluster.LoadConfig(filepath.Join(dir, "config.yml"))
 	require.NoError(t, err)
 	byNode := map[int]string{}
 	for _, in := range cfg.Instances {
@@ -197,7 +199,7 @@ func nodeNames(t *testing.T, dir string) (*inventory.Config, map[int]string) {
 	return cfg, byNode
 }
 
-func cfgAddress(cfg *inventory.Config, name string) string {
+func cfgAddress(cfg *cluster.Config, name string) string {
 	for _, in := range cfg.Instances {
 		if in.Name == name {
 			return in.IPAddress

@@ -3,6 +3,7 @@ package reliability
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -14,10 +15,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
 	"github.com/stretchr/testify/require"
-	"github.com/tpago/tpago/inventory"
+
+	clusterdir "github.com/tpago/tpago/cluster"
+	"github.com/tpago/tpago/internal/testenv/need"
+	"github.com/tpago/tpago/platforms"
 	"github.com/tpago/tpago/platforms/docker"
 )
 
@@ -37,7 +40,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	setupErr = setup(tmp)
+	flag.Parse()
+	if !testing.Short() { // under -short every test skips: nothing to set up
+		setupErr = setup(tmp)
+	}
 	code := m.Run()
 	if dockerCli != nil {
 		dockerCli.Close()
@@ -79,6 +85,7 @@ func setup(tmp string) error {
 // requireSuite fails the test when the suite cannot run, saying why.
 func requireSuite(t *testing.T) {
 	t.Helper()
+	need.Require(t, need.Docker)
 	require.NoError(t, setupErr, "reliability suite setup (a Docker engine is needed: sh scripts/setup.sh)")
 }
 
@@ -211,7 +218,7 @@ func newCluster(t *testing.T, prefix string, o clusterOpts) *cluster {
 		}
 	})
 	cfgPath := filepath.Join(dir, "config.yml")
-	cfg, err := inventory.LoadConfig(cfgPath)
+	cfg, err := clusterdir.LoadConfig(cfgPath)
 	require.NoError(t, err)
 	c := &cluster{Dir: dir, Name: cfg.ClusterName, Net: cfg.ClusterName, Manager: manager}
 	if len(cfg.DockerNetworks) > 0 {
@@ -308,14 +315,26 @@ func (c *cluster) psql(ctx context.Context, n node, db, sql string) (string, err
 	return strings.TrimSpace(out), err
 }
 
-func (c *cluster) kill(t *testing.T, n node) {
-	t.Helper()
-	require.NoError(t, dockerCli.ContainerKill(context.Background(), n.Container, "KILL"), "docker kill %s", n.Container)
-}
+// kill cuts n's power and start turns it on again, as tpago test
+// --failover does: through the platform's PowerSwitch (docker kills and
+// starts the container).
+func (c *cluster) kill(t *testing.T, n node) { c.power(t, n, false) }
 
-func (c *cluster) start(t *testing.T, n node) {
+func (c *cluster) start(t *testing.T, n node) { c.power(t, n, true) }
+
+func (c *cluster) power(t *testing.T, n node, on bool) {
 	t.Helper()
-	require.NoError(t, dockerCli.ContainerStart(context.Background(), n.Container, container.StartOptions{}), "docker start %s", n.Container)
+	pc, err := platforms.LoadCluster(c.Dir)
+	require.NoError(t, err)
+	p, ok := platforms.Lookup(pc.Platform())
+	require.True(t, ok, "platform %s", pc.Platform())
+	sw, ok := p.(platforms.PowerSwitch)
+	require.True(t, ok, "the %s platform cannot cut a host's power", pc.Platform())
+	if on {
+		require.NoError(t, sw.PowerOn(context.Background(), pc, n.Name), "power on %s", n.Name)
+	} else {
+		require.NoError(t, sw.PowerOff(context.Background(), pc, n.Name), "power off %s", n.Name)
+	}
 }
 
 // waitFor polls cond every interval until it returns true or the timeout passes.

@@ -18,8 +18,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tpago/tpago/architectures/m1"
+	"github.com/tpago/tpago/cluster"
 	"github.com/tpago/tpago/internal/clitest"
-	"github.com/tpago/tpago/inventory"
+	"github.com/tpago/tpago/internal/testenv/need"
 	"github.com/tpago/tpago/platforms/docker"
 )
 
@@ -38,6 +39,7 @@ func cmdOutput(out string) string {
 // test, then check patronictl, a write through HAProxy's port 5000, tpago
 // status, a refused and a real switchover and back, and deprovision.
 func TestPatroniEndToEnd(t *testing.T) {
+	need.Require(t, need.Docker)
 	cli, err := docker.NewClient(context.Background())
 	if err != nil {
 		t.Fatalf("this test makes a cluster on Docker, which is not available: %v\n(sh scripts/setup.sh installs and starts it)", err)
@@ -59,9 +61,9 @@ func TestPatroniEndToEnd(t *testing.T) {
 		require.NoError(t, err)
 		assert.Empty(t, left, "deprovision leaves no container behind")
 	})
-	cfg, err := inventory.LoadConfig(filepath.Join(dir, "config.yml"))
+	cfg, err := cluster.LoadConfig(filepath.Join(dir, "config.yml"))
 	require.NoError(t, err)
-	byNode := map[int]inventory.Instance{}
+	byNode := map[int]cluster.Instance{}
 	for _, in := range cfg.Instances {
 		byNode[in.Node] = in
 	}

@@ -1,4 +1,4 @@
-package inventory
+package cluster
 
 import (
 	"errors"
@@ -113,6 +113,27 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"syntax error", "cluster_name: demo", "cluster_name: [demo", `:3:1: ',' or ']' must be specified`},
 		{"duplicate key", "ec2_instance_reachability: public", "cluster_name: again", `:3:1: mapping key "cluster_name" already defined at [2:1]`},
 		{"role not a list", "role: [barman, witness]", "role: {barman: 1}", `:34:11: role: mapping was used where sequence is expected`},
+		{"names that differ by case", "  - Name: three", "  - Name: TWO", `:31:11: instance Name "TWO" differs from "two" only by case`},
+		{"localhost", "  - Name: three", "  - Name: localhost", `:31:11: instance Name localhost is the machine tpago runs on`},
+		{"all digits", "  - Name: three", "  - Name: '1234'", `:31:11: instance Name "1234" is all digits`},
+		{"a group's name", "  - Name: three", "  - Name: replica", `:31:11: instance Name "replica" is the name of an inventory group`},
+		{"a role group's name has '_'", "  - Name: three", "  - Name: role_barman", `:31:11: instance Name "role_barman" is not a valid hostname`},
+		{"the postgres group", "  - Name: three", "  - Name: postgres", `:31:11: instance Name "postgres" is the name of an inventory group`},
+		{"efm-witness", "  - Name: three", "  - Name: efm-witness", `:31:11: instance Name "efm-witness" is the name of an inventory group`},
+		{"all", "  - Name: three", "  - Name: all", `:31:11: instance Name "all" is the name of an inventory group`},
+		{"unknown instance key", "ip_address: 10.200.1.13", "ip_adress: 10.200.1.13", `:35:5: unknown key "ip_adress" in an instance; did you mean ip_address?`},
+		{"instance key in the wrong case", "    node: 3", "    Node: 3", `:32:5: unknown key "Node" in an instance; did you mean node?`},
+		{"unknown defaults key", "  platform: docker", "  platform: docker\n  imgae: x", `:12:3: unknown key "imgae" in instance_defaults; did you mean image?`},
+		{"node not whole", "node: 3", "node: 2.5", `:32:11: node: 2.5 is not a whole number`},
+		{"second document", goodConfig, goodConfig + "---\nfoo: 1\n", `:37:1: a second YAML document`},
+		{"empty role list", "role: [barman, witness]", "role: []", `:34:11: instance three: role is an empty list`},
+		{"duplicate role", "role: [barman, witness]", "role: [barman, barman]", `:34:20: role "barman" is listed twice`},
+		{"postgres_version not a number", `postgres_version: "15"`, "postgres_version: abc", `:6:21: postgres_version abc is not a version number`},
+		{"network address", "ip_address: 10.200.1.13", "ip_address: 10.200.1.0", `:35:17: ip_address 10.200.1.0 is the network address of the docker network 10.200.1.0/24`},
+		{"gateway", "ip_address: 10.200.1.13", "ip_address: 10.200.1.1", `:35:17: ip_address 10.200.1.1 is the gateway of the docker network`},
+		{"broadcast", "ip_address: 10.200.1.13", "ip_address: 10.200.1.255", `:35:17: ip_address 10.200.1.255 is the broadcast address of the docker network`},
+		{"settings not a mapping", `  postgres_version: "15"`, "  postgres_version: \"15\"\n  postgres_conf_settings: notamap", `:7:27: postgres_conf_settings must be a mapping (name: value), not the string "notamap"`},
+		{"instance settings not a mapping", "ip_address: 10.200.1.13", "ip_address: 10.200.1.13\n    vars:\n      postgres_conf_settings: [a]", `:37:31: postgres_conf_settings must be a mapping (name: value), not a list`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -219,5 +240,29 @@ func TestValidateInMemory(t *testing.T) {
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
 		})
+	}
+}
+
+func TestParsePath(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []any
+	}{
+		{"$", nil},
+		{"$.cluster_name", []any{"cluster_name"}},
+		{"$.instances[2].ip_address", []any{"instances", 2, "ip_address"}},
+		{"$.ec2_vpc_subnets.eu-west-1.'10.33.1.0/24'.az", []any{"ec2_vpc_subnets", "eu-west-1", "10.33.1.0/24", "az"}},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, parsePath(tt.in), tt.in)
+	}
+}
+
+func TestLoadConfigRefusesHugeInput(t *testing.T) {
+	big := filepath.Join(t.TempDir(), "config.yml")
+	require.NoError(t, os.WriteFile(big, make([]byte, MaxInputSize+1), 0o644))
+	for _, f := range []string{"/dev/zero", big} {
+		_, err := LoadConfig(f)
+		require.ErrorContains(t, err, f+" is larger than 4 MiB", f)
 	}
 }

@@ -1,4 +1,4 @@
-package inventory
+package cluster
 
 import (
 	"flag"
@@ -10,6 +10,7 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tpago/tpago/inventory"
 )
 
 // -update-config rewrites the golden files (its own name: other tests of this
@@ -30,7 +31,7 @@ func TestFromConfigGolden(t *testing.T) {
 			inv, err := FromConfig(cfg, "/clusters/"+cfg.ClusterName)
 			require.NoError(t, err)
 			out := filepath.Join(t.TempDir(), "inventory.yml")
-			require.NoError(t, Save(inv, out))
+			require.NoError(t, inventory.Save(inv, out))
 			got, err := os.ReadFile(out)
 			require.NoError(t, err)
 
@@ -157,8 +158,34 @@ func BenchmarkLoadConfigFromConfigMarshal(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := Marshal(inv); err != nil {
+		if _, err := inventory.Marshal(inv); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestSaveLoadRoundTrip: what Save writes, the Ansible inventory loader
+// reads back with the same hosts, groups and variables.
+func TestSaveLoadRoundTrip(t *testing.T) {
+	cfg, err := LoadConfig("testdata/config/docker-patroni-haproxy.yml")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	inv, err := FromConfig(cfg, dir)
+	require.NoError(t, err)
+	path := filepath.Join(dir, "inventory.yml")
+	require.NoError(t, inventory.Save(inv, path))
+
+	back, err := inventory.Load(path)
+	require.NoError(t, err)
+	assert.Equal(t, inv.Order, back.Order)
+	for _, h := range inv.Order {
+		assert.Equal(t, inv.Hosts[h].Vars["ansible_host"], back.Hosts[h].Vars["ansible_host"], h)
+		assert.EqualValues(t, inv.Hosts[h].Vars["node"], back.Hosts[h].Vars["node"], h)
+		assert.Equal(t, inv.Hosts[h].Vars["role"], back.Hosts[h].Vars["role"], h)
+	}
+	for _, g := range []string{"primary", "replica", "etcd", "haproxy", "postgres", "location_main", "location_dr"} {
+		require.Contains(t, back.Groups, g)
+		assert.Equal(t, inv.Groups[g].Hosts, back.Groups[g].Hosts, g)
+	}
+	assert.Equal(t, "patroni", back.Groups["all"].Vars["failover_manager"])
 }

@@ -1,4 +1,4 @@
-package inventory
+package cluster
 
 // Config is a cluster's config.yml, in TPA's shape, so that a TPA user's
 // file reads unchanged. Keys tpago does not know are ignored.

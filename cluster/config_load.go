@@ -1,10 +1,10 @@
-package inventory
+package cluster
 
 import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -13,7 +13,9 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
+
+	"github.com/tpago/tpago/exitcode"
+	"github.com/tpago/tpago/yamlx"
 )
 
 // Architectures tpago knows how to deploy.
@@ -36,6 +38,9 @@ type configSource struct {
 	path string
 	data []byte
 	file *ast.File
+	// early are the problems seen in the YAML itself, before decoding:
+	// unknown keys, a node number that is not whole, a second document.
+	early ConfigErrors
 }
 
 // ConfigError is one problem found in a config.yml. Line and Column are 0
@@ -51,18 +56,19 @@ type ConfigError struct {
 }
 
 func (e *ConfigError) Error() string {
+	ye := yamlx.Error{Pos: yamlx.Pos{File: e.File, Line: e.Line, Col: e.Column}, Msg: e.Msg, Snippet: e.Snippet}
 	if e.Line == 0 {
-		if e.File != "" {
-			return fmt.Sprintf("%s: %s: %s", e.File, e.Path, e.Msg)
+		ye.Msg = e.Path + ": " + e.Msg
+		if e.Path == "" {
+			ye.Msg = e.Msg
 		}
-		return fmt.Sprintf("%s: %s", e.Path, e.Msg)
+		ye.Snippet = ""
 	}
-	s := fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
-	if e.Snippet != "" {
-		s += "\n" + e.Snippet
-	}
-	return s
+	return ye.Error()
 }
+
+// ExitCode says that a config.yml with a problem is bad input.
+func (e *ConfigError) ExitCode() int { return exitcode.BadInput }
 
 // ConfigErrors are all the problems found in one config.yml, in file order.
 type ConfigErrors []*ConfigError
@@ -96,7 +102,7 @@ var configKeys = []string{
 // the problems found are reported at once (as ConfigErrors). Top-level keys
 // tpago does not know are kept in Extra.
 func LoadConfig(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadInput(path)
 	if err != nil {
 		return nil, err
 	}
@@ -105,9 +111,13 @@ func LoadConfig(path string) (*Config, error) {
 
 // ParseConfig is LoadConfig for text already read; path names it in errors.
 func ParseConfig(path string, data []byte) (*Config, error) {
-	f, err := parser.ParseBytes(data, 0)
+	f, err := yamlx.ParseAST(path, data)
 	if err != nil {
-		return nil, yamlError(path, data, err)
+		var ye *yamlx.Error
+		if errors.As(err, &ye) {
+			return nil, &ConfigError{File: path, Line: ye.Pos.Line, Column: ye.Pos.Col, Msg: strings.TrimPrefix(ye.Msg, "YAML syntax: "), Snippet: ye.Snippet}
+		}
+		return nil, err
 	}
 	var body ast.Node
 	if len(f.Docs) > 0 {
@@ -135,6 +145,7 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 		cfg.Extra = all
 	}
 	cfg.src = &configSource{path: path, data: data, file: f}
+	cfg.src.early = earlyProblems(path, data, f)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -191,30 +202,7 @@ func positioned(path string, data []byte, line, col int, p, msg string) *ConfigE
 
 // snippet shows the line before and the line itself, with a caret.
 func snippet(data []byte, line, col int) string {
-	lines := strings.Split(string(data), "\n")
-	if line < 1 || line > len(lines) {
-		return ""
-	}
-	width := len(strconv.Itoa(line))
-	var b strings.Builder
-	if line > 1 {
-		fmt.Fprintf(&b, "  %*d | %s\n", width, line-1, strings.TrimRight(lines[line-2], "\r"))
-	}
-	text := strings.TrimRight(lines[line-1], "\r")
-	fmt.Fprintf(&b, "> %*d | %s\n", width, line, text)
-	pad := []rune{}
-	for i, r := range []rune(text) {
-		if i >= col-1 {
-			break
-		}
-		if r == '\t' {
-			pad = append(pad, '\t')
-		} else {
-			pad = append(pad, ' ')
-		}
-	}
-	fmt.Fprintf(&b, "  %*s | %s^", width, "", string(pad))
-	return b.String()
+	return yamlx.SnippetOf(string(data), line, col)
 }
 
 // problem is one finding of Validate, at a path of keys and indexes.
@@ -245,6 +233,7 @@ func pathString(p []any) string {
 }
 
 var (
+	versionRE  = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
 	hostnameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
 	nameRE     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
 )
@@ -280,6 +269,24 @@ func (c *Config) Validate() error {
 		if s, _ := fm.(string); !slices.Contains(FailoverManagers, s) {
 			add(fmt.Sprintf("unknown failover_manager %v (one of %s)", fm, strings.Join(FailoverManagers, ", ")), "cluster_vars", "failover_manager")
 		}
+	}
+
+	if v, ok := c.ClusterVars["postgres_version"]; ok && !versionRE.MatchString(fmt.Sprint(v)) {
+		add(fmt.Sprintf("postgres_version %v is not a version number such as 15 or \"16\"", v), "cluster_vars", "postgres_version")
+	}
+	settingsMaps := func(vars map[string]any, path ...any) {
+		for _, k := range []string{"postgres_conf_settings", "repmgr_conf_settings", "patroni_conf_settings"} {
+			if v, ok := vars[k]; ok && v != nil {
+				if _, isMap := v.(map[string]any); !isMap {
+					add(fmt.Sprintf("%s must be a mapping (name: value), not %s", k, describe(v)), append(append([]any{}, path...), k)...)
+				}
+			}
+		}
+	}
+	settingsMaps(c.ClusterVars, "cluster_vars")
+	settingsMaps(c.InstanceDefaults.Vars, "instance_defaults", "vars")
+	for i := range c.Instances {
+		settingsMaps(c.Instances[i].Vars, "instances", i, "vars")
 	}
 
 	locations := map[string]int{}
@@ -321,6 +328,8 @@ func (c *Config) Validate() error {
 		add("no instances: a cluster needs at least one", "instances")
 	}
 	byName := map[string]int{}
+	byLower := map[string]int{}
+	reserved := c.groupNames()
 	byNode := map[int]int{}
 	byIP := map[netip.Addr]int{}
 	primaries := 0
@@ -332,11 +341,20 @@ func (c *Config) Validate() error {
 			add("instance has no Name", at()...)
 		case !ValidHostname(in.Name):
 			add(fmt.Sprintf("instance Name %q is not a valid hostname (letters, digits and '-')", in.Name), at("Name")...)
+		case in.Name == "localhost":
+			add("instance Name localhost is the machine tpago runs on: name the host something else", at("Name")...)
+		case allDigits(in.Name):
+			add(fmt.Sprintf("instance Name %q is all digits: a host name needs a letter (an address goes in ip_address)", in.Name), at("Name")...)
+		case reserved[in.Name]:
+			add(fmt.Sprintf("instance Name %q is the name of an inventory group: name the host something else", in.Name), at("Name")...)
 		default:
 			if j, dup := byName[in.Name]; dup {
 				ps = append(ps, problem{path: at("Name"), msg: fmt.Sprintf("duplicate instance Name %q", in.Name), first: []any{"instances", j, "Name"}})
+			} else if j, dup := byLower[strings.ToLower(in.Name)]; dup {
+				ps = append(ps, problem{path: at("Name"), msg: fmt.Sprintf("instance Name %q differs from %q only by case: host names are not case-sensitive", in.Name, c.Instances[j].Name), first: []any{"instances", j, "Name"}})
 			} else {
 				byName[in.Name] = i
+				byLower[strings.ToLower(in.Name)] = i
 			}
 		}
 		if in.Node <= 0 {
@@ -357,9 +375,14 @@ func (c *Config) Validate() error {
 				add(fmt.Sprintf("location %q is not one of the locations (%s)", in.Location, strings.Join(c.LocationNames(), ", ")), at("location")...)
 			}
 		}
+		if in.Role != nil && len(in.Role) == 0 {
+			add(fmt.Sprintf("instance %s: role is an empty list: give its roles (one of %s) or leave role out", in.Name, strings.Join(Roles, ", ")), at("role")...)
+		}
 		for j, r := range in.Role {
 			if !slices.Contains(Roles, r) {
 				add(fmt.Sprintf("unknown role %q (one of %s)", r, strings.Join(Roles, ", ")), at("role", j)...)
+			} else if k := slices.Index(in.Role, r); k < j {
+				add(fmt.Sprintf("role %q is listed twice", r), at("role", j)...)
 			}
 		}
 		if in.HasRole("primary") {
@@ -381,6 +404,13 @@ func (c *Config) Validate() error {
 					ps = append(ps, problem{path: at("ip_address"), msg: fmt.Sprintf("duplicate ip_address %s", ip), first: []any{"instances", j, "ip_address"}})
 				} else {
 					byIP[ip] = i
+				}
+				if c.PlatformOf(in) == "docker" {
+					for _, sn := range subnets {
+						if why := reservedAddress(sn, ip); why != "" {
+							add(fmt.Sprintf("ip_address %s is %s of the docker network %s: use an address from .2 up (tpago configure starts at .11)", ip, why, sn), at("ip_address")...)
+						}
+					}
 				}
 				if c.PlatformOf(in) == "docker" && len(subnets) > 0 && !slices.ContainsFunc(subnets, func(p netip.Prefix) bool { return p.Contains(ip) }) {
 					ss := make([]string, len(subnets))
@@ -444,10 +474,15 @@ func (c *Config) Validate() error {
 		}
 	}
 
-	if len(ps) == 0 {
+	var early ConfigErrors
+	if c.src != nil {
+		early = c.src.early
+	}
+	if len(ps) == 0 && len(early) == 0 {
 		return nil
 	}
-	errs := make(ConfigErrors, 0, len(ps))
+	errs := make(ConfigErrors, 0, len(ps)+len(early))
+	errs = append(errs, early...)
 	for _, p := range ps {
 		errs = append(errs, c.configError(p))
 	}
@@ -595,4 +630,256 @@ func (c *Config) Path() string {
 		return ""
 	}
 	return c.src.path
+}
+
+// Where returns "config.yml:line:col" for a YAML path such as
+// "$.instances[2].ip_address" (a missing key points at the deepest value
+// on the way), or "" for a Config made in memory.
+func (c *Config) Where(path string) string {
+	if c.src == nil {
+		return ""
+	}
+	n := locate(c.src.file, parsePath(path))
+	if n == nil || n.GetToken() == nil {
+		return c.src.path
+	}
+	t := n.GetToken()
+	return fmt.Sprintf("%s:%d:%d", c.src.path, t.Position.Line, t.Position.Column)
+}
+
+// parsePath splits "$.a.b[0].c" into keys and indexes.
+func parsePath(p string) []any {
+	p = strings.TrimPrefix(strings.TrimPrefix(p, "$"), ".")
+	var out []any
+	for p != "" {
+		switch {
+		case p[0] == '.':
+			p = p[1:]
+		case p[0] == '\'' || p[0] == '"':
+			end := strings.IndexByte(p[1:], p[0])
+			if end < 0 {
+				return append(out, p[1:])
+			}
+			out = append(out, p[1:end+1])
+			p = p[end+2:]
+		case p[0] == '[':
+			end := strings.IndexByte(p, ']')
+			if end < 0 {
+				return out
+			}
+			if n, err := strconv.Atoi(p[1:end]); err == nil {
+				out = append(out, n)
+			}
+			p = p[end+1:]
+		default:
+			end := strings.IndexAny(p, ".[")
+			if end < 0 {
+				end = len(p)
+			}
+			out = append(out, p[:end])
+			p = p[end:]
+		}
+	}
+	return out
+}
+
+// Position says where the problem is and what it is, for tools that list
+// findings (tpago validate).
+func (e *ConfigError) Position() (file string, line, col int, reason, snippet string) {
+	reason = e.Msg
+	if e.Path != "" {
+		reason = e.Path + ": " + e.Msg
+	}
+	return e.File, e.Line, e.Column, reason, e.Snippet
+}
+
+func allDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// describe names the kind of a YAML value for errors.
+func describe(v any) string {
+	switch v.(type) {
+	case string:
+		return fmt.Sprintf("the string %q", v)
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a mapping"
+	}
+	return fmt.Sprintf("%v", v)
+}
+
+// groupNames are the groups the cluster's inventory makes (see
+// FromConfig), whatever roles the instances have: no host may be named
+// like one, or patterns would not say which they mean.
+func (c *Config) groupNames() map[string]bool {
+	g := map[string]bool{"all": true, "ungrouped": true, "postgres": true}
+	for _, r := range Roles {
+		g[r] = true
+		g["role_"+r] = true
+	}
+	for _, l := range c.Locations {
+		g["location_"+l.Name] = true
+	}
+	return g
+}
+
+// reservedAddress says why ip may not be a container's address in the
+// Docker subnet sn: its network address, its broadcast address, or the
+// gateway Docker takes (the first address); "" when it may.
+func reservedAddress(sn netip.Prefix, ip netip.Addr) string {
+	if !sn.Contains(ip) || !ip.Is4() || sn.Bits() > 30 {
+		return ""
+	}
+	network := sn.Masked().Addr()
+	if ip == network {
+		return "the network address"
+	}
+	if ip == network.Next() {
+		return "the gateway"
+	}
+	b := network.As4()
+	host := uint32(1)<<(32-sn.Bits()) - 1
+	n := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	n |= host
+	if ip == netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}) {
+		return "the broadcast address"
+	}
+	return ""
+}
+
+// instanceKeys and defaultsKeys are the keys an instance and
+// instance_defaults may have: their fields' YAML names.
+var (
+	instanceKeys = yamlKeys(reflect.TypeOf(Instance{}))
+	defaultsKeys = yamlKeys(reflect.TypeOf(InstanceDefaults{}))
+)
+
+func yamlKeys(t reflect.Type) []string {
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		if name != "" && name != "-" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// earlyProblems finds what decoding would hide: a second YAML document,
+// unknown keys in instances and instance_defaults (a typo such as
+// ip_adress would silently be dropped), node numbers that are not whole.
+func earlyProblems(path string, data []byte, f *ast.File) ConfigErrors {
+	var out ConfigErrors
+	at := func(n ast.Node, msg string) {
+		if m, ok := n.(*ast.MappingNode); ok && len(m.Values) > 0 {
+			n = m.Values[0].Key
+		}
+		line, col := 1, 1
+		if n != nil && n.GetToken() != nil {
+			line, col = n.GetToken().Position.Line, n.GetToken().Position.Column
+		}
+		out = append(out, positioned(path, data, line, col, "", msg))
+	}
+	for _, d := range f.Docs[1:] {
+		if d.Body != nil {
+			at(d.Body, "a second YAML document: a config.yml is one document (remove the '---' line, or merge what follows it)")
+			break
+		}
+	}
+	if len(f.Docs) == 0 || f.Docs[0].Body == nil {
+		return out
+	}
+	top, ok := unwrapNode(f.Docs[0].Body).(*ast.MappingNode)
+	if !ok {
+		return out
+	}
+	unknownKeys := func(n ast.Node, known []string, where string) {
+		m, ok := unwrapNode(n).(*ast.MappingNode)
+		if !ok {
+			return
+		}
+		for _, mv := range m.Values {
+			k := keyString(mv.Key)
+			if slices.Contains(known, k) {
+				continue
+			}
+			msg := fmt.Sprintf("unknown key %q in %s", k, where)
+			if s := closest(k, known); s != "" {
+				msg += fmt.Sprintf("; did you mean %s?", s)
+			} else {
+				msg += fmt.Sprintf(" (known: %s; anything else goes under vars:)", strings.Join(known, ", "))
+			}
+			at(mv.Key, msg)
+		}
+	}
+	for _, mv := range top.Values {
+		switch keyString(mv.Key) {
+		case "instance_defaults":
+			unknownKeys(mv.Value, defaultsKeys, "instance_defaults")
+		case "instances":
+			seq, ok := unwrapNode(mv.Value).(*ast.SequenceNode)
+			if !ok {
+				continue
+			}
+			for _, in := range seq.Values {
+				unknownKeys(in, instanceKeys, "an instance")
+				m, ok := unwrapNode(in).(*ast.MappingNode)
+				if !ok {
+					continue
+				}
+				for _, kv := range m.Values {
+					if keyString(kv.Key) != "node" {
+						continue
+					}
+					switch v := unwrapNode(kv.Value).(type) {
+					case *ast.IntegerNode, *ast.NullNode:
+					case *ast.FloatNode:
+						at(v, fmt.Sprintf("node: %s is not a whole number", v.GetToken().Value))
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// closest is the known key nearest to k (a typo, or the wrong case), or "".
+func closest(k string, known []string) string {
+	best, bestD := "", 3
+	for _, c := range known {
+		if strings.EqualFold(c, k) {
+			return c
+		}
+		if d := levenshtein(strings.ToLower(k), strings.ToLower(c)); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

@@ -1,9 +1,11 @@
-package inventory
+package cluster
 
 import (
 	"fmt"
 	"maps"
 	"path/filepath"
+
+	"github.com/tpago/tpago/inventory"
 )
 
 // FromConfig turns a cluster's config.yml into an inventory: one host per
@@ -26,18 +28,23 @@ import (
 // (<clusterDir>/known_hosts), each unless the vars already set it.
 //
 // The config is validated first; an invalid one is an error.
-func FromConfig(cfg *Config, clusterDir string) (*Inventory, error) {
+func FromConfig(cfg *Config, clusterDir string) (*inventory.Inventory, error) {
 	if cfg == nil {
 		return nil, fmt.Errorf("no config")
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	return fromConfig(cfg, clusterDir)
+}
+
+// fromConfig is FromConfig for a config already validated.
+func fromConfig(cfg *Config, clusterDir string) (*inventory.Inventory, error) {
 	dir, err := filepath.Abs(clusterDir)
 	if err != nil {
 		return nil, fmt.Errorf("cluster directory %s: %w", clusterDir, err)
 	}
-	inv := New()
+	inv := inventory.New()
 	inv.Dir = dir
 
 	all := inv.Groups["all"]

@@ -1,0 +1,163 @@
+package modules
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tpago/tpago/engine/module"
+)
+
+// contractCase is how the contract test exercises one mutating module on
+// the real host: setup brings the host to a state where args make a change.
+type contractCase struct {
+	setup string
+	args  func(local string) map[string]any
+	// diff: the module shows a diff of what it would change.
+	diff bool
+}
+
+const ctUnit = "[Unit]\nDescription=tpago contract test\n[Service]\nExecStart=/bin/sleep infinity\n[Install]\nWantedBy=multi-user.target\n"
+
+// contractCases has one case per mutating module. A module added to the
+// registry without a case here fails TestEveryMutatingModuleKeepsTheCheckContract.
+var contractCases = map[string]contractCase{
+	"apt": {setup: `apt-get -y purge hello >/dev/null 2>&1; [ -n "$(ls /var/lib/apt/lists | grep -v -e lock -e partial)" ] || apt-get -qq update`,
+		args: func(string) map[string]any { return map[string]any{"name": "hello", "install_recommends": false} }},
+	"authorized_key": {setup: `id ctkey >/dev/null 2>&1 || useradd -m ctkey; rm -rf /home/ctkey/.ssh`, diff: true,
+		args: func(string) map[string]any {
+			return map[string]any{"user": "ctkey", "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ0m0S7bq4hTq0Y2f3N6Yt4j4K8sS9x0m3vR1pQ2w5Zt ct@contract"}
+		}},
+	"blockinfile": {setup: `printf 'a\n' > /tmp/ct/block`, diff: true,
+		args: func(string) map[string]any { return map[string]any{"path": "/tmp/ct/block", "block": "b\nc"} }},
+	"command": {setup: `rm -f /tmp/ct/cmd`,
+		args: func(string) map[string]any {
+			return map[string]any{"cmd": "touch /tmp/ct/cmd", "creates": "/tmp/ct/cmd"}
+		}},
+	"shell": {setup: `rm -f /tmp/ct/shell`,
+		args: func(string) map[string]any {
+			return map[string]any{"cmd": "echo x > /tmp/ct/shell", "creates": "/tmp/ct/shell"}
+		}},
+	"copy": {setup: `rm -f /tmp/ct/copy`, diff: true,
+		args: func(string) map[string]any {
+			return map[string]any{"content": "secret\n", "dest": "/tmp/ct/copy", "mode": "0600"}
+		}},
+	"template": {setup: `rm -f /tmp/ct/tpl`, diff: true,
+		args: func(string) map[string]any { return map[string]any{"src": "ct.j2", "dest": "/tmp/ct/tpl"} }},
+	"fetch": {setup: `printf 'fetched\n' > /tmp/ct/fetchsrc`,
+		args: func(local string) map[string]any { return map[string]any{"src": "/tmp/ct/fetchsrc", "dest": local} }},
+	"file": {setup: `rm -rf /tmp/ct/dir`, diff: true,
+		args: func(string) map[string]any {
+			return map[string]any{"path": "/tmp/ct/dir/sub", "state": "directory", "mode": "0750"}
+		}},
+	"group": {setup: `groupdel ctgrp 2>/dev/null; true`,
+		args: func(string) map[string]any { return map[string]any{"name": "ctgrp"} }},
+	"user": {setup: `userdel -r ctuser 2>/dev/null; true`,
+		args: func(string) map[string]any { return map[string]any{"name": "ctuser", "shell": "/bin/sh"} }},
+	"hostname": {setup: `hostname ct-before && echo ct-before > /etc/hostname`,
+		args: func(string) map[string]any { return map[string]any{"name": "ct-after"} }},
+	"lineinfile": {setup: `printf 'a\n' > /tmp/ct/line`, diff: true,
+		args: func(string) map[string]any { return map[string]any{"path": "/tmp/ct/line", "line": "x=1"} }},
+	"replace": {setup: `printf 'a=1\n' > /tmp/ct/repl`, diff: true,
+		args: func(string) map[string]any {
+			return map[string]any{"path": "/tmp/ct/repl", "regexp": "a=1", "replace": "a=2"}
+		}},
+	"service": {setup: ctUnitSetup,
+		args: func(string) map[string]any { return map[string]any{"name": "tpago-ct", "state": "started"} }},
+	"systemd": {setup: ctUnitSetup,
+		args: func(string) map[string]any {
+			return map[string]any{"name": "tpago-ct", "enabled": true, "daemon_reload": true}
+		}},
+	"sysctl": {setup: `rm -f /etc/sysctl.d/92-ct.conf; sysctl -qw net.ipv4.ip_local_port_range="32768 60999"`,
+		args: func(string) map[string]any {
+			return map[string]any{"name": "net.ipv4.ip_local_port_range", "value": "21000 61000",
+				"sysctl_file": "/etc/sysctl.d/92-ct.conf", "sysctl_set": true, "ignoreerrors": true}
+		}},
+}
+
+var ctUnitSetup = `printf '%s' '` + ctUnit + `' > /etc/systemd/system/tpago-ct.service
+systemctl stop tpago-ct 2>/dev/null; systemctl disable tpago-ct 2>/dev/null; systemctl daemon-reload`
+
+// hostState is what the contract compares before and after check mode:
+// files (mode, owner, size, mtime) where the cases write, plus the states
+// that are not files.
+const hostState = `find /etc /root /home /tmp/ct /usr/lib/systemd/system -xdev -path /etc/mtab -prune -o -printf '%p %m %u %g %s %T@\n' 2>/dev/null | sort
+echo "hostname: $(hostname)"
+echo "port range: $(sysctl -n net.ipv4.ip_local_port_range)"
+echo "tpago-ct: $(systemctl is-active tpago-ct 2>&1) $(systemctl is-enabled tpago-ct 2>&1)"
+echo "packages: $(dpkg-query -W -f '${Package} ${Status}\n' | md5sum)"`
+
+// Every mutating module, taken from the registry, keeps check mode's
+// contract on a real host: check mode predicts the change (with a diff
+// where it has one) and changes nothing, the real run changes, the next
+// run changes nothing, and check mode then agrees.
+func TestEveryMutatingModuleKeepsTheCheckContract(t *testing.T) {
+	rt := remoteRT(t)
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "templates"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "templates", "ct.j2"), []byte("hello {{ who }}\n"), 0o644))
+	rt.Find = func(kind, name string) (string, error) { return filepath.Join(dir, kind, name), nil }
+	origHost := sh(t, "hostname")
+	t.Cleanup(func() {
+		_, _ = shRun("hostname " + origHost + " && echo " + origHost + " > /etc/hostname; systemctl stop tpago-ct; systemctl disable tpago-ct; rm -f /etc/systemd/system/tpago-ct.service /etc/sysctl.d/92-ct.conf; userdel -r ctuser; userdel -r ctkey; groupdel ctgrp; rm -rf /tmp/ct")
+	})
+	seen := map[string]bool{}
+	var names []string
+	for _, n := range module.Names() {
+		_, spec, _ := module.Lookup(n)
+		if spec.Check == module.CheckReadOnly || seen[spec.Name] {
+			continue
+		}
+		seen[spec.Name] = true
+		names = append(names, spec.Name)
+	}
+	sort.Strings(names)
+	require.NotEmpty(t, names)
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			tc, ok := contractCases[name]
+			require.True(t, ok, "module %s changes hosts but has no case in contractCases: add one", name)
+			local := filepath.Join(dir, "local-"+name)
+			require.NoError(t, os.MkdirAll(local, 0o755))
+			sh(t, "mkdir -p /tmp/ct; "+tc.setup+"; true")
+			state := func() string {
+				var b strings.Builder
+				b.WriteString(sh(t, hostState))
+				_ = filepath.Walk(local, func(p string, fi os.FileInfo, err error) error {
+					if err == nil {
+						b.WriteString("\nlocal " + p + " " + fi.Mode().String())
+					}
+					return nil
+				})
+				return b.String()
+			}
+			args := tc.args(local)
+
+			before := state()
+			res := mustRun(t, with(rt, true, true), name, args)
+			// command and shell cannot predict: in check mode they are
+			// skipped, as Ansible's ("Command would have run…").
+			assert.True(t, res.Changed || res.Skipped, "check mode should predict a change")
+			if tc.diff {
+				assert.NotEmpty(t, res.Diff, "check mode with --diff should show the change")
+			}
+			assert.Equal(t, before, state(), "check mode changed the host")
+
+			res = mustRun(t, with(rt, false, true), name, args)
+			assert.True(t, res.Changed, "the real run should change")
+			res = mustRun(t, rt, name, args)
+			assert.False(t, res.Changed, "the second run should change nothing")
+
+			after := state()
+			res = mustRun(t, with(rt, true, true), name, args)
+			assert.False(t, res.Changed, "check mode after the run should predict nothing")
+			assert.Empty(t, res.Diff)
+			assert.Equal(t, after, state(), "check mode changed the host")
+		})
+	}
+}
