@@ -102,7 +102,7 @@ func (ld *Loader) importPlaybook(pn *yamlx.Node, dir string) *Playbook {
 	if _, statErr := os.Stat(p); statErr != nil && ld.PlaybookFS != nil && !filepath.IsAbs(rel) {
 		data, err = fs.ReadFile(ld.PlaybookFS, path.Clean(rel))
 		if err != nil {
-			err = fmt.Errorf("%s: import_playbook: %s not found", sub.Pos, rel)
+			err = yamlx.At(sub.Pos, "import_playbook: %s not found", rel)
 		}
 	} else if abs, aerr := filepath.Abs(p); aerr != nil {
 		err = aerr
