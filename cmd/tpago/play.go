@@ -320,48 +320,41 @@ func listPlaybook(out io.Writer, pb *playbook.Playbook, inv *inventory.Inventory
 		}
 		if f.listTasks || f.listTags {
 			tags := map[string]bool{}
-			var walk func(ts []*playbook.Task, inherited []string)
-			walk = func(ts []*playbook.Task, inherited []string) {
-				for _, t := range ts {
-					all := append(append([]string(nil), inherited...), t.Tags...)
-					switch {
-					case t.Block != nil:
-						walk(t.Block, all)
-						walk(t.Rescue, all)
-						walk(t.Always, all)
-					case t.Include != nil && t.Include.LoadedRole != nil:
-						walk(t.Include.LoadedRole.Tasks, all)
-					case t.Include != nil && !expr.HasTemplate(t.Include.File+t.Include.RoleName):
-						walk(t.Include.Loaded, all)
-					default:
-						// Tasks, and includes whose file is known only at
-						// run time (listed as themselves, as Ansible does).
-						set := map[string]bool{}
-						for _, x := range all {
-							set[x] = true
-						}
-						if !executor.TagsSelected(set, f.tags, f.skip) {
-							continue
-						}
-						for _, x := range all {
-							tags[x] = true
-						}
-						if f.listTasks {
-							name := t.Label()
-							if t.Role != nil {
-								name = t.Role.Name + " : " + name
-							}
-							fmt.Fprintf(out, "      %s\tTAGS: [%s]\n", name, strings.Join(all, ","))
-						}
-					}
-				}
-			}
 			if f.listTasks {
 				fmt.Fprintf(out, "    tasks:\n")
 			}
-			walk(p.PreTasks, p.Tags)
-			walk(p.Tasks, p.Tags)
-			walk(p.PostTasks, p.Tags)
+			for _, ts := range [][]*playbook.Task{p.PreTasks, p.Tasks, p.PostTasks} {
+				for t, parents := range playbook.Walk(ts) {
+					// Blocks and includes known before the run are listed
+					// by their tasks; includes whose file is known only at
+					// run time are listed as themselves, as Ansible does.
+					if t.Block != nil || t.Include != nil && (t.Include.LoadedRole != nil || !expr.HasTemplate(t.Include.File+t.Include.RoleName)) {
+						continue
+					}
+					all := append([]string(nil), p.Tags...)
+					for _, pt := range parents {
+						all = append(all, pt.Tags...)
+					}
+					all = append(all, t.Tags...)
+					set := map[string]bool{}
+					for _, x := range all {
+						set[x] = true
+					}
+					if !executor.TagsSelected(set, f.tags, f.skip) {
+						continue
+					}
+					for _, x := range all {
+						tags[x] = true
+					}
+					if f.listTasks {
+						name := t.Label()
+						if t.Role != nil {
+							name = t.Role.Name + " : " + name
+						}
+						fmt.Fprintf(out, "      %s\tTAGS: [%s]\n", name, strings.Join(all, ","))
+					}
+				}
+			}
 			if f.listTags {
 				var l []string
 				for t := range tags {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/tpago/tpago/engine/conn"
 	"github.com/tpago/tpago/engine/expr"
 	"github.com/tpago/tpago/engine/playbook"
+	"github.com/tpago/tpago/exitcode"
 	"github.com/tpago/tpago/inventory"
 )
 
@@ -267,7 +269,11 @@ func (e *Executor) runPlay(ctx context.Context, pb *playbook.Playbook, p *playbo
 			rv[k] = v
 		}
 	}
-	for _, batch := range batches(live, p.Serial) {
+	serial, err := serialSizes(p.Serial, &hostScope{layers: []map[string]any{e.opts.ExtraVars, pv, rv, rd}})
+	if err != nil {
+		return exitcode.Bad(fmt.Errorf("play %q (%s): %w", name, p.Pos, err))
+	}
+	for _, batch := range batches(live, serial) {
 		pr := &playRun{e: e, pb: pb, play: p, hosts: batch, all: live, state: map[string]*hostState{},
 			playVars: pv, roleDefaults: rd, roleVars: rv}
 		for _, h := range batch {
@@ -282,6 +288,41 @@ func (e *Executor) runPlay(ctx context.Context, pb *playbook.Playbook, p *playbo
 		}
 	}
 	return nil
+}
+
+// serialSizes renders the templated batch sizes of serial: (with the
+// extra vars and the play's variables) and checks them: each is a number of
+// hosts above 0 or a percentage above 0.
+func serialSizes(serial []any, sc *hostScope) ([]any, error) {
+	out := make([]any, 0, len(serial))
+	for _, s := range serial {
+		str, ok := s.(string)
+		if !ok || !expr.HasTemplate(str) {
+			out = append(out, s)
+			continue
+		}
+		v, err := expr.RenderIn(str, sc)
+		if err != nil {
+			return nil, fmt.Errorf("serial: %v", err)
+		}
+		n := 0.0
+		switch x := v.(type) {
+		case int:
+			n = float64(x)
+		case float64:
+			n = x
+		case string:
+			f, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(x), "%"), 64)
+			if err == nil {
+				n = f
+			}
+		}
+		if n <= 0 {
+			return nil, fmt.Errorf("serial: %q gives %v: takes a number of hosts above 0 or a percentage such as 30%%", str, v)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 func batches(hosts []string, serial []any) [][]string {

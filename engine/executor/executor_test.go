@@ -254,3 +254,21 @@ func TestHandlerCycleAtRunTimeFails(t *testing.T) {
 	assert.Equal(t, 2, r.res.ExitCode(), r.out)
 	assert.Contains(t, r.out, "handlers notify one another in a cycle: a still notified after 10 rounds")
 }
+
+// Two playbooks in different folders that include a file of the same name
+// each run their own file.
+func TestIncludesOfTheSameNameInOtherFolders(t *testing.T) {
+	for _, word := range []string{"first", "second"} {
+		dir := t.TempDir()
+		writeFile(t, dir, "t.yml", "- shell: echo "+word+" > {{ out }}/said\n")
+		pbFile := writeFile(t, dir, "site.yml", `
+- hosts: h1
+  gather_facts: false
+  tasks:
+    - include_tasks: "{{ 't.yml' }}"
+`)
+		r := runPlaybook(t, loadInventory(t, "testdata/basic/inventory.yml"), pbFile, executor.Options{ExtraVars: map[string]any{"out": dir}})
+		require.Equal(t, 0, r.res.ExitCode(), r.out)
+		assert.Equal(t, word+"\n", read(t, filepath.Join(dir, "said")))
+	}
+}

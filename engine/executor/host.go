@@ -234,31 +234,88 @@ func (pr *playRun) runLoop(ctx context.Context, t *playbook.Task, h string, sc *
 	return agg
 }
 
-// execute runs t's module once on host h (with retries when until is set).
+// execute runs t's module on host h: it prepares the arguments and the
+// connection, runs each attempt (until until: holds), and decides what
+// the result means.
 func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h string, sc *scope, hsc *hostScope) *TaskResult {
 	res := &TaskResult{Host: h, Task: t}
-	fail := func(msg string) *TaskResult {
-		res.Status = Failed
-		res.Msg = msg
-		res.Result = map[string]any{"failed": true, "changed": false, "msg": msg}
-		if pr.ignoreErrors(t, sc, hsc) {
-			res.Ignored = true
-		}
-		return res
-	}
 	mod, spec, ok := module.Lookup(t.Module)
 	if !ok {
-		return fail(fmt.Sprintf("%s: unknown module %s", t.Pos, t.Module))
+		return pr.fail(res, t, sc, hsc, fmt.Sprintf("%s: unknown module %s", t.Pos, t.Module))
 	}
 	target := h
 	if t.DelegateTo != "" {
 		v, err := expr.RenderIn(t.DelegateTo, hsc)
 		if err != nil {
-			return fail(fmt.Sprintf("%s: delegate_to: %v", t.Pos, err))
+			return pr.fail(res, t, sc, hsc, fmt.Sprintf("%s: delegate_to: %v", t.Pos, err))
 		}
 		target = expr.ToString(v)
 		res.Delegate = target
 	}
+	nargs, err := pr.moduleArgs(t, spec, hsc)
+	if err != nil {
+		return pr.fail(res, t, sc, hsc, err.Error())
+	}
+	check := pr.checkMode(t, sc)
+	if check && spec.Check == module.CheckUnsupported {
+		// As Ansible: a module that cannot predict is not run at all.
+		msg := fmt.Sprintf("remote module (%s) does not support check mode", t.Module)
+		res.Status = Skipped
+		res.Msg = msg
+		res.Result = map[string]any{"changed": false, "skipped": true, "msg": msg}
+		return res
+	}
+	rt, unreachable, err := pr.runtime(ctx, t, h, target, spec, check, sc, hsc)
+	switch {
+	case unreachable != nil:
+		return pr.unreachable(res, unreachable)
+	case err != nil:
+		return pr.fail(res, t, sc, hsc, fmt.Sprintf("%s: %v", t.Pos, err))
+	}
+	attempts, delay, err := tries(t, hsc)
+	if err != nil {
+		return pr.fail(res, t, sc, hsc, fmt.Sprintf("%s: %v", t.Pos, err))
+	}
+	for attempt := 1; attempt <= attempts; attempt++ {
+		res = &TaskResult{Host: h, Task: t, Delegate: res.Delegate, Attempts: attempt}
+		mr, done := pr.runModule(ctx, t, mod, rt, nargs, target, sc, hsc, res)
+		if done != nil {
+			return done
+		}
+		again, done := pr.judge(ctx, t, hsc, sc, res, mr, attempt, attempts, delay)
+		if done != nil {
+			return done
+		}
+		if !again {
+			break
+		}
+	}
+	return pr.finish(t, h, check, sc, hsc, res)
+}
+
+// fail makes res a failure with msg (ignored when ignore_errors says so).
+func (pr *playRun) fail(res *TaskResult, t *playbook.Task, sc *scope, hsc *hostScope, msg string) *TaskResult {
+	res.Status = Failed
+	res.Msg = msg
+	res.Result = map[string]any{"failed": true, "changed": false, "msg": msg}
+	if pr.ignoreErrors(t, sc, hsc) {
+		res.Ignored = true
+	}
+	return res
+}
+
+// unreachable makes res say that its host could not be reached.
+func (pr *playRun) unreachable(res *TaskResult, err error) *TaskResult {
+	res.Status = Unreachable
+	res.Msg = err.Error()
+	res.Result = map[string]any{"unreachable": true, "msg": err.Error(), "changed": false}
+	return res
+}
+
+// moduleArgs renders t's arguments for the host (an argument that renders
+// to omit is left out), checks them against the module's spec, and keeps
+// the values of no_log arguments as secrets to mask.
+func (pr *playRun) moduleArgs(t *playbook.Task, spec module.Spec, hsc *hostScope) (module.Args, error) {
 	raw := t.Args
 	var args map[string]any
 	if len(raw) > 0 {
@@ -270,7 +327,7 @@ func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h string, sc *
 			}
 			rv, err := expr.RenderDeepIn(v, hsc)
 			if err != nil {
-				return fail(fmt.Sprintf("%s: %s: argument %s: %v", argPos(t, k), t.Module, k, err))
+				return nil, fmt.Errorf("%s: %s: argument %s: %v", argPos(t, k), t.Module, k, err)
 			}
 			if s, ok := rv.(string); ok && s == Omit {
 				continue
@@ -286,7 +343,7 @@ func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h string, sc *
 		if errors.As(err, &ae) && ae.Key != "" {
 			p = argPos(t, ae.Key)
 		}
-		return fail(fmt.Sprintf("%s: %s: %v", p, t.Module, err))
+		return nil, fmt.Errorf("%s: %s: %v", p, t.Module, err)
 	}
 	for _, a := range spec.Args {
 		if a.NoLog {
@@ -295,25 +352,24 @@ func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h string, sc *
 			}
 		}
 	}
-	check := pr.checkMode(t, sc)
-	if check && spec.Check == module.CheckUnsupported {
-		// As Ansible: a module that cannot predict is not run at all.
-		msg := fmt.Sprintf("remote module (%s) does not support check mode", t.Module)
-		res.Status = Skipped
-		res.Msg = msg
-		res.Result = map[string]any{"changed": false, "skipped": true, "msg": msg}
-		return res
-	}
+	return nargs, nil
+}
+
+// runtime is what the module runs with on host h: check and diff mode,
+// expressions and templates in the host's scope, and a shell on target
+// (with become and environment), or on this machine for local modules. A
+// target that cannot be reached is returned as unreachable.
+func (pr *playRun) runtime(ctx context.Context, t *playbook.Task, h, target string, spec module.Spec, check bool, sc *scope, hsc *hostScope) (rt *module.Runtime, unreachable, err error) {
 	diff := pr.diffMode(t, sc)
 	become, becomeUser, err := pr.become(t, sc, hsc)
 	if err != nil {
-		return fail(fmt.Sprintf("%s: %v", t.Pos, err))
+		return nil, nil, err
 	}
 	env, err := pr.environment(t, sc, hsc)
 	if err != nil {
-		return fail(fmt.Sprintf("%s: %v", t.Pos, err))
+		return nil, nil, err
 	}
-	rt := &module.Runtime{
+	rt = &module.Runtime{
 		Host:  h,
 		Check: check,
 		Diff:  diff,
@@ -327,134 +383,151 @@ func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h string, sc *
 	if spec.Local {
 		rt.Vars = hsc.flat()
 		rt.Remote = &conn.Shell{Conn: conn.Local{}}
-	} else {
-		c, login, err := pr.e.connect(ctx, target, pr.connScope(target, h, hsc))
-		if err != nil {
-			res.Status = Unreachable
-			res.Msg = err.Error()
-			res.Result = map[string]any{"unreachable": true, "msg": err.Error(), "changed": false}
-			return res
-		}
-		sh := &conn.Shell{Conn: c, LoginUser: login, Become: become, BecomeUser: becomeUser, Env: env}
-		if pr.e.opts.Verbosity >= 3 {
-			if pr.noLog(t, sc, hsc) {
-				// The script carries the task's arguments, file content
-				// and environment: nothing of it is shown.
-				sh.Trace = func(cmd, _ string) { pr.e.out.Trace(target, cmd, "(script hidden: no_log task)") }
-			} else {
-				sh.Trace = func(cmd, script string) { pr.e.out.Trace(target, cmd, script) }
-			}
-		}
-		rt.Remote = sh
+		return rt, nil, nil
 	}
-	attempts, delay := 1, 0
-	if len(t.Until) > 0 {
-		retries, err := count(t.Retries, hsc, "retries")
-		if err != nil {
-			return fail(fmt.Sprintf("%s: %v", t.Pos, err))
-		}
-		if delay, err = count(t.Delay, hsc, "delay"); err != nil {
-			return fail(fmt.Sprintf("%s: %v", t.Pos, err))
-		}
-		attempts = retries + 1
+	c, login, err := pr.e.connect(ctx, target, pr.connScope(target, h, hsc))
+	if err != nil {
+		return nil, err, nil
 	}
-	regName := t.Register
-	if regName == "" {
-		regName = "result"
+	sh := &conn.Shell{Conn: c, LoginUser: login, Become: become, BecomeUser: becomeUser, Env: env}
+	if pr.e.opts.Verbosity >= 3 {
+		if pr.noLog(t, sc, hsc) {
+			// The script carries the task's arguments, file content
+			// and environment: nothing of it is shown.
+			sh.Trace = func(cmd, _ string) { pr.e.out.Trace(target, cmd, "(script hidden: no_log task)") }
+		} else {
+			sh.Trace = func(cmd, script string) { pr.e.out.Trace(target, cmd, script) }
+		}
 	}
-	for attempt := 1; attempt <= attempts; attempt++ {
-		res = &TaskResult{Host: h, Task: t, Delegate: res.Delegate, Attempts: attempt}
-		limit := pr.e.opts.TaskTimeout
-		if t.Timeout > 0 {
-			limit = time.Duration(t.Timeout) * time.Second
+	rt.Remote = sh
+	return rt, nil, nil
+}
+
+// tries is how many times t may run (retries + 1 with until:, else 1) and
+// the seconds to wait between two runs.
+func tries(t *playbook.Task, hsc *hostScope) (attempts, delay int, err error) {
+	if len(t.Until) == 0 {
+		return 1, 0, nil
+	}
+	retries, err := count(t.Retries, hsc, "retries")
+	if err != nil {
+		return 0, 0, err
+	}
+	if delay, err = count(t.Delay, hsc, "delay"); err != nil {
+		return 0, 0, err
+	}
+	return retries + 1, delay, nil
+}
+
+// runModule runs the module once, within the task's time limit. It returns
+// the module's result, or the task's final result when it ends here
+// (timed out, unreachable, interrupted).
+func (pr *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.Module, rt *module.Runtime, nargs module.Args, target string, sc *scope, hsc *hostScope, res *TaskResult) (*module.Result, *TaskResult) {
+	limit := pr.e.opts.TaskTimeout
+	if t.Timeout > 0 {
+		limit = time.Duration(t.Timeout) * time.Second
+	}
+	rctx, cancel := ctx, context.CancelFunc(func() {})
+	if limit > 0 {
+		rctx, cancel = context.WithTimeout(ctx, limit)
+	}
+	mr, err := mod.Run(rctx, rt, nargs)
+	timedOut := rctx.Err() != nil && ctx.Err() == nil
+	cancel()
+	if timedOut {
+		return nil, pr.fail(res, t, sc, hsc, fmt.Sprintf("%s: the task timed out after %s", t.Pos, limit))
+	}
+	if err != nil {
+		if errors.Is(err, conn.ErrUnreachable) {
+			pr.e.dropConn(target)
+			return nil, pr.unreachable(res, err)
 		}
-		rctx, cancel := ctx, context.CancelFunc(func() {})
-		if limit > 0 {
-			rctx, cancel = context.WithTimeout(ctx, limit)
+		if ctx.Err() != nil {
+			return nil, pr.fail(res, t, sc, hsc, "interrupted")
 		}
-		mr, err := mod.Run(rctx, rt, nargs)
-		timedOut := rctx.Err() != nil && ctx.Err() == nil
-		cancel()
-		if timedOut {
-			return fail(fmt.Sprintf("%s: the task timed out after %s", t.Pos, limit))
+		mr = &module.Result{Failed: true, Msg: err.Error()}
+	}
+	return mr, nil
+}
+
+// judge fills res from the module's result mr and decides, with
+// changed_when, failed_when and until, whether the task changed or failed,
+// or is to run again (after waiting delay seconds). It returns the task's
+// final result when it ends here.
+func (pr *playRun) judge(ctx context.Context, t *playbook.Task, hsc *hostScope, sc *scope, res *TaskResult, mr *module.Result, attempt, attempts, delay int) (again bool, done *TaskResult) {
+	res.Result = resultMap(mr)
+	res.Msg = mr.Msg
+	res.Diffs = mr.Diff
+	changed, failed := mr.Changed, mr.Failed
+	if len(mr.Facts) > 0 && !failed {
+		res.Result["ansible_facts"] = mr.Facts
+	}
+	if t.HasChanged || t.HasFailed || len(t.Until) > 0 {
+		regName := t.Register
+		if regName == "" {
+			regName = "result"
 		}
-		if err != nil {
-			if errors.Is(err, conn.ErrUnreachable) {
-				res.Status = Unreachable
-				res.Msg = err.Error()
-				res.Result = map[string]any{"unreachable": true, "msg": err.Error(), "changed": false}
-				pr.e.dropConn(target)
-				return res
+		rsc := hsc.with(map[string]any{regName: expr.Raw{Value: res.Result}})
+		if t.HasChanged {
+			v, err := when(t.ChangedWhen, rsc)
+			if err != nil {
+				return false, pr.fail(res, t, sc, hsc, fmt.Sprintf("changed_when: %v", err))
 			}
-			if ctx.Err() != nil {
-				return fail("interrupted")
-			}
-			mr = &module.Result{Failed: true, Msg: err.Error()}
+			changed = v
+			res.Result["changed"] = v
 		}
-		res.Result = resultMap(mr)
-		res.Msg = mr.Msg
-		res.Diffs = mr.Diff
-		changed, failed := mr.Changed, mr.Failed
-		if len(mr.Facts) > 0 && !failed {
-			res.Result["ansible_facts"] = mr.Facts
+		if t.HasFailed {
+			v, err := when(t.FailedWhen, rsc)
+			if err != nil {
+				return false, pr.fail(res, t, sc, hsc, fmt.Sprintf("failed_when: %v", err))
+			}
+			failed = v
+			res.Result["failed"] = v
+			if !v {
+				delete(res.Result, "msg")
+			}
 		}
-		if t.HasChanged || t.HasFailed || len(t.Until) > 0 {
-			rsc := hsc.with(map[string]any{regName: expr.Raw{Value: res.Result}})
-			if t.HasChanged {
-				v, err := when(t.ChangedWhen, rsc)
-				if err != nil {
-					return fail(fmt.Sprintf("changed_when: %v", err))
-				}
-				changed = v
-				res.Result["changed"] = v
+		if len(t.Until) > 0 {
+			ok, err := when(t.Until, rsc)
+			if err != nil {
+				return false, pr.fail(res, t, sc, hsc, fmt.Sprintf("until: %v", err))
 			}
-			if t.HasFailed {
-				v, err := when(t.FailedWhen, rsc)
-				if err != nil {
-					return fail(fmt.Sprintf("failed_when: %v", err))
-				}
-				failed = v
-				res.Result["failed"] = v
-				if !v {
-					delete(res.Result, "msg")
-				}
-			}
-			if len(t.Until) > 0 {
-				done, err := when(t.Until, rsc)
-				if err != nil {
-					return fail(fmt.Sprintf("until: %v", err))
-				}
-				res.Result["attempts"] = attempt
-				if !done {
-					if attempt < attempts {
-						pr.e.out.Retry(h, t, attempt, attempts-1)
-						select {
-						case <-time.After(time.Duration(delay) * time.Second):
-						case <-ctx.Done():
-							return fail("interrupted")
-						}
-						continue
+			res.Result["attempts"] = attempt
+			if !ok {
+				if attempt < attempts {
+					pr.e.out.Retry(res.Host, t, attempt, attempts-1)
+					select {
+					case <-time.After(time.Duration(delay) * time.Second):
+					case <-ctx.Done():
+						return false, pr.fail(res, t, sc, hsc, "interrupted")
 					}
-					failed = true
-					res.Result["failed"] = true
-					if res.Msg == "" {
-						res.Msg = fmt.Sprintf("gave up after %d attempts", attempt)
-					}
+					return true, nil
+				}
+				failed = true
+				res.Result["failed"] = true
+				if res.Msg == "" {
+					res.Msg = fmt.Sprintf("gave up after %d attempts", attempt)
 				}
 			}
 		}
-		switch {
-		case failed:
-			res.Status = Failed
-		case mr.Skipped:
-			res.Status = Skipped
-		case changed:
-			res.Status = Changed
-		default:
-			res.Status = OK
-		}
-		break
 	}
+	switch {
+	case failed:
+		res.Status = Failed
+	case mr.Skipped:
+		res.Status = Skipped
+	case changed:
+		res.Status = Changed
+	default:
+		res.Status = OK
+	}
+	return false, nil
+}
+
+// finish settles a result: a failure in check mode that follows a change
+// only predicted is no failure, ignore_errors ignores one, and set_fact
+// sets its facts.
+func (pr *playRun) finish(t *playbook.Task, h string, check bool, sc *scope, hsc *hostScope, res *TaskResult) *TaskResult {
 	if res.Status == Failed {
 		if check && pr.e.hasPredicted(h) {
 			res.Status = Skipped

@@ -1,13 +1,19 @@
 package executor_test
 
 import (
+	"bytes"
+	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tpago/tpago/engine/executor"
+	"github.com/tpago/tpago/engine/output"
+	"github.com/tpago/tpago/engine/playbook"
+	"github.com/tpago/tpago/exitcode"
 )
 
 // Keywords Ansible lets one template are decided per host at run time;
@@ -67,4 +73,50 @@ func TestTemplatedRetriesMustBeACount(t *testing.T) {
 	r := runPlaybook(t, loadInventory(t, "testdata/basic/inventory.yml"), pbFile, executor.Options{})
 	assert.Equal(t, 2, r.res.ExitCode(), r.out)
 	assert.Contains(t, r.out, "retries: takes a whole number of 0 or more, not -5")
+}
+
+// A templated serial: is rendered with the play's variables; one that
+// gives no hosts is refused.
+func TestTemplatedSerial(t *testing.T) {
+	dir := t.TempDir()
+	pbFile := writeFile(t, dir, "site.yml", `
+- hosts: all
+  gather_facts: false
+  vars: {size: 1}
+  serial: "{{ size }}"
+  tasks:
+    - name: one at a time
+      command: 'true'
+`)
+	r := runPlaybook(t, loadInventory(t, "testdata/basic/inventory.yml"), pbFile, executor.Options{})
+	require.Equal(t, 0, r.res.ExitCode(), r.out)
+	assert.Equal(t, 2, strings.Count(r.out, "TASK [one at a time]"), "serial: 1 runs the task once per batch")
+
+	ld := &playbook.Loader{}
+	pb, err := ld.LoadPlaybook(pbFile)
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	_, err = executor.New(executor.Options{Inventory: loadInventory(t, "testdata/basic/inventory.yml"), Loader: ld,
+		ExtraVars: map[string]any{"size": 0}, Output: &output.Writer{W: &buf}}).Run(context.Background(), pb)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `serial: "{{ size }}" gives 0`)
+	assert.Equal(t, exitcode.BadInput, exitcode.Of(err))
+}
+
+// check_mode: and diff: on a play reach its tasks (they were ignored).
+func TestPlayCheckModeReachesItsTasks(t *testing.T) {
+	dir := t.TempDir()
+	pbFile := writeFile(t, dir, "site.yml", `
+- hosts: h1
+  gather_facts: false
+  check_mode: true
+  tasks:
+    - copy: {content: "x\n", dest: "{{ out }}/made"}
+    - copy: {content: "y\n", dest: "{{ out }}/forced"}
+      check_mode: false
+`)
+	r := runPlaybook(t, loadInventory(t, "testdata/basic/inventory.yml"), pbFile, executor.Options{ExtraVars: map[string]any{"out": dir}})
+	require.Equal(t, 0, r.res.ExitCode(), r.out)
+	assert.NoFileExists(t, filepath.Join(dir, "made"))
+	assert.FileExists(t, filepath.Join(dir, "forced"))
 }

@@ -607,10 +607,17 @@ func (pr *playRun) runInclude(ctx context.Context, t *playbook.Task, hosts []str
 
 var includeCache sync.Map
 
+// loadMu serializes run-time loads: the Loader keeps state while it loads
+// (the problems found, the files being loaded), and with strategy: free
+// hosts reach their includes at the same time.
+var loadMu sync.Mutex
+
 func (pr *playRun) loadInclude(file string, from *playbook.Task) ([]*playbook.Task, error) {
-	key := file
+	// The same name from another folder (another playbook, another role)
+	// is another file.
+	key := "|" + path.Join(from.Dir, file)
 	if from.Role != nil {
-		key = from.Role.Path + "|" + path.Join(from.Dir, file)
+		key = from.Role.Path + key
 	}
 	if v, ok := includeCache.Load(key); ok {
 		return v.([]*playbook.Task), nil
@@ -619,7 +626,9 @@ func (pr *playRun) loadInclude(file string, from *playbook.Task) ([]*playbook.Ta
 	if ld == nil {
 		ld = &playbook.Loader{}
 	}
+	loadMu.Lock()
 	ts, err := ld.LoadTasks(file, from)
+	loadMu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("%s: include_tasks %s: %w", from.Pos, file, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -163,5 +164,29 @@ func TestEveryProblemIsReported(t *testing.T) {
 	require.Error(t, err)
 	for _, w := range []string{"pb.yml:3:24: file: argument stat: unknown argument", "pb.yml:4:7: local_action is not supported", "pb.yml:5:13: condition"} {
 		assert.Contains(t, err.Error(), w)
+	}
+}
+
+// A device or a pipe named as a playbook, task file or vars file would be
+// read for ever: refused.
+func TestSpecialFilesAreRefused(t *testing.T) {
+	for _, yml := range []string{
+		"- import_playbook: /dev/zero\n",
+		"- hosts: all\n  vars_files: [/dev/zero]\n  tasks: []\n",
+		play + "    - import_tasks: /dev/zero\n",
+		play + "    - include_tasks: /dev/zero\n",
+	} {
+		done := make(chan error, 1)
+		go func() {
+			_, err := (&playbook.Loader{}).LoadPlaybookData("pb.yml", []byte(yml))
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			require.Error(t, err, yml)
+			assert.Contains(t, err.Error(), "not a regular file", yml)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("loading %q did not end", yml)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package playbook_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tpago/tpago/engine/playbook"
+	"github.com/tpago/tpago/exitcode"
 )
 
 // writeFiles writes name → content under a new folder and returns it.
@@ -135,4 +137,26 @@ func TestHandlerCyclesAreRefused(t *testing.T) {
 	yml := play + "    - command: 'true'\n      notify: a\n  handlers:\n    - name: a\n      command: 'true'\n      notify: b\n    - name: b\n      command: 'true'\n"
 	_, err := (&playbook.Loader{}).LoadPlaybookData("pb.yml", []byte(yml))
 	require.NoError(t, err)
+}
+
+// A playbook that does not load is bad input: exit status 2.
+func TestLoadErrorsAreBadInput(t *testing.T) {
+	for _, yml := range []string{"- import_playbook: pb.yml\n", "- hosts: all\n  tasks: [\n", "{}\n", play + "    - fil: x\n"} {
+		_, err := (&playbook.Loader{}).LoadPlaybookData("pb.yml", []byte(yml))
+		require.Error(t, err)
+		assert.Equal(t, exitcode.BadInput, exitcode.Of(err), yml)
+	}
+}
+
+// Every problem of an imported playbook is reported, each with the import.
+func TestImportedPlaybookReportsEveryProblem(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"site.yml": "- import_playbook: b.yml\n",
+		"b.yml":    play + "    - fil: x\n    - coppy: x\n",
+	})
+	_, err := (&playbook.Loader{}).LoadPlaybook(filepath.Join(dir, "site.yml"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `"fil"`)
+	assert.Contains(t, err.Error(), `"coppy"`)
+	assert.Equal(t, 2, strings.Count(err.Error(), "imported from "))
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/tpago/tpago/engine/template"
+	"github.com/tpago/tpago/exitcode"
 	"github.com/tpago/tpago/yamlx"
 )
 
@@ -92,6 +93,11 @@ type positioned interface {
 func fromError(err error) []Finding {
 	if err == nil {
 		return nil
+	}
+	if c, ok := err.(exitcode.Coded); ok {
+		if u := errors.Unwrap(c); u != nil {
+			return fromError(u) // the status says nothing about where
+		}
 	}
 	var ye *yamlx.Error
 	if errors.As(err, &ye) && ye == err {

@@ -106,11 +106,7 @@ func Tasks(ld *playbook.Loader, file string, opts Options) *Result {
 	a.collectTasks(ts)
 	a.checkTasks(ts, nil, nil)
 	if opts.Handlers != nil {
-		names := map[string]bool{}
-		for _, h := range opts.Handlers {
-			names[h] = true
-		}
-		a.checkNotify(ts, names)
+		a.checkNotify(ts, opts.Handlers)
 	}
 	res.Findings = Sorted(a.findings)
 	res.Defined = a.names()
@@ -212,9 +208,9 @@ func (a *analyzer) collectRole(r *playbook.Role) {
 }
 
 // collectTasks adds what tasks define for the tasks after them: vars,
-// include parameters, register, set_fact keys, facts.
+// include parameters, register, set_fact keys, role variables.
 func (a *analyzer) collectTasks(ts []*playbook.Task) {
-	for _, t := range ts {
+	for t := range playbook.Walk(ts) {
 		a.add(t.Vars)
 		if t.Register != "" {
 			a.defined[t.Register] = true
@@ -226,14 +222,13 @@ func (a *analyzer) collectTasks(ts []*playbook.Task) {
 				}
 			}
 		}
-		a.collectTasks(t.Block)
-		a.collectTasks(t.Rescue)
-		a.collectTasks(t.Always)
 		if in := t.Include; in != nil {
 			a.add(in.Params)
-			a.collectTasks(in.Loaded)
-			if in.LoadedRole != nil {
-				a.collectRole(in.LoadedRole)
+			if r := in.LoadedRole; r != nil {
+				a.add(r.Defaults)
+				a.add(r.Vars)
+				a.add(r.Params)
+				a.collectTasks(r.Handlers)
 			}
 		}
 	}
@@ -249,31 +244,28 @@ func (a *analyzer) checkPlay(p *playbook.Play) {
 // checkTasks checks the variables that tasks use; local holds the names
 // only they see (loop variables), role the role they run in.
 func (a *analyzer) checkTasks(ts []*playbook.Task, local map[string]bool, role *playbook.Role) {
-	for _, t := range ts {
-		r := role
+	for t, parents := range playbook.Walk(ts) {
+		// What the enclosing tasks give: the innermost role, the loop
+		// variables of looped includes.
+		r, outer := role, local
+		for _, p := range parents {
+			if p.Role != nil {
+				r = p.Role
+			}
+			if p.HasLoop {
+				outer = withLoopVars(outer, p)
+			}
+		}
 		if t.Role != nil {
 			r = t.Role
 		}
-		in := local
+		in := outer
 		if t.HasLoop {
-			in = map[string]bool{}
-			for k := range local {
-				in[k] = true
-			}
-			lv := t.LoopVar
-			if lv == "" {
-				lv = "item"
-			}
-			in[lv] = true
-			in["ansible_loop"] = true
-			in["ansible_loop_var"] = true
-			if t.IndexVar != "" {
-				in[t.IndexVar] = true
-			}
+			in = withLoopVars(outer, t)
 			if s, ok := t.Loop.(string); ok {
-				a.useTemplate(s, keyPos(t.Pos, "loop"), local, r, "loop")
+				a.useTemplate(s, keyPos(t.Pos, "loop"), outer, r, "loop")
 			} else {
-				playbook.WalkStrings(t.Loop, func(s string) { a.useTemplate(s, keyPos(t.Pos, "loop"), local, r, "loop") })
+				playbook.WalkStrings(t.Loop, func(s string) { a.useTemplate(s, keyPos(t.Pos, "loop"), outer, r, "loop") })
 			}
 		}
 		for _, c := range t.When {
@@ -294,24 +286,34 @@ func (a *analyzer) checkTasks(ts []*playbook.Task, local map[string]bool, role *
 		if t.Module != "" && t.Module != "meta" {
 			a.checkArgs(t, in, r)
 		}
-		a.checkTasks(t.Block, in, r)
-		a.checkTasks(t.Rescue, in, r)
-		a.checkTasks(t.Always, in, r)
 		if inc := t.Include; inc != nil {
 			if inc.Kind == "tasks" {
 				a.useTemplate(inc.File, t.Pos, in, r, "include_tasks")
-				a.checkTasks(inc.Loaded, in, r)
 			}
 			if inc.LoadedRole != nil {
-				a.checkRole(inc.LoadedRole, in)
+				a.checkTasks(inc.LoadedRole.Handlers, in, inc.LoadedRole)
 			}
 		}
 	}
 }
 
-func (a *analyzer) checkRole(r *playbook.Role, local map[string]bool) {
-	a.checkTasks(r.Tasks, local, r)
-	a.checkTasks(r.Handlers, local, r)
+// withLoopVars is local and the variables t's loop defines for its items.
+func withLoopVars(local map[string]bool, t *playbook.Task) map[string]bool {
+	in := map[string]bool{}
+	for k := range local {
+		in[k] = true
+	}
+	lv := t.LoopVar
+	if lv == "" {
+		lv = "item"
+	}
+	in[lv] = true
+	in["ansible_loop"] = true
+	in["ansible_loop_var"] = true
+	if t.IndexVar != "" {
+		in[t.IndexVar] = true
+	}
+	return in
 }
 
 func (a *analyzer) checkArgs(t *playbook.Task, local map[string]bool, r *playbook.Role) {
@@ -545,57 +547,16 @@ func (a *analyzer) checkTemplateFile(t *playbook.Task, src string, local map[str
 
 // checkNotify reports notify: names that no handler has (task files run by
 // a playbook that is not at hand).
-func (a *analyzer) checkNotify(ts []*playbook.Task, names map[string]bool) {
-	for _, t := range ts {
-		for _, n := range t.Notify {
-			if names[n] || expr.HasTemplate(n) {
-				continue
-			}
-			best, bd := "", 4
-			for h := range names {
-				if d := module.Distance(n, h); d < bd || (d == bd && h < best) {
-					best, bd = h, d
-				}
-			}
-			hint := ""
-			if best != "" {
-				hint = fmt.Sprintf("did you mean %q?", best)
-			}
-			a.findings = append(a.findings, at(keyPos(t.Pos, "notify"), hint, "notify: no handler named or listening to %q", n))
-		}
-		a.checkNotify(t.Block, names)
-		a.checkNotify(t.Rescue, names)
-		a.checkNotify(t.Always, names)
-		if t.Include != nil {
-			a.checkNotify(t.Include.Loaded, names)
-		}
+func (a *analyzer) checkNotify(ts []*playbook.Task, names []string) {
+	for _, e := range playbook.UnknownNotifies(ts, names) {
+		a.findings = append(a.findings, at(keyPos(e.Pos, "notify"), e.Hint, "%s", e.Msg))
 	}
 }
 
 func (a *analyzer) handlerNames(pb *playbook.Playbook) []string {
-	set := map[string]bool{}
-	var walk func(ts []*playbook.Task)
-	walk = func(ts []*playbook.Task) {
-		for _, h := range ts {
-			if h.Name != "" {
-				set[h.Name] = true
-				if h.Role != nil {
-					set[h.Role.Name+" : "+h.Name] = true
-				}
-			}
-			for _, l := range h.Listen {
-				set[l] = true
-			}
-			walk(h.Block)
-		}
-	}
+	var hs []*playbook.Task
 	for _, p := range pb.Plays {
-		walk(p.Handlers)
+		hs = append(hs, p.Handlers...)
 	}
-	out := make([]string, 0, len(set))
-	for k := range set {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return playbook.HandlerNames(hs)
 }

@@ -1,6 +1,7 @@
 package validate_test
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -103,4 +104,17 @@ func TestEveryFindingIsReported(t *testing.T) {
 	text := "- hosts: all\n  tasks:\n" + strings.Repeat("    - copyy: {src: a, dest: b}\n", 30)
 	fs := validate.Playbook(&playbook.Loader{}, "many.yml", []byte(text), validate.Options{}).Findings
 	assert.Len(t, fs, 30)
+}
+
+// A hook that imports itself is a finding at the import, not a crash.
+func TestHookThatImportsItself(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "post-deploy.yml")
+	require.NoError(t, os.WriteFile(file, []byte("- debug: msg=hi\n- import_tasks: post-deploy.yml\n"), 0o644))
+	res := validate.Tasks(&playbook.Loader{}, file, validate.Options{})
+	require.Len(t, res.Findings, 1, "%v", res.Findings)
+	f := res.Findings[0]
+	assert.Equal(t, file, f.File)
+	assert.Equal(t, []int{2, 17}, []int{f.Line, f.Col})
+	assert.Contains(t, f.Reason, "import_tasks loop: "+file+" → "+file)
 }
