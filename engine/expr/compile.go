@@ -32,7 +32,7 @@ var guardFuncs = map[string]bool{
 // Python method names Ansible authors write, and the function each means.
 var methodAliases = map[string]string{
 	"strip": "trim", "startswith": "startswith", "endswith": "endswith",
-	"items": "items", "get": "get_",
+	"items": "items", "get": "get_", "format": "__strformat",
 }
 
 type ref struct {
@@ -217,6 +217,7 @@ type patcher struct {
 	code string
 	refs map[string]bool // name -> all uses optional
 	err  error
+	lets int // let-bound names made so far
 }
 
 func (pt *patcher) ref(name string, optional bool) {
@@ -325,6 +326,20 @@ func (pt *patcher) node(n *ast.Node, c ctx) {
 		}
 		pt.node(&x.Left, plain)
 		pt.node(&x.Right, plain)
+		switch x.Operator {
+		case "and", "&&", "or", "||":
+			// Python's and/or give an operand, not a bool: x or [] is x
+			// when x is true. Evaluated once, and b only when needed.
+			pt.lets++
+			name := fmt.Sprintf("__and%d", pt.lets)
+			val := &ast.IdentifierNode{Value: name}
+			cond := &ast.ConditionalNode{Cond: call("__truthy", val), Exp1: x.Right, Exp2: val}
+			if x.Operator == "or" || x.Operator == "||" {
+				cond = &ast.ConditionalNode{Cond: call("__truthy", val), Exp1: val, Exp2: x.Right}
+			}
+			ast.Patch(n, &ast.VariableDeclaratorNode{Name: name, Value: x.Left, Expr: cond})
+			return
+		}
 		switch {
 		case x.Operator == ".." && pt.rw.concat[x.Location().From]:
 			ast.Patch(n, call("__concat", x.Left, x.Right))
@@ -352,6 +367,9 @@ func (pt *patcher) node(n *ast.Node, c ctx) {
 		pt.node(&x.Expr, ctx{lets: lets})
 	case *ast.UnaryNode:
 		pt.node(&x.Node, plain)
+		if x.Operator == "not" || x.Operator == "!" {
+			ast.Patch(n, call("__not", x.Node))
+		}
 	case *ast.SliceNode:
 		pt.node(&x.Node, plain)
 		pt.node(&x.From, plain)
@@ -366,6 +384,7 @@ func (pt *patcher) node(n *ast.Node, c ctx) {
 		pt.node(&x.Cond, plain)
 		pt.node(&x.Exp1, plain)
 		pt.node(&x.Exp2, plain)
+		x.Cond = call("__truthy", x.Cond) // Jinja's a if c else b reads c's truth
 	case *ast.SequenceNode:
 		for i := range x.Nodes {
 			pt.node(&x.Nodes[i], plain)

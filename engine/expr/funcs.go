@@ -588,13 +588,13 @@ func userFuncs() []funcDef {
 		if v == nil {
 			return nil, argErr(name, "expects a list, got nil")
 		}
-		return nil, argErr(name, "expects a list, got %T", v)
+		return nil, argErr(name, "expects a list, got %s", TypeName(v))
 	}
 	mapArg := func(name string, v any) (map[string]any, error) {
 		if m, ok := toMap(materialize(v)); ok {
 			return m, nil
 		}
-		return nil, argErr(name, "expects a map, got %T", v)
+		return nil, argErr(name, "expects a map, got %s", TypeName(v))
 	}
 	str1 := func(name string, f func(string) any) func(...any) (any, error) {
 		return func(a ...any) (any, error) {
@@ -611,7 +611,7 @@ func userFuncs() []funcDef {
 			}
 			m, ok := toMap(a[0])
 			if !ok {
-				return nil, argErr(name, "expects a registered result (a map), got %T", a[0])
+				return nil, argErr(name, "expects a registered result (a map), got %s", TypeName(a[0]))
 			}
 			return Truthy(m[key]) == want, nil
 		}
@@ -707,6 +707,20 @@ func userFuncs() []funcDef {
 	add("is_falsy", "", "", typeTest("falsy", func(v any) bool { return !Truthy(v) }))
 	add("is_even", "", "", typeTest("even", func(v any) bool { i, ok := toInt(v); return ok && i%2 == 0 }))
 	add("is_odd", "", "", typeTest("odd", func(v any) bool { i, ok := toInt(v); return ok && i%2 != 0 }))
+	add("is_divisibleby", "", "", func(a ...any) (any, error) {
+		if err := nargs("divisibleby", a, 2, 2); err != nil {
+			return nil, err
+		}
+		x, okx := toInt(materialize(a[0]))
+		y, oky := toInt(materialize(a[1]))
+		if !okx || !oky {
+			return nil, argErr("divisibleby", "needs integers, got %s and %s", TypeName(a[0]), TypeName(a[1]))
+		}
+		if y == 0 {
+			return nil, argErr("divisibleby", "division by zero")
+		}
+		return x%y == 0, nil
+	})
 	add("is_eq", "", "", func(a ...any) (any, error) {
 		if err := nargs("eq", a, 2, 2); err != nil {
 			return nil, err
@@ -1045,7 +1059,7 @@ func userFuncs() []funcDef {
 		case reflect.Slice, reflect.Array, reflect.Map:
 			return rv.Len(), nil
 		}
-		return nil, argErr("length", "has no length: %T", v)
+		return nil, argErr("length", "has no length: %s", TypeName(v))
 	})
 	add("combine", "combine(m1, m2, ..., [recursive])", "the maps merged left to right, later keys winning; with a last argument true, nested maps are merged too", func(a ...any) (any, error) {
 		recursive := false
@@ -1245,7 +1259,7 @@ func userFuncs() []funcDef {
 	addN("round", "round(n, [precision], [method])", "n rounded to precision decimals (0), half to even as Python; method 'ceil' or 'floor' rounds up or down", 1, 3, func(a ...any) (any, error) {
 		x, ok := toFloat(materialize(a[0]))
 		if !ok {
-			return nil, argErr("round", "expects a number, got %T", a[0])
+			return nil, argErr("round", "expects a number, got %s", TypeName(a[0]))
 		}
 		prec := 0
 		if len(a) > 1 && a[1] != nil {
@@ -1575,7 +1589,7 @@ func containsFn(container, item any) (any, error) {
 	if container == nil {
 		return false, nil
 	}
-	return nil, argErr("contains", "cannot look inside %T", container)
+	return nil, argErr("contains", "cannot look inside %s", TypeName(container))
 }
 
 func fromJSONNumbers(v any) any {
