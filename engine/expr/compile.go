@@ -280,14 +280,16 @@ func (pt *patcher) node(n *ast.Node, c ctx) {
 				if alias, ok := methodAliases[name]; ok {
 					name = alias
 				}
-				if _, known := funcIndex[name]; known {
-					x.Callee = &ast.IdentifierNode{Value: name}
-					if name == "join" && len(x.Arguments) == 1 {
-						// Python's sep.join(list)
-						x.Arguments = []ast.Node{x.Arguments[0], m.Node}
-					} else {
-						x.Arguments = append([]ast.Node{m.Node}, x.Arguments...)
-					}
+				if _, known := funcIndex[name]; !known {
+					pt.err = &SyntaxError{Expr: pt.code, Msg: fmt.Sprintf("unknown method %q", prop.Value), Col: pt.rw.column(pt.code, m.Property.Location().From)}
+					return
+				}
+				x.Callee = &ast.IdentifierNode{Value: name}
+				if name == "join" && len(x.Arguments) == 1 {
+					// Python's sep.join(list)
+					x.Arguments = []ast.Node{x.Arguments[0], m.Node}
+				} else {
+					x.Arguments = append([]ast.Node{m.Node}, x.Arguments...)
 				}
 			}
 		}
@@ -303,19 +305,34 @@ func (pt *patcher) node(n *ast.Node, c ctx) {
 			pt.err = &SyntaxError{Expr: pt.code, Msg: fmt.Sprintf("unknown %s %q", what, name), Col: pt.rw.column(pt.code, x.Location().From)}
 			return
 		}
-		given := len(x.Arguments)
-		if ok && id.Value == "lookup" && given == 2 {
-			// lookup('file', relative) searches the role's and the
-			// playbook's folders, as Ansible does.
+		isLookup := ok && (id.Value == "lookup" || id.Value == "query" || id.Value == "q")
+		if isLookup {
+			if len(x.Arguments) == 0 {
+				pt.err = &SyntaxError{Expr: pt.code, Msg: id.Value + "() needs the lookup's name", Col: pt.rw.column(pt.code, x.Location().From)}
+				return
+			}
+			if name, isStr := x.Arguments[0].(*ast.StringNode); isStr {
+				if _, known := lookups[lookupName(name.Value)]; !known {
+					pt.err = &SyntaxError{Expr: pt.code, Msg: fmt.Sprintf("unknown lookup %q (%s)", name.Value, strings.Join(LookupNames(), ", ")), Col: pt.rw.column(pt.code, x.Arguments[0].Location().From)}
+					return
+				}
+			}
+			// the lookup runs with the role's and the playbook's folders
+			// (relative paths are searched there, as Ansible does) and
+			// the variables (for template and varnames)
 			x.Callee = &ast.IdentifierNode{Value: "__lookup"}
-			x.Arguments = append(x.Arguments, &ast.IdentifierNode{Value: "role_path"}, &ast.IdentifierNode{Value: "playbook_dir"})
+			x.Arguments = append([]ast.Node{&ast.BoolNode{Value: id.Value != "lookup"},
+				&ast.IdentifierNode{Value: "role_path"}, &ast.IdentifierNode{Value: "playbook_dir"}}, x.Arguments...)
 		}
 		for i := range x.Arguments {
 			ac := plain
-			if i == 0 && ok && guardFuncs[id.Value] || i >= given {
+			if i == 0 && ok && guardFuncs[id.Value] || isLookup && (i == 1 || i == 2) {
 				ac.guarded = true
 			}
 			pt.node(&x.Arguments[i], ac)
+		}
+		if isLookup {
+			x.Arguments = append(x.Arguments[:3], append([]ast.Node{&ast.IdentifierNode{Value: resolverVar}}, x.Arguments[3:]...)...)
 		}
 	case *ast.BinaryNode:
 		if x.Operator == "??" {

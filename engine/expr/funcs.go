@@ -9,12 +9,9 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash"
 	"math"
-	"os"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
@@ -1449,47 +1446,23 @@ func userFuncs() []funcDef {
 		}
 		return pyFormat(str(a[0]), a[1:])
 	})
-	// The compiler makes lookup(kind, path) a call of __lookup with two
-	// more arguments: role_path and playbook_dir (undefined outside a
-	// role or a play).
-	lookupFn := func(a ...any) (any, error) {
-		switch kind := str(a[0]); kind {
-		case "env":
-			return os.Getenv(str(a[1])), nil
-		case "file":
-			b, err := os.ReadFile(lookupPath(str(a[1]), a[2:]))
-			if err != nil {
-				return nil, argErr("lookup", "%v", errors.Unwrap(err))
-			}
-			return strings.TrimRight(string(b), "\n"), nil
-		default:
-			return nil, argErr("lookup", "unknown lookup %q (env, file)", kind)
-		}
-	}
-	addN("lookup", "lookup('env', NAME) or lookup('file', PATH)", "an environment variable (\"\" when unset) or a file's content without trailing newlines, read on the control machine; a relative PATH is looked for in the role's files/ and folder, then the playbook's files/ and folder, then the working directory", 2, 2, lookupFn)
-	addN("__lookup", "", "", 4, 4, lookupFn)
+	// The compiler makes lookup(name, ...) a call of __lookup with the
+	// role's and the playbook's folders and the resolver (lookups.go).
+	lookupDoc := "a lookup on the control machine: env, file, first_found, template, varnames, pipe, password, dict; " +
+		"several values are joined with \",\" (wantlist=True for a list, errors='ignore' for None on failure); " +
+		"a relative path is looked for in the role's files/ (templates/ for template) and folder, then the playbook's"
+	add("lookup", "lookup(name, terms..., [wantlist=, errors=, ...])", lookupDoc, func(a ...any) (any, error) {
+		return callLookup(append([]any{false, nil, nil, nil}, a...)...)
+	})
+	queryFn := func(a ...any) (any, error) { return callLookup(append([]any{true, nil, nil, nil}, a...)...) }
+	add("query", "query(name, terms..., [errors=, ...])", "lookup(name, ...) as a list, always", queryFn)
+	add("q", "q(name, terms...)", "alias of query", queryFn)
+	add("__lookup", "", "", callLookup)
+	add("__kwargs", "", "", func(a ...any) (any, error) {
+		m, _ := toMap(materialize(a[0]))
+		return kwargs(m), nil
+	})
 	return fs
-}
-
-// lookupPath finds a relative path for lookup('file') in the folders
-// Ansible searches: the role's files/ and the role, then the playbook's
-// files/ and folder; otherwise it is left relative to the working directory.
-func lookupPath(p string, dirs []any) string {
-	if filepath.IsAbs(p) {
-		return p
-	}
-	for _, d := range dirs {
-		dir, ok := materialize(d).(string)
-		if !ok || dir == "" {
-			continue
-		}
-		for _, c := range []string{filepath.Join(dir, "files", p), filepath.Join(dir, p)} {
-			if _, err := os.Stat(c); err == nil {
-				return c
-			}
-		}
-	}
-	return p
 }
 
 func first(a []any) any {
