@@ -30,6 +30,9 @@ var keywordParams = map[string][]string{
 	"split":         {"", "sep", "maxsplit"},
 	"trim":          {"", "chars"},
 	"round":         {"", "precision", "method"},
+	"dictsort":      {"", "case_sensitive", "by", "reverse"},
+	"relpath":       {"", "start"},
+	"comment":       {"", "style", "decoration", "beginning", "prefix", "prefix_count", "postfix", "postfix_count", "end", "newline"},
 }
 
 // rewriteKeywords rewrites every call in toks that uses name=value
