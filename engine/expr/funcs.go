@@ -284,7 +284,7 @@ func userFuncs() []funcDef {
 	r := &registry{}
 	for _, theme := range []func(*registry){
 		coreFuncs, testFuncs, stringFuncs, encodingFuncs, pathFuncs, listFuncs,
-		dictFuncs, convertFuncs, hashFuncs, mathFuncs, lookupFuncs, moreFuncs,
+		dictFuncs, convertFuncs, hashFuncs, mathFuncs, lookupFuncs,
 	} {
 		theme(r)
 	}

@@ -1,5 +1,10 @@
 package expr
 
+import (
+	"sort"
+	"strings"
+)
+
 // dictFuncs registers maps (Ansible's dicts).
 func dictFuncs(r *registry) {
 	add, addN := r.add, r.addN
@@ -122,6 +127,7 @@ func dictFuncs(r *registry) {
 		}
 		return out, nil
 	})
+	addN("dictsort", "dictsort(m, [case_sensitive], [by], [reverse])", "the map as a list of [key, value] pairs sorted by key (case-insensitively unless case_sensitive) or by='value'", 1, 4, dictsort)
 }
 
 func combine(a, b map[string]any, recursive bool) map[string]any {
@@ -141,4 +147,49 @@ func combine(a, b map[string]any, recursive bool) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+func dictsort(a ...any) (any, error) {
+	m, err := mapArg("dictsort", a[0])
+	if err != nil {
+		return nil, err
+	}
+	caseSensitive := len(a) > 1 && Truthy(a[1])
+	by := "key"
+	if len(a) > 2 && a[2] != nil {
+		by = str(a[2])
+	}
+	if by != "key" && by != "value" {
+		return nil, argErr("dictsort", "by must be 'key' or 'value', got %q", by)
+	}
+	reverse := len(a) > 3 && Truthy(a[3])
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sortKey := func(k string) any {
+		var v any = k
+		if by == "value" {
+			v = materialize(m[k])
+		}
+		if s, ok := v.(string); ok && !caseSensitive {
+			return strings.ToLower(s)
+		}
+		return v
+	}
+	sort.SliceStable(keys, func(i, j int) bool {
+		c := compare(sortKey(keys[i]), sortKey(keys[j]))
+		if c == 0 {
+			c = strings.Compare(keys[i], keys[j])
+		}
+		if reverse {
+			return c > 0
+		}
+		return c < 0
+	})
+	out := make([]any, len(keys))
+	for i, k := range keys {
+		out[i] = []any{k, m[k]}
+	}
+	return out, nil
 }

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"math"
+	"regexp"
 	"strings"
 
 	"github.com/goccy/go-yaml"
+	"github.com/jmespath/go-jmespath"
 )
 
 // encodingFuncs registers JSON, YAML and base64.
@@ -67,6 +70,21 @@ func encodingFuncs(r *registry) {
 			return nil, argErr("b64decode", "%v", err)
 		}
 		return string(b), nil
+	})
+	addN("json_query", "json_query(v, query)", "the JMESPath query applied to v, as Ansible's json_query (e.g. '[?state==`up`].name')", 2, 2, func(a ...any) (any, error) {
+		b, err := json.Marshal(jsonable(materialize(a[0])))
+		if err != nil {
+			return nil, argErr("json_query", "%v", err)
+		}
+		var data any
+		if err := json.Unmarshal(b, &data); err != nil {
+			return nil, argErr("json_query", "%v", err)
+		}
+		out, err := jmespath.Search(jmesLiterals(str(a[1])), data)
+		if err != nil {
+			return nil, argErr("json_query", "%v", err)
+		}
+		return intsFromJSON(out), nil
 	})
 }
 
@@ -168,4 +186,38 @@ func fromJSONNumbers(v any) any {
 		}
 	}
 	return v
+}
+
+// intsFromJSON turns the whole floats JSON decoding gave back into ints.
+func intsFromJSON(v any) any {
+	switch x := v.(type) {
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+			return int(x)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = intsFromJSON(e)
+		}
+	case map[string]any:
+		for k, e := range x {
+			x[k] = intsFromJSON(e)
+		}
+	}
+	return v
+}
+
+var jmesLiteral = regexp.MustCompile("`((?:[^`\\\\]|\\\\.)*)`")
+
+// jmesLiterals quotes the `literals` that are not JSON (`up`), as the
+// Python library Ansible uses accepts them.
+func jmesLiterals(q string) string {
+	return jmesLiteral.ReplaceAllStringFunc(q, func(m string) string {
+		body := m[1 : len(m)-1]
+		if json.Valid([]byte(strings.ReplaceAll(body, "\\`", "`"))) {
+			return m
+		}
+		b, _ := json.Marshal(strings.ReplaceAll(body, "\\`", "`"))
+		return "`" + strings.ReplaceAll(string(b), "`", "\\`") + "`"
+	})
 }

@@ -1,10 +1,13 @@
 package expr
 
-import "strings"
+import (
+	"path/filepath"
+	"strings"
+)
 
 // pathFuncs registers file paths.
 func pathFuncs(r *registry) {
-	add := r.add
+	add, addN := r.add, r.addN
 	add("basename", "basename(path)", "the last element of path (\"\" when it ends with /)", str1("basename", func(s string) any { return s[strings.LastIndex(s, "/")+1:] }))
 	add("dirname", "dirname(path)", "path without its last element", str1("dirname", func(s string) any {
 		head := s[:strings.LastIndex(s, "/")+1]
@@ -31,5 +34,26 @@ func pathFuncs(r *registry) {
 			}
 		}
 		return out, nil
+	})
+	addN("relpath", "relpath(path, [start])", "path relative to start (the working directory)", 1, 2, func(a ...any) (any, error) {
+		start := "."
+		if len(a) > 1 && a[1] != nil {
+			start = str(a[1])
+		}
+		p := str(a[0])
+		if filepath.IsAbs(p) != filepath.IsAbs(start) {
+			var err error
+			if p, err = filepath.Abs(p); err != nil {
+				return nil, argErr("relpath", "%v", err)
+			}
+			if start, err = filepath.Abs(start); err != nil {
+				return nil, argErr("relpath", "%v", err)
+			}
+		}
+		rel, err := filepath.Rel(start, p)
+		if err != nil {
+			return nil, argErr("relpath", "%v", err)
+		}
+		return rel, nil
 	})
 }

@@ -180,6 +180,7 @@ func stringFuncs(r *registry) {
 		}
 		return pyFormat(str(a[0]), a[1:])
 	})
+	addN("comment", "comment(text, [style], [decoration=, prefix=, prefix_count=, postfix=, postfix_count=, beginning=, end=])", "text as a comment block: style plain (#), erlang (%), c (//), cblock (/* */) or xml (<!-- -->)", 1, 10, commentFn)
 }
 
 // pyFormat is Python's printf-style "%" formatting for the common verbs.
@@ -278,4 +279,94 @@ func goReplacement(repl string) string {
 		}
 		return "${" + m[1:] + "}"
 	})
+}
+
+// commentStyles are the comment filter's styles: what begins and ends the
+// block, and what starts each line.
+var commentStyles = map[string][3]string{
+	"plain":  {"", "# ", ""},
+	"erlang": {"", "% ", ""},
+	"c":      {"", "// ", ""},
+	"cblock": {"/*", " * ", " */"},
+	"xml":    {"<!--", " - ", "-->"},
+}
+
+// commentFn(text, style, decoration, beginning, prefix, prefix_count,
+// postfix, postfix_count, end, newline), the keyword arguments as nil when
+// not given.
+func commentFn(a ...any) (any, error) {
+	arg := func(i int) (string, bool) {
+		if i < len(a) && a[i] != nil {
+			return str(a[i]), true
+		}
+		return "", false
+	}
+	text := str(a[0])
+	style := "plain"
+	if s, ok := arg(1); ok {
+		style = s
+	}
+	st, ok := commentStyles[style]
+	if !ok {
+		return nil, argErr("comment", "unknown style %q (plain, erlang, c, cblock, xml)", style)
+	}
+	beginning, decoration, end := st[0], st[1], st[2]
+	if d, ok := arg(2); ok {
+		decoration = d
+	}
+	prefix, postfix := strings.TrimRight(decoration, " \t"), strings.TrimRight(decoration, " \t")
+	if s, ok := arg(3); ok {
+		beginning = s
+	}
+	if s, ok := arg(4); ok {
+		prefix = s
+	}
+	prefixCount := 1
+	if s, ok := arg(5); ok {
+		n, isInt := toInt(s)
+		if !isInt {
+			return nil, argErr("comment", "prefix_count must be a number, got %q", s)
+		}
+		prefixCount = n
+	}
+	if s, ok := arg(6); ok {
+		postfix = s
+	}
+	postfixCount := 1
+	if s, ok := arg(7); ok {
+		n, isInt := toInt(s)
+		if !isInt {
+			return nil, argErr("comment", "postfix_count must be a number, got %q", s)
+		}
+		postfixCount = n
+	}
+	if s, ok := arg(8); ok {
+		end = s
+	}
+	nl := "\n"
+	if s, ok := arg(9); ok {
+		nl = s
+	}
+	var b strings.Builder
+	if beginning != "" {
+		b.WriteString(beginning + nl)
+	}
+	if prefix != "" {
+		for i := 0; i < prefixCount; i++ {
+			if prefix != nl {
+				b.WriteString(prefix)
+			}
+			b.WriteString(nl)
+		}
+	}
+	body := decoration + strings.ReplaceAll(text, nl, nl+decoration)
+	body = strings.ReplaceAll(body, decoration+nl, strings.TrimRight(decoration, " \t")+nl)
+	b.WriteString(body)
+	for i := 0; i < postfixCount; i++ {
+		b.WriteString(nl + postfix)
+	}
+	if end != "" {
+		b.WriteString(nl + end)
+	}
+	return b.String(), nil
 }

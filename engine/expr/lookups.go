@@ -441,7 +441,8 @@ func passwordLookup(lc lookupCall, terms []any) ([]any, error) {
 }
 
 // storedPassword reads the password in path, or makes one and writes it
-// there with mode 0600; two hosts asking at once get the same one.
+// there with mode 0600. The file appears whole (written aside, then
+// linked into place), so hosts asking at once all get the same one.
 func storedPassword(path string, length int, chars string) (string, error) {
 	if b, err := os.ReadFile(path); err == nil {
 		line, _, _ := strings.Cut(string(b), "\n")
@@ -455,18 +456,25 @@ func storedPassword(path string, length int, chars string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return storedPassword(path, length, chars)
-	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".password-*")
 	if err != nil {
 		return "", pathErr(err)
 	}
+	defer os.Remove(f.Name())
 	if _, err := f.WriteString(pw + "\n"); err != nil {
 		f.Close()
 		return "", pathErr(err)
 	}
-	return pw, f.Close()
+	if err := f.Close(); err != nil {
+		return "", pathErr(err)
+	}
+	if err := os.Link(f.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return storedPassword(path, length, chars)
+		}
+		return "", pathErr(err)
+	}
+	return pw, nil
 }
 
 func randomString(n int, chars string) (string, error) {

@@ -94,3 +94,25 @@ func TestPasswordLookup(t *testing.T) {
 	_, err = os.Stat(filepath.Join(play, "/dev/null"))
 	assert.True(t, os.IsNotExist(err))
 }
+
+// Hosts asking for the same password at once all get the one stored.
+func TestPasswordLookupConcurrent(t *testing.T) {
+	vars := map[string]any{"playbook_dir": t.TempDir()}
+	const n = 16
+	got := make(chan any, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			v, err := Eval("lookup('password', 'pw')", vars)
+			if err != nil {
+				got <- err
+				return
+			}
+			got <- v
+		}()
+	}
+	first := <-got
+	require.IsType(t, "", first)
+	for i := 1; i < n; i++ {
+		assert.Equal(t, first, <-got)
+	}
+}
