@@ -122,6 +122,8 @@ var baseOptions []expr.Option
 
 func init() {
 	baseOptions = append(baseOptions, expr.AllowUndefinedVariables())
+	// tpago's repeat checks the size before building the string
+	baseOptions = append(baseOptions, expr.DisableBuiltin("repeat"))
 	for _, f := range allFuncs() {
 		baseOptions = append(baseOptions, expr.Function(f.name, limited(f.fn)))
 	}

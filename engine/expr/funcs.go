@@ -58,7 +58,6 @@ var builtinDocs = []FuncDoc{
 	{"trimPrefix", "trimPrefix(s, prefix)", "s without the prefix"},
 	{"trimSuffix", "trimSuffix(s, suffix)", "s without the suffix"},
 	{"indexOf", "indexOf(s, sub)", "index of sub in s, or -1"},
-	{"repeat", "repeat(s, n)", "s repeated n times"},
 	{"concat", "concat(list, ...)", "the lists joined into one"},
 	{"now", "now()", "the current time"},
 	{"type", "type(v)", "the name of v's type"},

@@ -27,6 +27,9 @@ func encodingFuncs(r *registry) {
 		if len(a) > 1 {
 			n, _ = toInt(a[1])
 		}
+		if err := fits("to_nice_json", n*64); err != nil {
+			return nil, err
+		}
 		var b bytes.Buffer
 		if err := pyJSON(&b, a[0], strings.Repeat(" ", n), 0); err != nil {
 			return nil, argErr("to_nice_json", "%v", err)

@@ -86,15 +86,25 @@ func stringFuncs(r *registry) {
 		return strings.TrimRight(str(a[0]), " \t\r\n\v\f"), nil
 	})
 	addN("replace", "replace(s, old, new)", "s with every old replaced by new", 3, 3, func(a ...any) (any, error) {
-		return strings.ReplaceAll(str(a[0]), str(a[1]), str(a[2])), nil
+		s, old, repl := str(a[0]), str(a[1]), str(a[2])
+		if n := strings.Count(s, old); n > 0 && len(repl) > len(old) {
+			if err := fits("replace", len(s)+n*(len(repl)-len(old))); err != nil {
+				return nil, err
+			}
+		}
+		return strings.ReplaceAll(s, old, repl), nil
 	})
 	addN("indent", "indent(s, [width], [first])", "s with every line but the first (all with first true) indented by width spaces (default 4)", 1, 3, func(a ...any) (any, error) {
 		w := 4
 		if len(a) > 1 && a[1] != nil {
 			w, _ = toInt(a[1])
 		}
+		text := str(a[0])
+		if err := fits("indent", len(text)+w*(strings.Count(text, "\n")+1)); err != nil {
+			return nil, err
+		}
 		pad := strings.Repeat(" ", w)
-		lines := strings.Split(str(a[0]), "\n")
+		lines := strings.Split(text, "\n")
 		for i, l := range lines {
 			if (i > 0 || (len(a) > 2 && Truthy(a[2]))) && l != "" {
 				lines[i] = pad + l
@@ -181,6 +191,17 @@ func stringFuncs(r *registry) {
 		return pyFormat(str(a[0]), a[1:])
 	})
 	addN("comment", "comment(text, [style], [decoration=, prefix=, prefix_count=, postfix=, postfix_count=, beginning=, end=])", "text as a comment block: style plain (#), erlang (%), c (//), cblock (/* */) or xml (<!-- -->)", 1, 10, commentFn)
+	addN("repeat", "repeat(s, n)", "s repeated n times", 2, 2, func(a ...any) (any, error) {
+		s := str(a[0])
+		n, ok := toInt(materialize(a[1]))
+		if !ok || n < 0 {
+			return nil, argErr("repeat", "needs a count of 0 or more, got %s", TypeName(a[1]))
+		}
+		if err := fits("repeat", len(s)*n); err != nil || (len(s) > 0 && n > MaxValueSize()) {
+			return nil, fits("repeat", MaxValueSize()+1)
+		}
+		return strings.Repeat(s, n), nil
+	})
 }
 
 // pyFormat is Python's printf-style "%" formatting for the common verbs.
@@ -209,6 +230,9 @@ func pyFormat(format string, args []any) (string, error) {
 		}
 		if n >= len(args) {
 			return "", argErr("format", "not enough arguments for %q", format)
+		}
+		if err := fits("format", specWidth(spec)+b.Len()); err != nil {
+			return "", err
 		}
 		a := materialize(args[n])
 		n++

@@ -123,6 +123,9 @@ func formatField(v any, spec string) (string, error) {
 		p := 6
 		if prec != "" {
 			p, _ = strconv.Atoi(prec)
+			if err := fits("format", p); err != nil {
+				return "", err
+			}
 		}
 		switch typ {
 		case "%":
@@ -153,6 +156,9 @@ func formatField(v any, spec string) (string, error) {
 		s = "+" + s
 	}
 	w, _ := strconv.Atoi(width)
+	if err := fits("format", w); err != nil {
+		return "", err
+	}
 	pad := w - len([]rune(s))
 	if pad <= 0 {
 		return s, nil
