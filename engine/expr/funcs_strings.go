@@ -21,8 +21,13 @@ func stringFuncs(r *registry) {
 			sep = str(a[1])
 		}
 		parts := make([]string, len(l))
+		size := len(sep) * max(len(l)-1, 0)
 		for i, e := range l {
 			parts[i] = str(e)
+			size += len(parts[i])
+			if err := fits("join", size); err != nil {
+				return nil, err
+			}
 		}
 		return strings.Join(parts, sep), nil
 	})
@@ -121,7 +126,20 @@ func stringFuncs(r *registry) {
 		if len(a) > 2 {
 			repl = str(a[2])
 		}
-		return re.ReplaceAllString(str(a[0]), goReplacement(repl)), nil
+		text, tmpl := str(a[0]), goReplacement(repl)
+		if len(repl) > 0 && (len(text)+1)*len(repl) > MaxValueSize() {
+			// measure the result before building it
+			size := len(text)
+			var buf []byte
+			for _, m := range re.FindAllStringSubmatchIndex(text, -1) {
+				buf = re.ExpandString(buf[:0], tmpl, text, m)
+				size += len(buf) - (m[1] - m[0])
+				if err := fits("regex_replace", size); err != nil {
+					return nil, err
+				}
+			}
+		}
+		return re.ReplaceAllString(text, tmpl), nil
 	})
 	add("regex_search", "regex_search(s, pattern, ['\\\\1', ...])", "the first match of pattern in s, or nil; with group references, the list of those groups", func(a ...any) (any, error) {
 		if err := nargs("regex_search", a, 2, -1); err != nil {

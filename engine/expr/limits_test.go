@@ -127,6 +127,7 @@ func TestAmplificationLimits(t *testing.T) {
 	for _, code := range []string{
 		"s | replace('a', s)", "'x' | indent(999999999999)", "'%0999999999999d' % 1", "'%-999999999999s' | format('x')",
 		"'{:>999999999999}'.format(1)", "'{:.999999999999f}'.format(1.5)", "s | to_nice_json(999999999999)", "repeat(s, 100000)",
+		"range(100000) | join(s)", "[s, s, s] | join", "s | regex_replace('a', s)", "s | regex_replace('(a+)', '\\\\1\\\\1\\\\1')",
 	} {
 		start := time.Now()
 		_, err := Eval(code, vars)
