@@ -76,6 +76,20 @@ func (h *hostScope) Lookup(name string) (any, bool) {
 	return nil, false
 }
 
+// Names implements expr.NamedScope (the varnames lookup).
+func (h *hostScope) Names() []string {
+	var out []string
+	for k := range h.magic {
+		out = append(out, k)
+	}
+	for _, l := range h.layers {
+		for k := range l {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 // flat merges every layer into one map (for templates and debug).
 func (h *hostScope) flat() map[string]any {
 	out := map[string]any{}

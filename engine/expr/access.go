@@ -248,7 +248,7 @@ func fetch(base, key any, path string, mode accessMode) (out any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			if mode == strict {
-				out, err = nil, &EvalError{Msg: fmt.Sprintf("cannot read %s of %T (%s): %v", quoteKey(key), base, path, r)}
+				out, err = nil, &EvalError{Msg: fmt.Sprintf("cannot read %s of %s (%s): %v", quoteKey(key), TypeName(base), path, r)}
 			} else {
 				out, err = missing(mode, path, key)
 			}
@@ -311,7 +311,7 @@ func internalFuncs() []funcDef {
 			x, okx := toFloat(a[0])
 			y, oky := toFloat(a[1])
 			if !okx || !oky || !isNumber(a[0]) || !isNumber(a[1]) {
-				return nil, &EvalError{Msg: fmt.Sprintf("** needs numbers, got %T and %T", a[0], a[1])}
+				return nil, &EvalError{Msg: fmt.Sprintf("** needs numbers, got %s and %s", TypeName(a[0]), TypeName(a[1]))}
 			}
 			r := math.Pow(x, y)
 			_, fx := a[0].(float64)
@@ -325,6 +325,9 @@ func internalFuncs() []funcDef {
 		{name: "__div", fn: divide},
 		{name: "__mod", fn: modulo},
 		{name: "__add", fn: add},
+		{name: "__strformat", fn: strFormat},
+		{name: "__truthy", fn: func(a ...any) (any, error) { return Truthy(a[0]), nil }},
+		{name: "__not", fn: func(a ...any) (any, error) { return !Truthy(a[0]), nil }},
 		{name: "__concat", fn: func(a ...any) (any, error) {
 			l, r := ToString(a[0]), ToString(a[1])
 			if err := checkSize(len(l) + len(r)); err != nil {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"regexp"
+	"strings"
 
 	"github.com/expr-lang/expr/vm/runtime"
 )
@@ -166,4 +168,27 @@ func add(a ...any) (any, error) {
 		return s, checkSize(len(s))
 	}
 	return runtime.Add(a[0], a[1]), nil
+}
+
+var (
+	goConversion = regexp.MustCompile(`interface conversion: interface \{\} is ([^,]+), not (\S+)`)
+	goInvalidOp  = regexp.MustCompile(`invalid operation: (\S+) (\S+) (\S+)`)
+	goTypeWords  = strings.NewReplacer(
+		"map[string]interface {}", "dict", "map[interface {}]interface {}", "dict", "[]interface {}", "list",
+		"interface {}", "value", "float64", "float", "int64", "int", "<nil>", "None", "[]string", "list", "map[string]string", "dict",
+		"string", "string", "bool", "bool",
+	)
+	testCall = regexp.MustCompile(`\bis_(\w+)\(\)`)
+)
+
+// ansibleWords rewrites expr's and Go's words in an error message into
+// those of Ansible: list, dict, float, None, the test's name.
+func ansibleWords(msg string) string {
+	msg = goConversion.ReplaceAllStringFunc(msg, func(m string) string {
+		p := goConversion.FindStringSubmatch(m)
+		return fmt.Sprintf("a %s where a %s is needed", goTypeWords.Replace(p[1]), goTypeWords.Replace(p[2]))
+	})
+	msg = goTypeWords.Replace(msg)
+	msg = goInvalidOp.ReplaceAllString(msg, "unsupported operand types for $2: $1 and $3")
+	return testCall.ReplaceAllString(msg, "test $1")
 }

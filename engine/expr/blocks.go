@@ -45,6 +45,14 @@ type resolverScope struct {
 // Context implements ContextScope.
 func (s *resolverScope) Context() context.Context { return s.r.ctx }
 
+// Names implements NamedScope when the enclosing scope does.
+func (s *resolverScope) Names() []string {
+	if ns, ok := s.r.scope.(NamedScope); ok {
+		return ns.Names()
+	}
+	return nil
+}
+
 func (s *resolverScope) Lookup(name string) (any, bool) {
 	v, ok, err := s.r.lookup(name)
 	if err != nil {

@@ -32,7 +32,7 @@ var guardFuncs = map[string]bool{
 // Python method names Ansible authors write, and the function each means.
 var methodAliases = map[string]string{
 	"strip": "trim", "startswith": "startswith", "endswith": "endswith",
-	"items": "items", "get": "get_",
+	"items": "items", "get": "get_", "format": "__strformat",
 }
 
 type ref struct {
@@ -122,6 +122,8 @@ var baseOptions []expr.Option
 
 func init() {
 	baseOptions = append(baseOptions, expr.AllowUndefinedVariables())
+	// tpago's repeat checks the size before building the string
+	baseOptions = append(baseOptions, expr.DisableBuiltin("repeat"))
 	for _, f := range allFuncs() {
 		baseOptions = append(baseOptions, expr.Function(f.name, limited(f.fn)))
 	}
@@ -217,6 +219,7 @@ type patcher struct {
 	code string
 	refs map[string]bool // name -> all uses optional
 	err  error
+	lets int // let-bound names made so far
 }
 
 func (pt *patcher) ref(name string, optional bool) {
@@ -279,14 +282,16 @@ func (pt *patcher) node(n *ast.Node, c ctx) {
 				if alias, ok := methodAliases[name]; ok {
 					name = alias
 				}
-				if _, known := funcIndex[name]; known {
-					x.Callee = &ast.IdentifierNode{Value: name}
-					if name == "join" && len(x.Arguments) == 1 {
-						// Python's sep.join(list)
-						x.Arguments = []ast.Node{x.Arguments[0], m.Node}
-					} else {
-						x.Arguments = append([]ast.Node{m.Node}, x.Arguments...)
-					}
+				if _, known := funcIndex[name]; !known {
+					pt.err = &SyntaxError{Expr: pt.code, Msg: fmt.Sprintf("unknown method %q", prop.Value), Col: pt.rw.column(pt.code, m.Property.Location().From)}
+					return
+				}
+				x.Callee = &ast.IdentifierNode{Value: name}
+				if name == "join" && len(x.Arguments) == 1 {
+					// Python's sep.join(list)
+					x.Arguments = []ast.Node{x.Arguments[0], m.Node}
+				} else {
+					x.Arguments = append([]ast.Node{m.Node}, x.Arguments...)
 				}
 			}
 		}
@@ -302,19 +307,34 @@ func (pt *patcher) node(n *ast.Node, c ctx) {
 			pt.err = &SyntaxError{Expr: pt.code, Msg: fmt.Sprintf("unknown %s %q", what, name), Col: pt.rw.column(pt.code, x.Location().From)}
 			return
 		}
-		given := len(x.Arguments)
-		if ok && id.Value == "lookup" && given == 2 {
-			// lookup('file', relative) searches the role's and the
-			// playbook's folders, as Ansible does.
+		isLookup := ok && (id.Value == "lookup" || id.Value == "query" || id.Value == "q")
+		if isLookup {
+			if len(x.Arguments) == 0 {
+				pt.err = &SyntaxError{Expr: pt.code, Msg: id.Value + "() needs the lookup's name", Col: pt.rw.column(pt.code, x.Location().From)}
+				return
+			}
+			if name, isStr := x.Arguments[0].(*ast.StringNode); isStr {
+				if _, known := lookups[lookupName(name.Value)]; !known {
+					pt.err = &SyntaxError{Expr: pt.code, Msg: fmt.Sprintf("unknown lookup %q (%s)", name.Value, strings.Join(LookupNames(), ", ")), Col: pt.rw.column(pt.code, x.Arguments[0].Location().From)}
+					return
+				}
+			}
+			// the lookup runs with the role's and the playbook's folders
+			// (relative paths are searched there, as Ansible does) and
+			// the variables (for template and varnames)
 			x.Callee = &ast.IdentifierNode{Value: "__lookup"}
-			x.Arguments = append(x.Arguments, &ast.IdentifierNode{Value: "role_path"}, &ast.IdentifierNode{Value: "playbook_dir"})
+			x.Arguments = append([]ast.Node{&ast.BoolNode{Value: id.Value != "lookup"},
+				&ast.IdentifierNode{Value: "role_path"}, &ast.IdentifierNode{Value: "playbook_dir"}}, x.Arguments...)
 		}
 		for i := range x.Arguments {
 			ac := plain
-			if i == 0 && ok && guardFuncs[id.Value] || i >= given {
+			if i == 0 && ok && guardFuncs[id.Value] || isLookup && (i == 1 || i == 2) {
 				ac.guarded = true
 			}
 			pt.node(&x.Arguments[i], ac)
+		}
+		if isLookup {
+			x.Arguments = append(x.Arguments[:3], append([]ast.Node{&ast.IdentifierNode{Value: resolverVar}}, x.Arguments[3:]...)...)
 		}
 	case *ast.BinaryNode:
 		if x.Operator == "??" {
@@ -325,6 +345,20 @@ func (pt *patcher) node(n *ast.Node, c ctx) {
 		}
 		pt.node(&x.Left, plain)
 		pt.node(&x.Right, plain)
+		switch x.Operator {
+		case "and", "&&", "or", "||":
+			// Python's and/or give an operand, not a bool: x or [] is x
+			// when x is true. Evaluated once, and b only when needed.
+			pt.lets++
+			name := fmt.Sprintf("__and%d", pt.lets)
+			val := &ast.IdentifierNode{Value: name}
+			cond := &ast.ConditionalNode{Cond: call("__truthy", val), Exp1: x.Right, Exp2: val}
+			if x.Operator == "or" || x.Operator == "||" {
+				cond = &ast.ConditionalNode{Cond: call("__truthy", val), Exp1: val, Exp2: x.Right}
+			}
+			ast.Patch(n, &ast.VariableDeclaratorNode{Name: name, Value: x.Left, Expr: cond})
+			return
+		}
 		switch {
 		case x.Operator == ".." && pt.rw.concat[x.Location().From]:
 			ast.Patch(n, call("__concat", x.Left, x.Right))
@@ -352,6 +386,9 @@ func (pt *patcher) node(n *ast.Node, c ctx) {
 		pt.node(&x.Expr, ctx{lets: lets})
 	case *ast.UnaryNode:
 		pt.node(&x.Node, plain)
+		if x.Operator == "not" || x.Operator == "!" {
+			ast.Patch(n, call("__not", x.Node))
+		}
 	case *ast.SliceNode:
 		pt.node(&x.Node, plain)
 		pt.node(&x.From, plain)
@@ -366,6 +403,7 @@ func (pt *patcher) node(n *ast.Node, c ctx) {
 		pt.node(&x.Cond, plain)
 		pt.node(&x.Exp1, plain)
 		pt.node(&x.Exp2, plain)
+		x.Cond = call("__truthy", x.Cond) // Jinja's a if c else b reads c's truth
 	case *ast.SequenceNode:
 		for i := range x.Nodes {
 			pt.node(&x.Nodes[i], plain)

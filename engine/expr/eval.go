@@ -307,13 +307,13 @@ func runtimeErr(code string, err error) error {
 		return x
 	}
 	if inner != err {
-		return &EvalError{Expr: code, Msg: inner.Error(), Err: inner}
+		return &EvalError{Expr: code, Msg: ansibleWords(inner.Error()), Err: inner}
 	}
 	msg := err.Error()
 	if fe != nil {
 		msg = fe.Message
 	}
-	return &EvalError{Expr: code, Msg: msg, Err: err}
+	return &EvalError{Expr: code, Msg: ansibleWords(msg), Err: err}
 }
 
 // Render renders a string that may hold {{ expr }} parts. When the whole
@@ -500,9 +500,11 @@ func parseStringUncached(s string) *parsedString {
 }
 
 // FindClose returns the index in s of the closing delimiter (such as "}}"),
-// skipping quoted strings, or -1.
+// skipping quoted strings and balanced { } (a dict literal's "}}" does not
+// close {{ }}, as in Jinja), or -1.
 func FindClose(s, delim string) int {
 	var quote byte
+	depth := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if quote != 0 {
@@ -513,12 +515,17 @@ func FindClose(s, delim string) int {
 			}
 			continue
 		}
+		if depth == 0 && strings.HasPrefix(s[i:], delim) {
+			return i
+		}
 		switch c {
 		case '"', '\'', '`':
 			quote = c
-		default:
-			if strings.HasPrefix(s[i:], delim) {
-				return i
+		case '{':
+			depth++
+		case '}':
+			if depth > 0 {
+				depth--
 			}
 		}
 	}

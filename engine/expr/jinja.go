@@ -190,7 +190,7 @@ func rewriteJinja(code string) rewritten {
 	if !ok {
 		return rewritten{code: code}
 	}
-	changed := false
+	toks, changed := jinjaPrepass(toks)
 	out := make([]token, 0, len(toks)+4)
 	syn := func(s string) token { return token{tkOp, s, -1} }
 	for i := 0; i < len(toks); i++ {
@@ -285,8 +285,10 @@ func rewriteJinja(code string) rewritten {
 			switch name {
 			case "nil":
 				name = "none"
-			case "succeeded":
-				name = "success"
+			default:
+				if alias, ok := testAliases[name]; ok {
+					name = alias
+				}
 			}
 			out = append(out, token{tkIdent, "is_" + name, toks[j].pos}, token{tkOpen, "(", -1})
 			out = append(out, operand...)

@@ -2,6 +2,7 @@ package expr
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -29,6 +30,9 @@ var keywordParams = map[string][]string{
 	"split":         {"", "sep", "maxsplit"},
 	"trim":          {"", "chars"},
 	"round":         {"", "precision", "method"},
+	"dictsort":      {"", "case_sensitive", "by", "reverse"},
+	"relpath":       {"", "start"},
+	"comment":       {"", "style", "decoration", "beginning", "prefix", "prefix_count", "postfix", "postfix_count", "end", "newline"},
 }
 
 // rewriteKeywords rewrites every call in toks that uses name=value
@@ -124,6 +128,30 @@ func keywordGroup(toks []token) ([]token, error) {
 					kw = nil
 				}
 			}
+		}
+		if len(kw) > 0 && (name == "lookup" || name == "query" || name == "q" || name == "dict") {
+			// keyword arguments of lookups pass as a map; dict(k=v) is {'k': v}
+			kwMap := []token{{tkOpen, "{", -1}}
+			for n, k := range kwOrder {
+				if n > 0 {
+					kwMap = append(kwMap, token{tkOp, ",", -1})
+				}
+				kwMap = append(kwMap, token{tkString, strconv.Quote(k), -1}, token{tkOp, ":", -1})
+				kwMap = append(kwMap, kw[k]...)
+			}
+			kwMap = append(kwMap, token{tkClose, "}", -1})
+			if name == "dict" && len(positional) == 0 {
+				out = append(out, kwMap...)
+				i = end
+				continue
+			}
+			if name == "dict" {
+				name = "combine"
+				positional = append(positional, kwMap)
+			} else {
+				positional = append(positional, append(append([]token{{tkIdent, "__kwargs", -1}, {tkOpen, "(", -1}}, kwMap...), token{tkClose, ")", -1}))
+			}
+			kw = nil
 		}
 		if len(kw) > 0 {
 			params, known := keywordParams[name]

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -147,4 +148,30 @@ func limited(fn func(...any) (any, error)) func(...any) (any, error) {
 		}
 		return v, err
 	}
+}
+
+// fits returns an error when a result of n bytes (or elements) is about
+// to be built beyond MaxValueSize, before it is built.
+func fits(name string, n int) error {
+	if n < 0 || n > MaxValueSize() {
+		err := &LimitError{What: "value", Limit: MaxValueSize(), Env: MaxValueSizeEnv}
+		return &EvalError{Msg: name + ": " + err.Error(), Err: err}
+	}
+	return nil
+}
+
+// specWidth reads the width of a printf or format spec ("-08.2" is 8).
+func specWidth(spec string) int {
+	w := 0
+	digits := strings.TrimLeft(spec, "-+ #0<>^=")
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			break
+		}
+		w = w*10 + int(c-'0')
+		if w > 1<<40 {
+			break
+		}
+	}
+	return w
 }

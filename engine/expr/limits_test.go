@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -116,4 +117,22 @@ func TestEvalStopsWhenCancelled(t *testing.T) {
 	v, err := EvalIn("c + 1", WithContext(context.Background(), MapScope(testVars())))
 	require.NoError(t, err)
 	assert.Equal(t, 4, v)
+}
+
+// Functions that could build a huge value from small input check the
+// size before building it.
+func TestAmplificationLimits(t *testing.T) {
+	setLimits(t, 1<<20, DefaultMaxLoopIterations)
+	vars := map[string]any{"s": strings.Repeat("a", 1<<19)}
+	for _, code := range []string{
+		"s | replace('a', s)", "'x' | indent(999999999999)", "'%0999999999999d' % 1", "'%-999999999999s' | format('x')",
+		"'{:>999999999999}'.format(1)", "'{:.999999999999f}'.format(1.5)", "s | to_nice_json(999999999999)", "repeat(s, 100000)",
+		"range(100000) | join(s)", "[s, s, s] | join", "s | regex_replace('a', s)", "s | regex_replace('(a+)', '\\\\1\\\\1\\\\1')",
+	} {
+		start := time.Now()
+		_, err := Eval(code, vars)
+		require.Error(t, err, code)
+		assert.Contains(t, err.Error(), "limit", code)
+		assert.Less(t, time.Since(start), 2*time.Second, code)
+	}
 }

@@ -46,7 +46,7 @@ func selectFuncs() []funcDef {
 			}
 			l, ok := toList(materialize(a[0]))
 			if !ok {
-				return nil, argErr(name, "expects a list, got %T", a[0])
+				return nil, argErr(name, "expects a list, got %s", TypeName(a[0]))
 			}
 			attr := ToString(a[1])
 			out := []any{}
@@ -78,7 +78,7 @@ func selectFuncs() []funcDef {
 			}
 			l, ok := toList(materialize(a[0]))
 			if !ok {
-				return nil, argErr(name, "expects a list, got %T", a[0])
+				return nil, argErr(name, "expects a list, got %s", TypeName(a[0]))
 			}
 			out := []any{}
 			for _, e := range l {
@@ -119,7 +119,7 @@ func selectFuncs() []funcDef {
 			}
 			l, ok := toList(materialize(a[0]))
 			if !ok {
-				return nil, argErr("map", "expects a list, got %T", a[0])
+				return nil, argErr("map", "expects a list, got %s", TypeName(a[0]))
 			}
 			attr := ToString(a[1])
 			out := make([]any, 0, len(l))
@@ -141,7 +141,7 @@ func selectFuncs() []funcDef {
 			}
 			l, ok := toList(materialize(a[0]))
 			if !ok {
-				return nil, argErr("map", "expects a list, got %T", a[0])
+				return nil, argErr("map", "expects a list, got %s", TypeName(a[0]))
 			}
 			fname := ToString(a[1])
 			f, known := funcIndex[fname]

@@ -25,6 +25,7 @@ func Tests() []FuncDoc {
 		{"falsy", "x is falsy", "x counts as false in a condition"},
 		{"even", "x is even", "x is an even integer"},
 		{"odd", "x is odd", "x is an odd integer"},
+		{"divisibleby", "x is divisibleby(n)", "x is an integer multiple of n (also without brackets: x is divisibleby 3)"},
 		{"eq", "x is eq(y)", "x equals y (also: equalto, ==, sameas); ne, gt, ge, lt, le (and !=, >, >=, <, <=) compare too"},
 		{"match", "s is match(re)", "the regular expression matches at the start of s"},
 		{"search", "s is search(re)", "the regular expression matches somewhere in s"},

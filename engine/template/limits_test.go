@@ -53,7 +53,7 @@ func TestRenderStopsWhenCancelled(t *testing.T) {
 	_, err = tpl.RenderIn(expr.WithContext(ctx, expr.MapScope(nil)))
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, context.Canceled), "%v", err)
-	assert.Contains(t, err.Error(), "t.j2:2: stopped: context canceled")
+	assert.Regexp(t, `^t.j2:[12]: stopped: context canceled`, err.Error())
 	assert.Less(t, time.Since(start), 2*time.Second)
 
 	// {% %} inside a templated value stops too

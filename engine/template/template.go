@@ -111,6 +111,20 @@ type scope struct {
 // Context implements expr.ContextScope: the caller's context.
 func (s *scope) Context() context.Context { return expr.ScopeContext(s.base) }
 
+// Names implements expr.NamedScope: the template's names and the caller's.
+func (s *scope) Names() []string {
+	var out []string
+	if ns, ok := s.base.(expr.NamedScope); ok {
+		out = ns.Names()
+	}
+	for _, f := range s.frames {
+		for k := range f {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 func (s *scope) Lookup(name string) (any, bool) {
 	for i := len(s.frames) - 1; i >= 0; i-- {
 		if v, ok := s.frames[i][name]; ok {

@@ -19,6 +19,15 @@ exprs = [
   "names | map('upper') | list", "hosts | map(attribute='name') | list", "hosts | selectattr('role', 'equalto', 'replica') | map(attribute='ip') | list",
   "hosts | rejectattr('tags') | map(attribute='name') | list", "hosts | selectattr('tags') | list | length", "[3, 1, 3, 2] | unique | list", "range(5) | list", "range(1, 10, 3) | list",
   "multiline | indent(2)", "'hello' | capitalize", "-3 | abs", "2.5 | round", "2.567 | round(2)", "[1, 2, 3, 4] | select('odd') | list", "names | select('string') | list | length", "[0, 1, '', 'x'] | select | list", "[0, 1, '', 'x'] | reject | list",
+  # precedence of not, tuples, tests without brackets, and/or giving an operand
+  "not port == 5432", "not port == 1", "not 'alpha' in names", "not 'zeta' in names", "not names | length > 1", "not enabled and disabled", "not not enabled",
+  "'yes' if not port == 1 else 'no'", "[not enabled, not disabled]", "port in (5432, 6432)", "'x' not in ('yes', 'no')", "port not in (257, 0)", "('a',) | list", "() | length",
+  "'alpha' is in names", "'zeta' is not in names", "enabled is sameas true", "port is divisibleby 3", "port is not divisibleby 2",
+  "nothing or []", "empty or 'fallback'", "cluster_name or 'x'", "names and names[0]", "empty and empty[0]", "0 or nothing", "disabled or 0 or 'last'",
+  # Python string escapes and formatting
+  "'a\\.b'", "'\\*'", "'\\\\1'", "'\\\",\\\"'", "'x\\ty'", "'\\x41\\u00e9'", "'a\nb'.split('\n')", "'%d items' % port", "'%s-%s' % (cluster_name, port)", "'%05.1f' % ratio",
+  "'{}:{}'.format(cluster_name, port)", "'{0}/{1}/{0}'.format('a', 'b')", "{'k': {'n': 1}}",
+  "-7 % 3", "7 % -3", "7.5 % 2",
   "hosts[0].tags | join('+')", "(port | string) ~ '!'", "settings.values() | list | length", "quote_str", "[quote_str]", "'tab\\there'", "['a\\nb']", "1e3", "1.0e-7",
 ]
 cases = []

@@ -1,0 +1,49 @@
+package expr
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestMoreFilters(t *testing.T) {
+	vars := map[string]any{
+		"m":     map[string]any{"b": 1, "A": 2, "a": 3},
+		"hosts": []any{map[string]any{"name": "n1", "state": "up", "port": 5432}, map[string]any{"name": "n2", "state": "down", "port": 5433}},
+		"text":  "a\nb",
+	}
+	tests := []struct {
+		code string
+		want any
+	}{
+		{"m | dictsort", []any{[]any{"A", 2}, []any{"a", 3}, []any{"b", 1}}},
+		{"m | dictsort(true)", []any{[]any{"A", 2}, []any{"a", 3}, []any{"b", 1}}},
+		{"m | dictsort(by='value')", []any{[]any{"b", 1}, []any{"A", 2}, []any{"a", 3}}},
+		{"m | dictsort(reverse=true) | map('first') | list", []any{"b", "a", "A"}},
+		{"'/etc/postgresql/15/main' | relpath('/etc')", "postgresql/15/main"},
+		{"'a/b/c' | relpath('a')", "b/c"},
+		{"text | comment", "#\n# a\n# b\n#"},
+		{"text | comment('c')", "//\n// a\n// b\n//"},
+		{"text | comment('cblock')", "/*\n *\n * a\n * b\n *\n */"},
+		{"'a\n\nb' | comment('xml')", "<!--\n -\n - a\n -\n - b\n -\n-->"},
+		{"'x' | comment(decoration='; ')", ";\n; x\n;"},
+		{"'x' | comment('erlang', prefix_count=2, postfix_count=2)", "%\n%\n% x\n%\n%"},
+		{"hosts | json_query('[?state==`up`].name')", []any{"n1"}},
+		{"hosts | json_query('[].port')", []any{5432, 5433}},
+		{"hosts | json_query('[0]')", map[string]any{"name": "n1", "state": "up", "port": 5432}},
+		{"'abcb' | regex_replace('(b)', '<\\\\1>')", "a<b>c<b>"},
+		{"'abcb' | regex_replace('(?P<x>b)', '[\\\\g<x>\\\\g<1>]')", "a[bb]c[bb]"},
+		{"'15.4' is version('15', '>=')", true},
+		{"'15.4' is version('15.10', 'lt')", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.code, func(t *testing.T) {
+			got, err := Eval(tt.code, vars)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+	_, err := Eval("hosts | json_query('[?')", vars)
+	assert.ErrorContains(t, err, "json_query")
+}
