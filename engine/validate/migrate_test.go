@@ -35,7 +35,7 @@ func TestAnsibleConstructs(t *testing.T) {
 		{"collection git", "ansible.builtin.git: repo=x dest=/y", 4, 7, `unknown module or keyword "ansible.builtin.git"`, "creates:"},
 		{"filter title", "debug:\n        msg: \"{{ x | title }}\"", 5, 9, `unknown function "title"`, "capitalize(s)"},
 		{"filter random", "debug:\n        msg: \"{{ [1, 2] | random }}\"", 5, 9, `unknown function "random"`, "runs are repeatable"},
-		{"query", "debug:\n        msg: \"{{ query('inventory_hostnames', 'all') }}\"", 5, 9, `unknown function "query"`, "groups['NAME']"},
+		{"query", "debug:\n        msg: \"{{ query('inventory_hostnames', 'all') }}\"", 5, 9, `unknown lookup "inventory_hostnames"`, ""},
 		{"version_compare", "debug: msg=hi\n      when: x is version_compare('1', '>=')", 5, 13, `version_compare`, "version(a, b, '>=')"},
 		{"test regex", "debug: msg=hi\n      when: x is regex('a')", 5, 13, `unknown test "regex"`, "x is search(pattern)"},
 		{"string repeat", "debug:\n        msg: \"{{ '=' * 3 }}\"", 5, 9, "invalid operation: *", "repeat('s', n)"},
