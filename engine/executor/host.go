@@ -699,17 +699,24 @@ func (pr *playRun) finder(t *playbook.Task, sc *scope) func(kind, name string) (
 		}
 		var tried []string
 		if role != nil {
-			p := path.Join(kind, name)
-			if role.OnDisk {
-				full := filepath.Join(role.Path, p)
-				tried = append(tried, full)
-				if _, err := os.Stat(full); err == nil {
-					return full, nil
+			// In the role's folder of that kind, then from the role's top,
+			// as Ansible does: src: templates/x.j2 names the same file as
+			// src: x.j2.
+			for _, p := range []string{path.Join(kind, name), path.Clean(name)} {
+				if strings.HasPrefix(p, "../") || p == ".." {
+					continue
 				}
-			} else if data, err := fs.ReadFile(role.FS, path.Join(role.Path, p)); err == nil {
-				return pr.e.materialize(role.Name, p, data)
-			} else {
-				tried = append(tried, "(built-in) roles/"+role.Name+"/"+p)
+				if role.OnDisk {
+					full := filepath.Join(role.Path, p)
+					tried = append(tried, full)
+					if _, err := os.Stat(full); err == nil {
+						return full, nil
+					}
+				} else if data, err := fs.ReadFile(role.FS, path.Join(role.Path, p)); err == nil {
+					return pr.e.materialize(role.Name, p, data)
+				} else {
+					tried = append(tried, "(built-in) roles/"+role.Name+"/"+p)
+				}
 			}
 		}
 		for _, p := range []string{filepath.Join(pr.pb.Dir, kind, name), filepath.Join(pr.pb.Dir, name)} {
