@@ -29,6 +29,8 @@ const ctUnit = "[Unit]\nDescription=tpago contract test\n[Service]\nExecStart=/b
 var contractCases = map[string]contractCase{
 	"apt": {setup: `apt-get -y purge hello >/dev/null 2>&1; [ -n "$(ls /var/lib/apt/lists | grep -v -e lock -e partial)" ] || apt-get -qq update`,
 		args: func(string) map[string]any { return map[string]any{"name": "hello", "install_recommends": false} }},
+	"package": {setup: `apt-get -y purge hello >/dev/null 2>&1; true`, diff: true,
+		args: func(string) map[string]any { return map[string]any{"name": "hello"} }},
 	"authorized_key": {setup: `id ctkey >/dev/null 2>&1 || useradd -m ctkey; rm -rf /home/ctkey/.ssh`, diff: true,
 		args: func(string) map[string]any {
 			return map[string]any{"user": "ctkey", "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ0m0S7bq4hTq0Y2f3N6Yt4j4K8sS9x0m3vR1pQ2w5Zt ct@contract"}
