@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -780,15 +782,25 @@ func (e *Executor) addResultSecrets(r *TaskResult) {
 	for _, it := range r.Items {
 		e.addResultSecrets(it)
 	}
-	if s, ok := r.Result["stdout"].(string); ok {
-		// Short outputs (active, yes, 0) are words, not secrets.
-		if s = strings.TrimSpace(s); len(s) >= 8 {
-			e.addSecret(s)
-			for _, l := range strings.Split(s, "\n") {
-				if l = strings.TrimSpace(l); len(l) >= 8 {
-					e.addSecret(l)
-				}
-			}
+	s, _ := r.Result["stdout"].(string)
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); looksSecret(l) {
+			e.addSecret(l)
 		}
 	}
+}
+
+// looksSecret tells a password or key line from ordinary output (a word,
+// a number, an address, a sentence), which masking must leave readable.
+func looksSecret(s string) bool {
+	if len(s) < 12 || strings.ContainsAny(s, " \t") || strings.HasPrefix(s, "-----") {
+		return false
+	}
+	if _, err := netip.ParseAddr(s); err == nil {
+		return false
+	}
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
+		return false
+	}
+	return true
 }
