@@ -1,11 +1,13 @@
 package modules
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -126,7 +128,12 @@ func TestEveryMutatingModuleKeepsTheCheckContract(t *testing.T) {
 			require.True(t, ok, "module %s changes hosts but has no case in contractCases: add one", name)
 			local := filepath.Join(dir, "local-"+name)
 			require.NoError(t, os.MkdirAll(local, 0o755))
-			sh(t, "mkdir -p /tmp/ct; "+tc.setup+"; true")
+			// Setup may update apt's lists: minutes on a busy machine.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			out, err := testHost.Run(ctx, "mkdir -p /tmp/ct; "+tc.setup+"; true")
+			cancel()
+			require.NoError(t, err, "setup of %s", name)
+			require.Equal(t, 0, out.RC, "setup of %s: %s%s", name, out.Stdout, out.Stderr)
 			state := func() string {
 				var b strings.Builder
 				b.WriteString(sh(t, hostState))
