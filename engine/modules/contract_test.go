@@ -101,6 +101,9 @@ echo "packages: $(dpkg-query -W -f '${Package} ${Status}\n' | md5sum)"`
 // where it has one) and changes nothing, the real run changes, the next
 // run changes nothing, and check mode then agrees.
 func TestEveryMutatingModuleKeepsTheCheckContract(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a real Debian host (Docker, minutes): runs without -short")
+	}
 	rt := remoteRT(t)
 	dir := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "templates"), 0o755))
