@@ -3,6 +3,7 @@ package executor
 import (
 	"strings"
 
+	"github.com/tpago/tpago/engine/expr"
 	"github.com/tpago/tpago/engine/module"
 	"github.com/tpago/tpago/engine/playbook"
 )
@@ -131,6 +132,14 @@ func (m *masked) value(v any) any {
 			out[i] = m.mask(e)
 		}
 		return out
+	case map[string]string:
+		out := make(map[string]string, len(x))
+		for k, e := range x {
+			out[k] = m.mask(e)
+		}
+		return out
+	case expr.Raw:
+		return expr.Raw{Value: m.value(x.Value)}
 	}
 	return v
 }

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -634,17 +636,24 @@ func (pr *playRun) finder(t *playbook.Task, sc *scope) func(kind, name string) (
 		}
 		var tried []string
 		if role != nil {
-			p := path.Join(kind, name)
-			if role.OnDisk {
-				full := filepath.Join(role.Path, p)
-				tried = append(tried, full)
-				if _, err := os.Stat(full); err == nil {
-					return full, nil
+			// In the role's folder of that kind, then from the role's top,
+			// as Ansible does: src: templates/x.j2 names the same file as
+			// src: x.j2.
+			for _, p := range []string{path.Join(kind, name), path.Clean(name)} {
+				if strings.HasPrefix(p, "../") || p == ".." {
+					continue
 				}
-			} else if data, err := fs.ReadFile(role.FS, path.Join(role.Path, p)); err == nil {
-				return pr.e.materialize(role.Name, p, data)
-			} else {
-				tried = append(tried, "(built-in) roles/"+role.Name+"/"+p)
+				if role.OnDisk {
+					full := filepath.Join(role.Path, p)
+					tried = append(tried, full)
+					if _, err := os.Stat(full); err == nil {
+						return full, nil
+					}
+				} else if data, err := fs.ReadFile(role.FS, path.Join(role.Path, p)); err == nil {
+					return pr.e.materialize(role.Name, p, data)
+				} else {
+					tried = append(tried, "(built-in) roles/"+role.Name+"/"+p)
+				}
 			}
 		}
 		for _, p := range []string{filepath.Join(pr.pb.Dir, kind, name), filepath.Join(pr.pb.Dir, name)} {
@@ -708,15 +717,25 @@ func (e *Executor) addResultSecrets(r *TaskResult) {
 	for _, it := range r.Items {
 		e.addResultSecrets(it)
 	}
-	if s, ok := r.Result["stdout"].(string); ok {
-		// Short outputs (active, yes, 0) are words, not secrets.
-		if s = strings.TrimSpace(s); len(s) >= 8 {
-			e.addSecret(s)
-			for _, l := range strings.Split(s, "\n") {
-				if l = strings.TrimSpace(l); len(l) >= 8 {
-					e.addSecret(l)
-				}
-			}
+	s, _ := r.Result["stdout"].(string)
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); looksSecret(l) {
+			e.addSecret(l)
 		}
 	}
+}
+
+// looksSecret tells a password or key line from ordinary output (a word,
+// a number, an address, a sentence), which masking must leave readable.
+func looksSecret(s string) bool {
+	if len(s) < 12 || strings.ContainsAny(s, " \t") || strings.HasPrefix(s, "-----") {
+		return false
+	}
+	if _, err := netip.ParseAddr(s); err == nil {
+		return false
+	}
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
+		return false
+	}
+	return true
 }

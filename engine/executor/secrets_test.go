@@ -241,3 +241,20 @@ func TestCheckModeSkipsModulesWithoutCheckSupport(t *testing.T) {
 	assert.FileExists(t, f)
 	assert.Equal(t, 1, stat(r, "h1").Changed, r.out)
 }
+
+// What a no_log task printed is a secret when it looks like one; words,
+// numbers and addresses stay readable.
+func TestNoLogOutputMaskedOnlyWhenItLooksSecret(t *testing.T) {
+	dir := t.TempDir()
+	pb := writeFile(t, dir, "site.yml", `- hosts: h1
+  gather_facts: false
+  tasks:
+    - command: printf '10.33.0.12\nactive\n1234567890123\nc2VjcmV0LXRva2VuLTk4NzY=\n'
+      register: r
+      no_log: true
+    - debug:
+        msg: "{{ r.stdout_lines | join(' ') }}"
+`)
+	r := runPlaybook(t, loadInventory(t, "testdata/basic/inventory.yml"), pb, executor.Options{})
+	assert.Contains(t, r.out, `"msg": "10.33.0.12 active 1234567890123 ********"`)
+}

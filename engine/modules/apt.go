@@ -37,7 +37,7 @@ func (*Apt) Spec() module.Spec {
 
 const aptScript = `
 export DEBIAN_FRONTEND=noninteractive
-command -v apt-get >/dev/null || die "apt-get not found: the apt module needs a Debian-like host"
+command -v apt-get >/dev/null || die "apt-get not found: the $front module needs a Debian-like host"
 log=$(mktemp) || die "cannot create a temporary file"
 trap 'rm -f "$log"' EXIT
 status() { dpkg-query -W -f='${db:Status-Abbrev}|${Version}\n' "$1" 2>/dev/null | head -n1; }
@@ -108,6 +108,12 @@ true
 
 // Run implements module.Module.
 func (*Apt) Run(ctx context.Context, rt *module.Runtime, args module.Args) (*module.Result, error) {
+	return runApt(ctx, rt, args, "apt")
+}
+
+// runApt runs apt for the module named front (apt, or package in front
+// of it).
+func runApt(ctx context.Context, rt *module.Runtime, args module.Args, front string) (*module.Result, error) {
 	var pkgs []string
 	for _, p := range args.Strings("name") {
 		p = strings.TrimSpace(p)
@@ -128,7 +134,7 @@ func (*Apt) Run(ctx context.Context, rt *module.Runtime, args module.Args) (*mod
 			recommends = "--no-install-recommends"
 		}
 	}
-	s := newScript(rt).set("pkgs", strings.Join(pkgs, " ")).set("state", state).setb("UPDATE", args.Bool("update_cache")).
+	s := newScript(rt).set("front", front).set("pkgs", strings.Join(pkgs, " ")).set("state", state).setb("UPDATE", args.Bool("update_cache")).
 		set("valid", fmt.Sprint(args.Int("cache_valid_time"))).set("recommends", recommends).setb("PURGE", args.Bool("purge")).
 		setb("AUTOREMOVE", args.Bool("autoremove")).set("locktimeout", fmt.Sprint(args.Int("lock_timeout")))
 	s.line(aptScript)

@@ -69,8 +69,14 @@ directory)
   absent)
     changed=1
     if [ "$CHECK" = 0 ]; then
+      # As Ansible, mode and owner go to every folder made, parents too
+      # (top down), not only to the last one.
+      made= d=$p
+      while [ ! -e "$d" ] && [ ! -L "$d" ] && [ "$d" != / ] && [ "$d" != . ]; do made="$d$nl$made"; d=$(dirname "$d"); done
       mkdir -p "$p" || die "cannot create directory $p"
-      attrs "$p" "$mode" "$owner" "$group"
+      IFS=$nl
+      for d in $made; do unset IFS; attrs "$d" "$mode" "$owner" "$group"; IFS=$nl; done
+      unset IFS
     fi ;;
   directory) attrs "$p" "$mode" "$owner" "$group" ;;
   link)

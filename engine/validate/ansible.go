@@ -46,7 +46,6 @@ var AnsibleFilters = map[string]string{
 // AnsibleModules says, for Ansible modules that tpago does not have, what
 // to use instead.
 var AnsibleModules = map[string]string{
-	"package":             "use apt: (tpago deploys to Debian)",
 	"yum":                 "tpago deploys to Debian: use apt:",
 	"dnf":                 "tpago deploys to Debian: use apt:",
 	"apt_repository":      "write the source with copy: into /etc/apt/sources.list.d/, then apt: update_cache: true",

@@ -31,7 +31,7 @@ func TestAnsibleConstructs(t *testing.T) {
 		{"async", "command: sleep 1\n      async: 10", 5, 7, "async is not supported", "run the command in the foreground"},
 		{"become_method su", "debug: msg=hi\n      become_method: su", 5, 22, `become_method "su" is not supported: tpago escalates with sudo`, ""},
 		{"include_vars", "include_vars: more.yml", 4, 7, `unknown module or keyword "include_vars"`, "use vars_files:"},
-		{"package", "package: name=nginx", 4, 7, `unknown module or keyword "package"`, "use apt:"},
+		{"yum", "yum: name=nginx", 4, 7, `unknown module or keyword "yum"`, "use apt:"},
 		{"collection git", "ansible.builtin.git: repo=x dest=/y", 4, 7, `unknown module or keyword "ansible.builtin.git"`, "creates:"},
 		{"filter title", "debug:\n        msg: \"{{ x | title }}\"", 5, 9, `unknown function "title"`, "capitalize(s)"},
 		{"filter random", "debug:\n        msg: \"{{ [1, 2] | random }}\"", 5, 9, `unknown function "random"`, "runs are repeatable"},

@@ -456,8 +456,12 @@ func (a *analyzer) findFile(kind, src string, r *playbook.Role) ([]byte, string,
 		data, ok := read(src)
 		return data, src, ok, []string{src}
 	}
-	if r != nil {
-		p := path.Join(kind, src)
+	// In the role: its folder of that kind, then its top (src:
+	// templates/x.j2 is accepted, as by Ansible and the executor).
+	for _, p := range []string{path.Join(kind, src), path.Clean(src)} {
+		if r == nil || strings.HasPrefix(p, "../") || p == ".." {
+			break
+		}
 		if r.OnDisk {
 			full := filepath.Join(r.Path, p)
 			tried = append(tried, full)
