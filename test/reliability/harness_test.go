@@ -216,7 +216,7 @@ func newCluster(t *testing.T, prefix string, o clusterOpts) *cluster {
 		c.Net = cfg.DockerNetworks[0].Name
 	}
 	for _, in := range cfg.Instances {
-		c.Nodes = append(c.Nodes, node{Name: in.Name, Container: cfg.ClusterName + "-" + in.Name,
+		c.Nodes = append(c.Nodes, node{Name: in.Name, Container: docker.ContainerName(cfg.ClusterName, in.Name),
 			IP: in.IPAddress, Roles: in.Role, Upstream: in.Upstream})
 	}
 	if o.settings != nil || len(o.vars) > 0 {
