@@ -3,6 +3,7 @@ package template
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/tpago/tpago/engine/expr"
 )
@@ -30,7 +31,11 @@ func FuzzTemplate(f *testing.F) {
 			}
 			return
 		}
+		start := time.Now()
 		out, err := tpl.Render(vars)
+		if took := time.Since(start); took > 3*time.Second {
+			t.Fatalf("Render(%q) took %v", text, took)
+		}
 		if err == nil && len(out) > expr.MaxValueSize() {
 			t.Fatalf("Render(%q) gave %d bytes", text, len(out))
 		}
