@@ -2,6 +2,7 @@ package expr
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -177,7 +178,7 @@ func TestEval(t *testing.T) {
 		{"{'b': [1, 2], 'a': 'x'} | to_json", `{"a": "x", "b": [1, 2]}`},
 		{"{'a': [1]} | to_nice_json", "{\n    \"a\": [\n        1\n    ]\n}"},
 		{"'{\"a\": [1, 2.5]}' | from_json", map[string]any{"a": []any{1, 2.5}}},
-		{"'a: [1, x]' | from_yaml", map[string]any{"a": []any{uint64(1), "x"}}},
+		{"'a: [1, x]' | from_yaml", map[string]any{"a": []any{1, "x"}}},
 		{"{'a': 1} | to_yaml", "a: 1\n"},
 		{"'hi' | b64encode", "aGk="},
 		{"'aGk=' | b64decode", "hi"},
@@ -564,4 +565,16 @@ func BenchmarkCompile(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// from_yaml reads through yamlx: an alias bomb is refused, not expanded.
+func TestFromYAMLRefusesAliasBombs(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("a0: &a0 [x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i < 9; i++ {
+		fmt.Fprintf(&b, "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1)
+	}
+	_, err := Eval("s | from_yaml", map[string]any{"s": b.String()})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "alias")
 }

@@ -9,7 +9,9 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml"
+
 	"github.com/jmespath/go-jmespath"
+	"github.com/tpago/tpago/yamlx"
 )
 
 // encodingFuncs registers JSON, YAML and base64.
@@ -60,11 +62,17 @@ func encodingFuncs(r *registry) {
 	add("to_yaml", "to_yaml(v)", "v as YAML", toYAML("to_yaml", yaml.Indent(2)))
 	add("to_nice_yaml", "to_nice_yaml(v)", "v as block-style YAML indented by 4", toYAML("to_nice_yaml", yaml.Indent(4), yaml.IndentSequence(true)))
 	addN("from_yaml", "from_yaml(s)", "the value the YAML text s holds", 1, 1, func(a ...any) (any, error) {
-		var v any
-		if err := yaml.Unmarshal([]byte(str(a[0])), &v); err != nil {
+		// Through yamlx: the same bounds on aliases, depth and size as
+		// every YAML file tpago reads.
+		s := str(a[0])
+		if strings.TrimSpace(s) == "" {
+			return nil, nil
+		}
+		n, err := yamlx.ParseOne("from_yaml", []byte(s))
+		if err != nil {
 			return nil, argErr("from_yaml", "%v", err)
 		}
-		return v, nil
+		return n.Plain(), nil
 	})
 	add("b64encode", "b64encode(s)", "s in base64", str1("b64encode", func(s string) any { return base64.StdEncoding.EncodeToString([]byte(s)) }))
 	addN("b64decode", "b64decode(s)", "the text that base64 s encodes", 1, 1, func(a ...any) (any, error) {

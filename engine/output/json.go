@@ -2,7 +2,9 @@ package output
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
+	"math"
 	"sync"
 	"time"
 
@@ -29,9 +31,45 @@ func (j *JSON) emit(ev map[string]any) {
 	ev["time"] = time.Now().UTC().Format(time.RFC3339Nano)
 	b, err := json.Marshal(ev)
 	if err != nil {
-		return
+		// No event is dropped: values JSON cannot hold (NaN, ±Inf, a
+		// channel…) are written as their text, and the event says so.
+		safe := jsonSafe(ev).(map[string]any)
+		safe["encode_error"] = err.Error()
+		if b, err = json.Marshal(safe); err != nil {
+			b, _ = json.Marshal(map[string]any{"event": ev["event"], "time": ev["time"], "encode_error": err.Error()})
+		}
 	}
 	j.W.Write(append(b, '\n'))
+}
+
+// jsonSafe returns v with every value encoding/json refuses replaced by
+// its text.
+func jsonSafe(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = jsonSafe(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = jsonSafe(e)
+		}
+		return out
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Sprint(x)
+		}
+		return x
+	case float32:
+		return jsonSafe(float64(x))
+	}
+	if _, err := json.Marshal(v); err != nil {
+		return fmt.Sprint(v)
+	}
+	return v
 }
 
 // PlayStart implements executor.Callback.
