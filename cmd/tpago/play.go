@@ -254,14 +254,14 @@ func runPlaybook(ctx context.Context, req playRequest) error {
 	ex := executor.New(executor.Options{})
 	var cb executor.Callback
 	if f.json {
-		cb = &output.JSON{W: out, Secrets: func() []string { return ex.Secrets() }}
+		cb = &output.JSON{W: out}
 	} else {
 		color := false
 		if fo, ok := out.(*os.File); ok {
 			color = output.IsTerminal(fo) && os.Getenv("NO_COLOR") == ""
 		}
 		cb = &output.Writer{W: out, Color: color, Live: color, Verbosity: f.verbose, Diff: f.diff, Check: f.check,
-			Profile: f.profile, Secrets: func() []string { return ex.Secrets() }}
+			Profile: f.profile}
 	}
 	*ex = *executor.New(executor.Options{
 		Inventory: inv, Limit: f.limit, Tags: f.tags, SkipTags: f.skip, ExtraVars: extra,

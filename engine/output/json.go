@@ -14,13 +14,8 @@ import (
 
 // JSON writes one JSON object per line per event, for programs.
 type JSON struct {
-	W io.Writer
-	// Secrets is ignored: the executor masks secrets and no_log results
-	// before any callback sees them.
-	//
-	// Deprecated: leave it unset.
-	Secrets func() []string
-	mu      sync.Mutex
+	W  io.Writer
+	mu sync.Mutex
 }
 
 var _ executor.Callback = (*JSON)(nil)

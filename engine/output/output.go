@@ -27,11 +27,6 @@ type Writer struct {
 	Verbosity int
 	Diff      bool
 	Check     bool
-	// Secrets is ignored: the executor masks secrets and no_log results
-	// before any callback sees them.
-	//
-	// Deprecated: leave it unset.
-	Secrets func() []string
 
 	// Live shows, on a terminal, how long the running task has taken and
 	// how many hosts are done, on a line that the next result replaces.
