@@ -12,11 +12,6 @@ import (
 	"github.com/tpago/tpago/exitcode"
 )
 
-// exitWith returns an error that makes tpago exit with code after printing
-// err; a nil err exits silently. It is exitcode.With, kept for the
-// commands that still call it.
-func exitWith(code int, err error) error { return exitcode.With(code, err) }
-
 // commands are added to the root by the files of this package, each in its
 // own init, so that each subcommand lives in one file.
 var commands []func() *cobra.Command

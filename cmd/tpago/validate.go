@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -129,11 +130,24 @@ func validateCluster(dir string, extra map[string]any) []validate.Finding {
 	if res.Playbook == nil {
 		return findings
 	}
-	// The test playbook runs on the same inventory.
-	if tPath, tData, err := cl.architecturePlaybook("test.yml"); err == nil {
+	// The test, status and switchover playbooks run on the same inventory;
+	// tpago switchover gives the candidate as an extra variable.
+	for _, name := range []string{"test.yml", "status.yml", "switchover.yml"} {
+		path, data, err := cl.architecturePlaybook(name)
+		if err != nil {
+			continue
+		}
+		o := opts
+		if name == "switchover.yml" {
+			o.ExtraVars = maps.Clone(extra)
+			if o.ExtraVars == nil {
+				o.ExtraVars = map[string]any{}
+			}
+			o.ExtraVars["candidate"] = "a-replica"
+		}
 		tld := newLoader(rolePaths)
 		tld.PlaybookFS = m1.Playbooks
-		findings = append(findings, validate.Playbook(tld, tPath, tData, opts).Findings...)
+		findings = append(findings, validate.Playbook(tld, path, data, o).Findings...)
 	}
 
 	// Hooks: task files the deploy includes by name.

@@ -89,3 +89,22 @@ func TestValidateBadPlaybookExitsTwo(t *testing.T) {
 	out, code = authorCLI(t, "validate", pb, "-e", "pg_prot=1")
 	assert.Equal(t, 0, code, out)
 }
+
+// validate DIR checks the cluster's own status and switchover playbooks
+// too, as the commands that run them would read them.
+func TestValidateClusterChecksItsOwnOperationPlaybooks(t *testing.T) {
+	for _, name := range []string{"status.yml", "switchover.yml"} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "c")
+			copyTree(t, "../../examples/cluster", dir)
+			require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte("- hosts: all\n  tasks:\n    - debug:\n        msg: \"{{ candidate }} {{ nosuchvar }}\"\n"), 0o644))
+			out, code := authorCLI(t, "validate", dir)
+			require.Equal(t, 2, code, out)
+			assert.Contains(t, out, name+":4:")
+			assert.Contains(t, out, `undefined variable "nosuchvar"`)
+			if name == "switchover.yml" {
+				assert.NotContains(t, out, `"candidate"`, "tpago switchover gives the candidate")
+			}
+		})
+	}
+}
