@@ -218,9 +218,7 @@ func firstFoundLookup(lc lookupCall, terms []any) ([]any, error) {
 			}
 		}
 		if v != nil {
-			for _, s := range strings.FieldsFunc(ToString(v), func(r rune) bool { return r == ',' || r == ';' }) {
-				*dst = append(*dst, s)
-			}
+			*dst = append(*dst, strings.FieldsFunc(ToString(v), func(r rune) bool { return r == ',' || r == ';' })...)
 		}
 	}
 	for _, t := range terms {
