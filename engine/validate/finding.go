@@ -44,25 +44,11 @@ func (f Finding) Pos() string {
 // String is the finding as printed for people: file:line:col: reason, the
 // snippet, the hint and the chain.
 func (f Finding) String() string {
-	var b strings.Builder
+	e := yamlx.Error{Msg: f.Reason, Hint: f.Hint, Chain: f.Chain, Snippet: f.Snippet}
 	if f.File != "" {
-		b.WriteString(f.Pos())
-		b.WriteString(": ")
+		e.Pos = yamlx.Pos{File: f.File, Line: f.Line, Col: f.Col}
 	}
-	b.WriteString(f.Reason)
-	if f.Snippet != "" {
-		b.WriteString("\n")
-		b.WriteString(f.Snippet)
-	}
-	if f.Hint != "" {
-		b.WriteString("\n  hint: ")
-		b.WriteString(f.Hint)
-	}
-	for _, c := range f.Chain {
-		b.WriteString("\n  ")
-		b.WriteString(c)
-	}
-	return b.String()
+	return e.Error()
 }
 
 // at makes a finding at pos with its snippet.
