@@ -42,13 +42,7 @@ func dictFuncs(r *registry) {
 		if err != nil {
 			return nil, err
 		}
-		kn, vn := "key", "value"
-		if len(a) > 1 {
-			kn = str(a[1])
-		}
-		if len(a) > 2 {
-			vn = str(a[2])
-		}
+		kn, vn := keyValueNames(a)
 		out := make([]any, 0, len(m))
 		for _, k := range sortedKeys(m) {
 			out = append(out, map[string]any{kn: k, vn: m[k]})
@@ -60,13 +54,7 @@ func dictFuncs(r *registry) {
 		if err != nil {
 			return nil, err
 		}
-		kn, vn := "key", "value"
-		if len(a) > 1 {
-			kn = str(a[1])
-		}
-		if len(a) > 2 {
-			vn = str(a[2])
-		}
+		kn, vn := keyValueNames(a)
 		out := map[string]any{}
 		for _, e := range l {
 			m, err := mapArg("items2dict", e)
@@ -192,4 +180,17 @@ func dictsort(a ...any) (any, error) {
 		out[i] = []any{k, m[k]}
 	}
 	return out, nil
+}
+
+// keyValueNames reads the optional key_name and value_name arguments of
+// dict2items and items2dict (a[1], a[2]): "key" and "value" by default.
+func keyValueNames(a []any) (string, string) {
+	kn, vn := "key", "value"
+	if len(a) > 1 {
+		kn = str(a[1])
+	}
+	if len(a) > 2 {
+		vn = str(a[2])
+	}
+	return kn, vn
 }
