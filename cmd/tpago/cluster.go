@@ -61,6 +61,13 @@ func withInventory(cl *cluster.Cluster) (*clusterDir, error) {
 // of one of the cluster directory's own roles: config.yml's templates may
 // use those.
 func roleDefaults(dir string) func(string) bool {
+	names := roleVarNames(dir)
+	return func(n string) bool { return names[n] }
+}
+
+// roleVarNames are the variables that the built-in roles and the cluster
+// directory's roles define in defaults/main.yml and vars/main.yml.
+func roleVarNames(dir string) map[string]bool {
 	names := map[string]bool{}
 	add := func(data []byte) {
 		var m map[string]any
@@ -84,7 +91,7 @@ func roleDefaults(dir string) func(string) bool {
 			}
 		}
 	}
-	return func(n string) bool { return names[n] }
+	return names
 }
 
 // loadProvisioned loads a cluster directory whose hosts have been

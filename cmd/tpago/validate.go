@@ -25,7 +25,7 @@ func init() { commands = append(commands, newValidateCmd) }
 func newValidateCmd() *cobra.Command {
 	var inv string
 	var extra []string
-	var asJSON bool
+	var asJSON, strict bool
 	c := &cobra.Command{
 		Use:   "validate PLAYBOOK|CLUSTER_DIR|ROLE_DIR",
 		Short: "Check a playbook, a cluster directory or a role without contacting any host",
@@ -39,7 +39,10 @@ and roles, handlers, templates (found and parsed), and variables that nothing
   tpago validate roles/pgaudit      # one role on its own
 
 Each problem is printed as file:line:col with the line, a caret and a hint.
-Exit status: 0 when nothing is found, 2 otherwise.`,
+A variable of config.yml that no playbook, role or other setting reads is a
+warning (it does nothing: a typo, or a TPA setting tpago does not act on);
+--strict makes warnings problems.
+Exit status: 0 when no problem is found, 2 otherwise.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			ev, err := parseExtraVars(extra)
@@ -50,9 +53,10 @@ Exit status: 0 when nothing is found, 2 otherwise.`,
 			if err != nil {
 				return exitcode.Bad(err)
 			}
-			return reportFindings(c.OutOrStdout(), args[0], findings, asJSON)
+			return reportFindings(c.OutOrStdout(), args[0], findings, asJSON, strict)
 		},
 	}
+	c.Flags().BoolVar(&strict, "strict", false, "count warnings (settings that do nothing) as problems")
 	c.Flags().StringVarP(&inv, "inventory", "i", "", "inventory file or folder (YAML), or a comma-separated host list")
 	c.Flags().StringArrayVarP(&extra, "extra-vars", "e", nil, "extra variables: k=v, YAML/JSON, or @file.yml")
 	c.Flags().BoolVar(&asJSON, "json", false, "print the findings as JSON")
@@ -130,6 +134,10 @@ func validateCluster(dir string, extra map[string]any) []validate.Finding {
 	if res.Playbook == nil {
 		return findings
 	}
+	used := map[string]bool{} // the variables the playbooks read
+	for _, n := range res.Used {
+		used[n] = true
+	}
 	// The test, status and switchover playbooks run on the same inventory;
 	// tpago switchover gives the candidate as an extra variable.
 	for _, name := range []string{"test.yml", "status.yml", "switchover.yml"} {
@@ -147,7 +155,11 @@ func validateCluster(dir string, extra map[string]any) []validate.Finding {
 		}
 		tld := newLoader(rolePaths)
 		tld.PlaybookFS = m1.Playbooks
-		findings = append(findings, validate.Playbook(tld, path, data, o).Findings...)
+		r := validate.Playbook(tld, path, data, o)
+		findings = append(findings, r.Findings...)
+		for _, n := range r.Used {
+			used[n] = true
+		}
 	}
 
 	// Hooks: task files the deploy includes by name.
@@ -167,23 +179,40 @@ func validateCluster(dir string, extra map[string]any) []validate.Finding {
 		hr := validate.Tasks(newLoader(rolePaths), f, validate.Options{Inventory: inv, ExtraVars: extra,
 			Known: known, Handlers: res.Handlers, Dir: abs})
 		findings = append(findings, hr.Findings...)
+		for _, n := range hr.Used {
+			used[n] = true
+		}
 	}
 
 	// Roles in roles/ that the deploy does not use are checked on their own.
-	used := map[string]bool{}
+	usedRoles := map[string]bool{}
 	for _, p := range res.Playbook.Plays {
 		for _, r := range p.AllRoles {
-			used[r.Path] = true
+			usedRoles[r.Path] = true
 		}
 	}
 	roleDirs, _ := filepath.Glob(filepath.Join(abs, "roles", "*"))
 	sort.Strings(roleDirs)
 	for _, rd := range roleDirs {
-		if st, err := os.Stat(rd); err != nil || !st.IsDir() || used[rd] {
+		if st, err := os.Stat(rd); err != nil || !st.IsDir() || usedRoles[rd] {
 			continue
 		}
 		findings = append(findings, validateRole(newLoader(rolePaths), rd, validate.Options{Inventory: inv,
 			ExtraVars: extra, Known: res.Defined})...)
+	}
+	// config.yml's variables that nothing reads do nothing: say so.
+	defaults := roleVarNames(abs)
+	known := make([]string, 0, len(defaults)+len(used))
+	for n := range defaults {
+		known = append(known, n)
+	}
+	for n := range used {
+		known = append(known, n)
+	}
+	for _, f := range validate.FromError(cfg.UnreadVars(func(n string) bool { return used[n] || defaults[n] }, known)) {
+		f.Warning = true
+		f.Hint = "remove it, or check its spelling; docs/role-variables.md lists what the built-in roles read"
+		findings = append(findings, f)
 	}
 	return validate.Sorted(findings)
 }
@@ -238,32 +267,45 @@ func unknownHook(file, name string, hooks map[string]bool) validate.Finding {
 	return f
 }
 
-func reportFindings(out io.Writer, target string, findings []validate.Finding, asJSON bool) error {
+func reportFindings(out io.Writer, target string, findings []validate.Finding, asJSON, strict bool) error {
+	problems := 0
+	for _, f := range findings {
+		if !f.Warning || strict {
+			problems++
+		}
+	}
 	if asJSON {
 		if findings == nil {
 			findings = []validate.Finding{}
 		}
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(map[string]any{"target": target, "ok": len(findings) == 0, "findings": findings}); err != nil {
+		if err := enc.Encode(map[string]any{"target": target, "ok": problems == 0, "findings": findings}); err != nil {
 			return err
 		}
-		if len(findings) > 0 {
+		if problems > 0 {
 			return exitcode.With(exitcode.BadInput, nil)
 		}
-		return nil
-	}
-	if len(findings) == 0 {
-		fmt.Fprintf(out, "%s: ok, no problem found (no host was contacted)\n", target)
 		return nil
 	}
 	for _, f := range findings {
 		fmt.Fprintln(out, f.String())
 		fmt.Fprintln(out)
 	}
-	s := "s"
-	if len(findings) == 1 {
-		s = ""
+	warnings := ""
+	if n := len(findings) - problems; n > 0 {
+		warnings = fmt.Sprintf(", %d warning%s", n, plural(n))
 	}
-	return exitcode.Bad(fmt.Errorf("%s: %d problem%s found (no host was contacted)", target, len(findings), s))
+	if problems == 0 {
+		fmt.Fprintf(out, "%s: ok, no problem found%s (no host was contacted)\n", target, warnings)
+		return nil
+	}
+	return exitcode.Bad(fmt.Errorf("%s: %d problem%s found (no host was contacted)", target, problems, plural(problems)))
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

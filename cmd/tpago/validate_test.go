@@ -108,3 +108,30 @@ func TestValidateClusterChecksItsOwnOperationPlaybooks(t *testing.T) {
 		})
 	}
 }
+
+// A config.yml variable that nothing reads is a warning (exit 0), an
+// error with --strict; what configure writes is all read.
+func TestValidateWarnsOfSettingsThatDoNothing(t *testing.T) {
+	for _, fm := range []string{"repmgr", "patroni", "efm"} {
+		dir := filepath.Join(t.TempDir(), fm)
+		out, code := authorCLI(t, "configure", dir, "-a", "M1", "--platform", "docker", "--postgresql", "15", "--failover-manager", fm, "--no-git")
+		require.Equal(t, 0, code, out)
+		out, code = authorCLI(t, "validate", dir, "--strict")
+		require.Equal(t, 0, code, out)
+		assert.NotContains(t, out, "warning", "configure writes only settings that something reads")
+	}
+
+	dir := filepath.Join(t.TempDir(), "c")
+	copyTree(t, "../../examples/cluster", dir)
+	cfg := filepath.Join(dir, "config.yml")
+	data, err := os.ReadFile(cfg)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(cfg, []byte(strings.Replace(string(data), "cluster_vars:\n", "cluster_vars:\n  postgres_conf_setings: {}\n", 1)), 0o644))
+	out, code := authorCLI(t, "validate", dir)
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, `warning: cluster_vars: no playbook or role reads "postgres_conf_setings", so it does nothing; did you mean postgres_conf_settings?`)
+	assert.Contains(t, out, "ok, no problem found, 1 warning")
+	out, code = authorCLI(t, "validate", dir, "--strict")
+	assert.Equal(t, 2, code, out)
+	assert.Contains(t, out, "1 problem found")
+}

@@ -31,6 +31,9 @@ type Finding struct {
 	Snippet string `json:"snippet,omitempty"`
 	// Chain is how the file was reached ("in role x, used at site.yml:4:7").
 	Chain []string `json:"chain,omitempty"`
+	// Warning marks a finding that does not stop a run (a setting that
+	// does nothing, say); validate --strict counts it as a problem.
+	Warning bool `json:"warning,omitempty"`
 
 	// pos is where the finding is, with the text of its file.
 	pos yamlx.Pos
@@ -45,6 +48,9 @@ func (f Finding) Pos() string {
 // snippet, the hint and the chain.
 func (f Finding) String() string {
 	e := yamlx.Error{Msg: f.Reason, Hint: f.Hint, Chain: f.Chain, Snippet: f.Snippet}
+	if f.Warning {
+		e.Msg = "warning: " + e.Msg
+	}
 	if f.File != "" {
 		e.Pos = yamlx.Pos{File: f.File, Line: f.Line, Col: f.Col}
 	}

@@ -43,6 +43,9 @@ type Result struct {
 	Defined []string
 	// Handlers are the names (and listen topics) of every handler.
 	Handlers []string
+	// Used are the variable names that the playbook, its roles and their
+	// templates read (guarded reads such as default(x, …) included).
+	Used []string
 }
 
 // OK reports whether nothing was found.
@@ -82,6 +85,7 @@ func Playbook(ld *playbook.Loader, file string, data []byte, opts Options) *Resu
 	res.Findings = Sorted(a.findings)
 	res.Defined = a.names()
 	res.Handlers = a.handlerNames(pb)
+	res.Used = a.usedNames()
 	return res
 }
 
@@ -110,6 +114,7 @@ func Tasks(ld *playbook.Loader, file string, opts Options) *Result {
 	}
 	res.Findings = Sorted(a.findings)
 	res.Defined = a.names()
+	res.Used = a.usedNames()
 	return res
 }
 
@@ -119,6 +124,7 @@ type analyzer struct {
 	pbDir    string
 	findings []Finding
 	checked  map[string]bool // template files already parsed
+	used     map[string]bool // every variable read, defined or not
 }
 
 // magic are the variables the executor defines for every task.
@@ -203,6 +209,7 @@ func (a *analyzer) collectRole(r *playbook.Role) {
 	a.add(r.Defaults)
 	a.add(r.Vars)
 	a.add(r.Params)
+	a.readIn(r.Defaults, r.Vars, r.Params)
 	a.collectTasks(r.Tasks)
 	a.collectTasks(r.Handlers)
 }
@@ -228,6 +235,7 @@ func (a *analyzer) collectTasks(ts []*playbook.Task) {
 				a.add(r.Defaults)
 				a.add(r.Vars)
 				a.add(r.Params)
+				a.readIn(r.Defaults, r.Vars, r.Params)
 				a.collectTasks(r.Handlers)
 			}
 		}
@@ -376,6 +384,40 @@ func (a *analyzer) isDefined(name string, local map[string]bool, r *playbook.Rol
 	return false
 }
 
+// readIn records the variables that the templates in vars (role
+// defaults and the like: values that are read when used) refer to.
+func (a *analyzer) readIn(vars ...map[string]any) {
+	for _, m := range vars {
+		playbook.WalkStrings(m, func(s string) {
+			if !expr.HasTemplate(s) {
+				return
+			}
+			if tp, err := template.Parse("", s); err == nil {
+				for _, ref := range tp.Refs() {
+					a.use(ref.Name)
+				}
+			}
+		})
+	}
+}
+
+// use records that name is read.
+func (a *analyzer) use(name string) {
+	if a.used == nil {
+		a.used = map[string]bool{}
+	}
+	a.used[name] = true
+}
+
+func (a *analyzer) usedNames() []string {
+	out := make([]string, 0, len(a.used))
+	for n := range a.used {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
 func (a *analyzer) useExpr(code string, pos yamlx.Pos, local map[string]bool, r *playbook.Role, where string) {
 	refs, err := expr.Refs(code)
 	if err != nil {
@@ -397,6 +439,7 @@ func (a *analyzer) useTemplate(s string, pos yamlx.Pos, local map[string]bool, r
 
 func (a *analyzer) useRefs(refs []expr.Ref, pos yamlx.Pos, local map[string]bool, r *playbook.Role, where string) {
 	for _, ref := range refs {
+		a.use(ref.Name)
 		if ref.Optional || a.isDefined(ref.Name, local, r) {
 			continue
 		}
@@ -536,6 +579,7 @@ func (a *analyzer) checkTemplateFile(t *playbook.Task, src string, local map[str
 		return
 	}
 	for _, ref := range tp.Refs() {
+		a.use(ref.Name)
 		if ref.Optional || a.isDefined(ref.Name, local, r) {
 			continue
 		}
