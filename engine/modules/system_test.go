@@ -11,6 +11,9 @@ import (
 
 func TestRemoteApt(t *testing.T) {
 	rt := remoteRT(t)
+	// The host is shared with the package's other real-host tests (the
+	// check-mode contract installs hello too): start without it.
+	sh(t, "apt-get -y purge hello >/dev/null 2>&1 || true")
 	res := mustRun(t, rt, "apt", map[string]any{"update_cache": true})
 	assert.Equal(t, true, res.Data["cache_updated"])
 	res = mustRun(t, rt, "apt", map[string]any{"update_cache": true, "cache_valid_time": 3600})
