@@ -1,7 +1,9 @@
 package executor
 
 import (
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/tpago/tpago/engine/expr"
 	"github.com/tpago/tpago/engine/module"
@@ -86,6 +88,10 @@ const Censored = "the output has been hidden due to the fact that 'no_log: true'
 type masked struct {
 	next    Callback
 	secrets func() []string
+
+	mu   sync.Mutex
+	seen int               // how many secrets rep was built from
+	rep  *strings.Replacer // nil while there is no secret
 }
 
 var _ Callback = (*masked)(nil)
@@ -97,56 +103,75 @@ func Masked(cb Callback, secrets func() []string) Callback {
 	return &masked{next: cb, secrets: secrets}
 }
 
-func (m *masked) mask(s string) string {
-	if s == "" {
-		return s
-	}
-	for _, x := range m.secrets() {
-		if x != "" {
-			s = strings.ReplaceAll(s, x, "********")
+// masker returns what masks the secrets known now, read once per event
+// and rebuilt only when a secret was added (secrets are only ever added).
+// The longest secrets are masked first, so that one containing another
+// is hidden whole.
+func (m *masked) masker() *strings.Replacer {
+	secrets := m.secrets()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if n := len(secrets); n != m.seen {
+		secrets = slices.DeleteFunc(slices.Clone(secrets), func(x string) bool { return x == "" })
+		slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
+		pairs := make([]string, 0, 2*len(secrets))
+		for _, x := range secrets {
+			pairs = append(pairs, x, "********")
+		}
+		m.rep, m.seen = nil, n
+		if len(pairs) > 0 {
+			m.rep = strings.NewReplacer(pairs...)
 		}
 	}
-	return s
+	return m.rep
+}
+
+// mask replaces the secrets in s.
+func mask(rep *strings.Replacer, s string) string {
+	if rep == nil || s == "" {
+		return s
+	}
+	return rep.Replace(s)
 }
 
 // value returns a copy of v with secrets masked in every string.
-func (m *masked) value(v any) any {
+func maskValue(rep *strings.Replacer, v any) any {
 	switch x := v.(type) {
 	case string:
-		return m.mask(x)
+		return mask(rep, x)
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			out[k] = m.value(e)
+			out[k] = maskValue(rep, e)
 		}
 		return out
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = m.value(e)
+			out[i] = maskValue(rep, e)
 		}
 		return out
 	case []string:
 		out := make([]string, len(x))
 		for i, e := range x {
-			out[i] = m.mask(e)
+			out[i] = mask(rep, e)
 		}
 		return out
 	case map[string]string:
 		out := make(map[string]string, len(x))
 		for k, e := range x {
-			out[k] = m.mask(e)
+			out[k] = mask(rep, e)
 		}
 		return out
 	case expr.Raw:
-		return expr.Raw{Value: m.value(x.Value)}
+		return expr.Raw{Value: maskValue(rep, x.Value)}
 	}
 	return v
 }
 
 // result returns what callbacks may see of r; r itself (which register
 // stores) is left as it is.
-func (m *masked) result(r *TaskResult, noLog bool) *TaskResult {
+func maskResult(rep *strings.Replacer, r *TaskResult, noLog bool) *TaskResult {
 	c := *r
 	c.NoLog = noLog || r.NoLog
 	if c.NoLog {
@@ -164,43 +189,46 @@ func (m *masked) result(r *TaskResult, noLog bool) *TaskResult {
 		c.Diffs = nil
 		c.Item, c.Label = nil, "None"
 	} else {
-		c.Msg = m.mask(r.Msg)
+		c.Msg = mask(rep, r.Msg)
 		if r.Result != nil {
-			c.Result = m.value(r.Result).(map[string]any)
+			c.Result = maskValue(rep, r.Result).(map[string]any)
 		}
-		c.Item = m.value(r.Item)
-		c.Label = m.mask(r.Label)
+		c.Item = maskValue(rep, r.Item)
+		c.Label = mask(rep, r.Label)
 		c.Diffs = make([]module.Diff, len(r.Diffs))
 		for i, d := range r.Diffs {
-			c.Diffs[i] = module.Diff{BeforeHeader: m.mask(d.BeforeHeader), AfterHeader: m.mask(d.AfterHeader),
-				Before: m.mask(d.Before), After: m.mask(d.After)}
+			c.Diffs[i] = module.Diff{BeforeHeader: mask(rep, d.BeforeHeader), AfterHeader: mask(rep, d.AfterHeader),
+				Before: mask(rep, d.Before), After: mask(rep, d.After)}
 		}
 	}
 	if r.Items != nil {
 		c.Items = make([]*TaskResult, len(r.Items))
 		for i, it := range r.Items {
-			c.Items[i] = m.result(it, c.NoLog)
+			c.Items[i] = maskResult(rep, it, c.NoLog)
 		}
 	}
 	return &c
 }
 
 func (m *masked) PlayStart(p *playbook.Play, name string, hosts []string) {
-	m.next.PlayStart(p, m.mask(name), hosts)
+	m.next.PlayStart(p, mask(m.masker(), name), hosts)
 }
 
 func (m *masked) TaskStart(t *playbook.Task, name string, handler bool) {
-	m.next.TaskStart(t, m.mask(name), handler)
+	m.next.TaskStart(t, mask(m.masker(), name), handler)
 }
 
-func (m *masked) HostResult(r *TaskResult) { m.next.HostResult(m.result(r, false)) }
+func (m *masked) HostResult(r *TaskResult) { m.next.HostResult(maskResult(m.masker(), r, false)) }
 
 func (m *masked) Retry(host string, t *playbook.Task, attempt, retries int) {
 	m.next.Retry(host, t, attempt, retries)
 }
 
-func (m *masked) Warn(msg string) { m.next.Warn(m.mask(msg)) }
+func (m *masked) Warn(msg string) { m.next.Warn(mask(m.masker(), msg)) }
 
 func (m *masked) Recap(stats []*Stats) { m.next.Recap(stats) }
 
-func (m *masked) Trace(host, cmd, script string) { m.next.Trace(host, m.mask(cmd), m.mask(script)) }
+func (m *masked) Trace(host, cmd, script string) {
+	rep := m.masker()
+	m.next.Trace(host, mask(rep, cmd), mask(rep, script))
+}
