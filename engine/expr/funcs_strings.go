@@ -363,24 +363,28 @@ func commentFn(a ...any) (any, error) {
 	if s, ok := arg(4); ok {
 		prefix = s
 	}
-	prefixCount := 1
-	if s, ok := arg(5); ok {
+	// count reads the whole-number argument i (1 when not given).
+	count := func(i int, name string) (int, error) {
+		s, ok := arg(i)
+		if !ok {
+			return 1, nil
+		}
 		n, isInt := toInt(s)
 		if !isInt {
-			return nil, argErr("comment", "prefix_count must be a number, got %q", s)
+			return 0, argErr("comment", "%s must be a number, got %q", name, s)
 		}
-		prefixCount = n
+		return n, nil
+	}
+	prefixCount, err := count(5, "prefix_count")
+	if err != nil {
+		return nil, err
 	}
 	if s, ok := arg(6); ok {
 		postfix = s
 	}
-	postfixCount := 1
-	if s, ok := arg(7); ok {
-		n, isInt := toInt(s)
-		if !isInt {
-			return nil, argErr("comment", "postfix_count must be a number, got %q", s)
-		}
-		postfixCount = n
+	postfixCount, err := count(7, "postfix_count")
+	if err != nil {
+		return nil, err
 	}
 	if s, ok := arg(8); ok {
 		end = s
