@@ -146,14 +146,14 @@ func killPrimaryRound(t *testing.T, c *cluster, syncCommit string, base int64) r
 		}
 	}
 
-	// Every other standby streams from the new primary.
+	// Every other standby streams from the new primary (or, on Patroni,
+	// from the live member its replicatefrom tag names).
 	require.True(t, waitFor(ctx, 60*time.Second, 100*time.Millisecond, func(ctx context.Context) bool {
 		for _, n := range c.pgNodes() {
 			if n.Name == old.Name || n.Name == newPrimary.Name {
 				continue
 			}
-			out, err := c.psql(ctx, n, "postgres", "SELECT sender_host FROM pg_stat_wal_receiver WHERE status = 'streaming'")
-			if err != nil || out != newPrimary.IP {
+			if !c.streamsFrom(ctx, n, c.upstreamAfter(n, newPrimary, old)) {
 				return false
 			}
 		}
@@ -180,6 +180,7 @@ func killPrimaryRound(t *testing.T, c *cluster, syncCommit string, base int64) r
 	beforeW := int64(0)
 	fenceEnd := time.Now().Add(fenceWatch)
 	var streaming time.Duration // Patroni: start → streaming from the new primary
+	upstream := c.upstreamAfter(old, newPrimary, node{})
 	lastAsk := time.Time{}
 	for time.Now().Before(fenceEnd) {
 		if s.writable(old.Name) {
@@ -187,7 +188,7 @@ func killPrimaryRound(t *testing.T, c *cluster, syncCommit string, base int64) r
 		}
 		if c.Manager == "patroni" && streaming == 0 && time.Since(lastAsk) > 500*time.Millisecond {
 			lastAsk = time.Now()
-			if c.streamsFrom(ctx, old, newPrimary) {
+			if c.streamsFrom(ctx, old, upstream) {
 				streaming = time.Since(started)
 			}
 		}
@@ -201,11 +202,11 @@ func killPrimaryRound(t *testing.T, c *cluster, syncCommit string, base int64) r
 		// started it as a standby; nothing to run.
 		f.FenceLog, _ = c.sh(ctx, old, "journalctl -q -u patroni --no-pager -o cat | grep -Ei 'rewind|demot|recovery|replica' | tail -n 3")
 		f.FenceLog = strings.TrimSpace(f.FenceLog)
-		if streaming == 0 && waitFor(ctx, 2*time.Minute, 500*time.Millisecond, func(ctx context.Context) bool { return c.streamsFrom(ctx, old, newPrimary) }) {
+		if streaming == 0 && waitFor(ctx, 2*time.Minute, 500*time.Millisecond, func(ctx context.Context) bool { return c.streamsFrom(ctx, old, upstream) }) {
 			streaming = time.Since(started)
 		}
 		f.Rejoin = streaming
-		require.NotZero(t, streaming, "%s does not stream from %s 3 minutes after its start: %s", old.Name, newPrimary.Name, f.FenceLog)
+		require.NotZero(t, streaming, "%s does not stream from %s 3 minutes after its start: %s", old.Name, upstream.Name, f.FenceLog)
 	} else {
 		f.FenceLog, _ = c.sh(ctx, old, "journalctl -q -t tpago-fence --no-pager -o cat | tail -n 3")
 		f.FenceLog = strings.TrimSpace(f.FenceLog)
@@ -233,6 +234,24 @@ func killPrimaryRound(t *testing.T, c *cluster, syncCommit string, base int64) r
 		t.Logf("split brain samples: %v", s.log)
 	}
 	return f
+}
+
+// upstreamAfter is the node a standby n streams from once primary leads
+// and dead is down. A Patroni member with a replicatefrom tag (the
+// cascaded replica) streams from that member while it runs, whichever
+// node leads; every other standby streams from the primary. Patroni may
+// have promoted the cascaded replica earlier, so its tag can name a node
+// that is now a standby itself.
+func (c *cluster) upstreamAfter(n, primary, dead node) node {
+	if c.Manager != "patroni" || n.Upstream == "" || n.Upstream == dead.Name {
+		return primary
+	}
+	for _, u := range c.Nodes {
+		if u.Name == n.Upstream {
+			return u
+		}
+	}
+	return primary
 }
 
 // streamsFrom tells whether n is a standby streaming from upstream.

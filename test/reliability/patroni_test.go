@@ -159,8 +159,9 @@ done`, base))
 	// Rejoined: streaming from the new leader with all of its rows (a
 	// first connection may stream before Patroni finds it must rewind).
 	want := maxID(t, c, promoted, pw)
+	upstream := c.upstreamAfter(old, promoted, node{})
 	rejoined := waitFor(ctx, 3*time.Minute, 500*time.Millisecond, func(ctx context.Context) bool {
-		if !c.streamsFrom(ctx, old, promoted) {
+		if !c.streamsFrom(ctx, old, upstream) {
 			return false
 		}
 		got, err := c.psql(ctx, old, "postgres", "SELECT coalesce(max(id), 0) FROM rel_writes")
