@@ -37,6 +37,26 @@ func dictFuncs(r *registry) {
 		}
 		return out, nil
 	})
+	addN("extract", "extract(key, container, [morekeys])", "container[key] (then [k] for each of morekeys, a key or a list of keys), as in map('extract', d)", 2, 3, func(a ...any) (any, error) {
+		path := "extract"
+		v, err := member(materialize(a[1]), a[0], path, strict, false)
+		if err != nil {
+			return nil, err
+		}
+		if len(a) < 3 {
+			return v, nil
+		}
+		more, ok := toList(materialize(a[2]))
+		if !ok {
+			more = []any{a[2]}
+		}
+		for _, k := range more {
+			if v, err = member(materialize(v), k, path, strict, false); err != nil {
+				return nil, err
+			}
+		}
+		return v, nil
+	})
 	addN("dict2items", "dict2items(m, [key_name], [value_name])", "the map as a list of {key, value} maps, sorted by key", 1, 3, func(a ...any) (any, error) {
 		m, err := mapArg("dict2items", a[0])
 		if err != nil {

@@ -35,6 +35,9 @@ func TestMoreFilters(t *testing.T) {
 		{"'abcb' | regex_replace('(b)', '<\\\\1>')", "a<b>c<b>"},
 		{"'abcb' | regex_replace('(?P<x>b)', '[\\\\g<x>\\\\g<1>]')", "a[bb]c[bb]"},
 		{"'15.4' is version('15', '>=')", true},
+		{"['A', 'b'] | map('extract', m) | list", []any{2, 1}},
+		{"[1, 0] | map('extract', hosts, 'name') | list", []any{"n2", "n1"}},
+		{"0 | extract(hosts, ['name'])", "n1"},
 		{"'15.4' is version('15.10', 'lt')", true},
 	}
 	for _, tt := range tests {
@@ -46,4 +49,6 @@ func TestMoreFilters(t *testing.T) {
 	}
 	_, err := Eval("hosts | json_query('[?')", vars)
 	assert.ErrorContains(t, err, "json_query")
+	_, err = Eval("'zz' | extract(m)", vars)
+	assert.ErrorContains(t, err, "zz")
 }

@@ -30,7 +30,6 @@ var AnsibleFilters = map[string]string{
 	"batch":           "there is no batch: slice the list, l[0:N]",
 	"groupby":         "use groupBy(list, .attr) (a map from each key to its elements)",
 	"attr":            "use x.name or x['name']",
-	"extract":         "use map(names, hostvars[#]['var'])",
 	"log":             "there is no log function",
 	"pow":             "use x ** y",
 	"root":            "use x ** (1.0 / n)",
