@@ -61,17 +61,19 @@ func recap(t *testing.T, out string) string {
 // and password commands, and deprovision.
 func TestM1Repmgr(t *testing.T) {
 	dir := newCluster(t, "r", 1)
+	addUserObjects(t, dir)
 	clitest.Must(t, "provision", dir)
 	first := clitest.Must(t, "deploy", dir)
 	assert.Regexp(t, `changed=[1-9]`, recap(t, first))
 	test := clitest.Must(t, "test", dir)
 	assert.NotContains(t, test, "fatal:")
+	checkUserObjects(t, dir)
 
 	second := clitest.Must(t, "deploy", dir)
 	assert.Equal(t, 4, strings.Count(recap(t, second), "changed=0 "), "a second deploy changes nothing:\n%s", recap(t, second))
 
 	// Nothing secret is ever printed.
-	for _, user := range []string{"postgres", "repmgr", "barman"} {
+	for _, user := range []string{"postgres", "repmgr", "barman", "app", "report"} {
 		pw := strings.TrimSpace(clitest.Must(t, "show-password", dir, user))
 		require.Len(t, pw, 48)
 		assert.NotContains(t, first+second+test, pw, "the %s password was printed", user)
