@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -121,6 +122,25 @@ func TestRoleTemplatesGolden(t *testing.T) {
 		"postgres_hba_settings": []any{"host all app 10.1.0.0/16 scram-sha-256", "hostssl all \"we're\" 10.2.0.1/32 cert"},
 		"patroni_dcs_settings":  map[string]any{"synchronous_mode": true, "failsafe_mode": true, "master_start_timeout": 60},
 	}
+	// The pass-through settings of each file (TPA's *_conf_settings): each
+	// replaces one of our keys and adds others.
+	confSettings := map[string]any{
+		"repmgr_conf_settings": map[string]any{"log_level": "DEBUG", "reconnect_attempts": 6, "use_replication_slots": false,
+			"event_notification_command": "/usr/local/bin/notify '%n' %e"},
+		"efm_conf_settings": map[string]any{"notification.level": "WARNING", "auto.failover": false, "jvm.options": "-Xmx256m",
+			"script.fence": "/usr/local/bin/fence %p"},
+		"barman_conf_settings": map[string]any{"last_backup_maximum_age": "2 WEEKS", "immediate_checkpoint": true, "reuse_backup": "link"},
+		"patroni_conf_settings": map[string]any{
+			"restapi":   map[string]any{"listen": "127.0.0.1:8008", "authentication": map[string]any{"username": "admin", "password": "it's"}},
+			"bootstrap": map[string]any{"dcs": map[string]any{"ttl": 60}},
+			"log":       map[string]any{"level": "DEBUG"},
+			"tags":      map[string]any{"nosync": true},
+		},
+		"barman_backup_interval": "30 2 * * *",
+	}
+	barmanOne := map[string]any{"item": "one", "current_primary": "one"}
+	// Set by the repmgr role's task.
+	repmgrExtra := map[string]any{"repmgr_conninfo": "host=10.214.250.11 port=5432 user=repmgr dbname=repmgr"}
 	cases := []struct {
 		name     string
 		opts     Options
@@ -139,6 +159,16 @@ func TestRoleTemplatesGolden(t *testing.T) {
 		// The user's pg_hba.conf lines and Patroni's cluster-wide settings.
 		{"patroni-settings", opts("patroni", 0, false), "patroni", "patroni.yml.j2", []string{"one"}, withMaps(patroniExtra, userSettings)},
 		{"repmgr-settings", opts("repmgr", 0, false), "postgres", "pg_hba.conf.j2", []string{"one"}, userSettings},
+		// Our repmgr.conf, Barman server section and backup schedule.
+		{"repmgr-n0", opts("repmgr", 0, false), "repmgr", "repmgr.conf.j2", []string{"one"}, repmgrExtra},
+		{"repmgr-n0", opts("repmgr", 0, false), "barman", "server.conf.j2", []string{"three"}, barmanOne},
+		{"repmgr-n0", opts("repmgr", 0, false), "barman", "backup.cron.j2", []string{"three"}, barmanOne},
+		// The same files and EFM's and Patroni's with the user's settings.
+		{"conf-settings", opts("repmgr", 0, false), "repmgr", "repmgr.conf.j2", []string{"one"}, withMaps(repmgrExtra, confSettings)},
+		{"conf-settings", opts("repmgr", 0, false), "barman", "server.conf.j2", []string{"three"}, withMaps(barmanOne, confSettings)},
+		{"conf-settings", opts("repmgr", 0, false), "barman", "backup.cron.j2", []string{"three"}, withMaps(barmanOne, confSettings)},
+		{"conf-settings", opts("efm", 0, false), "efm", "efm.properties.j2", []string{"one"}, withMaps(efmExtra, confSettings)},
+		{"conf-settings", opts("patroni", 0, false), "patroni", "patroni.yml.j2", []string{"one"}, withMaps(patroniExtra, confSettings)},
 	}
 	for _, c := range cases {
 		inv := clusterInventory(t, c.opts)
@@ -161,6 +191,98 @@ func TestRoleTemplatesGolden(t *testing.T) {
 			})
 		}
 	}
+}
+
+// renderRole renders a built-in role's template on host h of a cluster
+// made by configure.
+func renderRole(t *testing.T, o Options, role, tmpl, h string, extra map[string]any) string {
+	t.Helper()
+	src, err := fs.ReadFile(roles.FS, path.Join(role, "templates", tmpl))
+	require.NoError(t, err)
+	tpl, err := template.Parse(tmpl, string(src))
+	require.NoError(t, err)
+	got, err := tpl.Render(hostScope(t, clusterInventory(t, o), role, h, extra))
+	require.NoError(t, err)
+	return got
+}
+
+// linesWith are the lines of text that set key (key=value or key = value).
+func linesWith(text, key string) []string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if k, _, ok := strings.Cut(l, "="); ok && strings.TrimSpace(k) == key {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// TestConfSettingsReplaceOurs: a key of repmgr_conf_settings,
+// efm_conf_settings, barman_conf_settings or patroni_conf_settings that we
+// also write is written once, with the user's value; the keys we write
+// that the user did not name stay.
+func TestConfSettingsReplaceOurs(t *testing.T) {
+	o := DefaultOptions()
+	o.ClusterName, o.PostgresVersion, o.Platform, o.Subnet = "gold", "15", "docker", "10.214.250.0/24"
+	o.Hostnames = []string{"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"}
+	withFM := func(fm string) Options { x := o; x.FailoverManager = fm; return x }
+
+	repmgr := renderRole(t, withFM("repmgr"), "repmgr", "repmgr.conf.j2", "one", map[string]any{
+		"repmgr_conninfo":      "host=x",
+		"repmgr_conf_settings": map[string]any{"reconnect_attempts": 6, "log_level": "DEBUG", "failover": "manual", "use_replication_slots": false},
+	})
+	assert.Equal(t, []string{"reconnect_attempts=6"}, linesWith(repmgr, "reconnect_attempts"))
+	assert.Equal(t, []string{"log_level='DEBUG'"}, linesWith(repmgr, "log_level"))
+	assert.Equal(t, []string{"failover='manual'"}, linesWith(repmgr, "failover"))
+	assert.Equal(t, []string{"use_replication_slots=false"}, linesWith(repmgr, "use_replication_slots"))
+	assert.Equal(t, []string{"reconnect_interval=2"}, linesWith(repmgr, "reconnect_interval"))
+
+	efm := renderRole(t, withFM("efm"), "efm", "efm.properties.j2", "one", map[string]any{
+		"efm_db_password_encrypted": "x",
+		"efm_conf_settings":         map[string]any{"notification.level": "WARNING", "auto.failover": false, "new.key": 1},
+	})
+	assert.Equal(t, []string{"notification.level=WARNING"}, linesWith(efm, "notification.level"))
+	assert.Equal(t, []string{"auto.failover=false"}, linesWith(efm, "auto.failover"))
+	assert.Equal(t, []string{"new.key=1"}, linesWith(efm, "new.key"))
+	assert.Equal(t, []string{"auto.reconfigure=true"}, linesWith(efm, "auto.reconfigure"))
+
+	barman := renderRole(t, withFM("repmgr"), "barman", "server.conf.j2", "three", map[string]any{
+		"item": "one", "current_primary": "one",
+		"barman_conf_settings": map[string]any{"last_backup_maximum_age": "2 WEEKS", "slot_name": "mine", "immediate_checkpoint": true},
+	})
+	assert.Equal(t, []string{"last_backup_maximum_age = 2 WEEKS"}, linesWith(barman, "last_backup_maximum_age"))
+	assert.Equal(t, []string{"slot_name = mine"}, linesWith(barman, "slot_name"))
+	assert.Equal(t, []string{"immediate_checkpoint = true"}, linesWith(barman, "immediate_checkpoint"))
+	assert.Equal(t, []string{"create_slot = auto"}, linesWith(barman, "create_slot"))
+
+	patroni := renderRole(t, withFM("patroni"), "patroni", "patroni.yml.j2", "one", map[string]any{
+		"patroni_passwords": map[string]any{"postgres": "pgpw", "replication": "replpw"},
+		"patroni_conf_settings": map[string]any{
+			"restapi":    map[string]any{"listen": "127.0.0.1:8008"},
+			"bootstrap":  map[string]any{"dcs": map[string]any{"ttl": 60}},
+			"postgresql": map[string]any{"basebackup": []any{map[string]any{"max-rate": "100M"}}},
+			"log":        map[string]any{"level": "DEBUG"},
+		},
+	})
+	n, err := yamlx.ParseOne("patroni.yml", []byte(patroni))
+	require.NoError(t, err, patroni)
+	y := n.Plain().(map[string]any)
+	get := func(keys ...string) any {
+		var v any = y
+		for _, k := range keys {
+			m, _ := v.(map[string]any)
+			v = m[k]
+		}
+		return v
+	}
+	assert.Equal(t, "127.0.0.1:8008", get("restapi", "listen"))
+	assert.Equal(t, "10.214.250.11:8008", get("restapi", "connect_address"), "nested maps are merged")
+	assert.EqualValues(t, 60, get("bootstrap", "dcs", "ttl"))
+	assert.EqualValues(t, 10, get("bootstrap", "dcs", "loop_wait"))
+	assert.Equal(t, "on", get("bootstrap", "dcs", "postgresql", "parameters", "wal_log_hints"), "'on' stays a string")
+	assert.Equal(t, []any{map[string]any{"max-rate": "100M"}}, get("postgresql", "basebackup"), "a list replaces ours")
+	assert.Equal(t, "DEBUG", get("log", "level"))
+	assert.Equal(t, "gold", get("scope"))
 }
 
 // TestEFMNeedsEDBToken: without edb_repo_token the EFM role stops with a

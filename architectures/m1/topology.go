@@ -5,13 +5,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/tpago/tpago/inventory"
+	"github.com/tpago/tpago/roles"
+	"github.com/tpago/tpago/yamlx"
 )
 
 // StatusPlaybook gathers what `tpago status` shows: each task runs on the
@@ -115,6 +120,13 @@ type BarmanServer struct {
 	Failed     []string `json:"failed_checks,omitempty"`
 	Backups    int      `json:"backups"`
 	LastBackup string   `json:"last_backup,omitempty"`
+	// LastBackupAge is the age in seconds of the last backup (when it
+	// ended, by the Barman host's clock).
+	LastBackupAge *int64 `json:"last_backup_age_seconds,omitempty"`
+	// MaxAge is barman_last_backup_maximum_age; Stale says the last
+	// backup is older.
+	MaxAge string `json:"last_backup_maximum_age,omitempty"`
+	Stale  bool   `json:"stale,omitempty"`
 }
 
 // EtcdState is an etcd member's status.
@@ -213,7 +225,8 @@ func BuildTopology(inv *inventory.Inventory, outs map[string]HostOutputs) *Topol
 			n.Postgres = &PostgresState{State: "unknown", Upstream: varString(inv.Hosts[n.Name].Vars, "upstream")}
 		}
 		if out, ok := o.Tasks["barman-check"]; ok {
-			n.Barman = parseBarman(out, o.Tasks["barman-backups"])
+			n.Barman = parseBarman(out, o.Tasks["barman-backups"], o.Tasks["barman-clock"],
+				lastBackupMaxAge(inv, n.Name))
 		}
 		if out, ok := o.Tasks["etcd"]; ok {
 			n.Etcd = parseEtcd(out)
@@ -282,6 +295,10 @@ func (t *Topology) check() {
 		for _, b := range n.Barman {
 			if b.Check != "OK" {
 				t.problem("barman check %s on %s failed: %s", b.Server, n.Name, strings.Join(b.Failed, ", "))
+			}
+			if b.Stale && b.LastBackupAge != nil {
+				t.problem("the last backup of %s on %s is %s old, more than barman_last_backup_maximum_age (%s)",
+					b.Server, n.Name, ageText(*b.LastBackupAge), b.MaxAge)
 			}
 		}
 		if n.Etcd != nil && !n.Etcd.Healthy {
@@ -474,7 +491,70 @@ func parseTable(s string) []map[string]string {
 	return rows
 }
 
-func parseBarman(check, backups Output) []BarmanServer {
+// lastBackupMaximumAge is the common role's default of
+// barman_last_backup_maximum_age.
+var lastBackupMaximumAge = sync.OnceValue(func() string {
+	data, err := fs.ReadFile(roles.FS, "common/defaults/main.yml")
+	if err != nil {
+		return ""
+	}
+	n, err := yamlx.ParseOne("common/defaults/main.yml", data)
+	if err != nil {
+		return ""
+	}
+	m, _ := n.Plain().(map[string]any)
+	if v, ok := m["barman_last_backup_maximum_age"]; ok && v != nil {
+		return fmt.Sprint(v)
+	}
+	return ""
+})
+
+// lastBackupMaxAge is barman_last_backup_maximum_age on Barman host h.
+func lastBackupMaxAge(inv *inventory.Inventory, h string) string {
+	if host := inv.Hosts[h]; host != nil {
+		if v, ok := host.Vars["barman_last_backup_maximum_age"]; ok {
+			return fmt.Sprint(v)
+		}
+	}
+	if v, ok := inv.Groups["all"].Vars["barman_last_backup_maximum_age"]; ok {
+		return fmt.Sprint(v)
+	}
+	return lastBackupMaximumAge()
+}
+
+var barmanIntervalRe = regexp.MustCompile(`(?i)^\s*(\d+)\s+(day|week|month)s?\s*$`)
+
+// barmanInterval reads a Barman time interval ("1 WEEK", "3 days",
+// "2 months": a month is 31 days, as Barman counts it) in seconds.
+func barmanInterval(s string) (int64, bool) {
+	m := barmanIntervalRe.FindStringSubmatch(s)
+	if m == nil {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	days := map[string]int64{"day": 1, "week": 7, "month": 31}[strings.ToLower(m[2])]
+	return n * days * 86400, true
+}
+
+// ageText is an age in seconds as people read it: 3d 4h, 5h 12m, 40m.
+func ageText(s int64) string {
+	d, h, m := s/86400, s%86400/3600, s%3600/60
+	switch {
+	case d > 0:
+		return fmt.Sprintf("%dd %dh", d, h)
+	case h > 0:
+		return fmt.Sprintf("%dh %dm", h, m)
+	default:
+		return fmt.Sprintf("%dm", m)
+	}
+}
+
+// parseBarman reads barman check and list-backup (JSON) and the Barman
+// host's clock (date +%s); maxAge is barman_last_backup_maximum_age.
+func parseBarman(check, backups, clock Output, maxAge string) []BarmanServer {
 	var checks map[string]map[string]struct {
 		Status string `json:"status"`
 		Hint   string `json:"hint"`
@@ -486,9 +566,13 @@ func parseBarman(check, backups Output) []BarmanServer {
 	var lists map[string][]struct {
 		ID      string `json:"backup_id"`
 		EndTime string `json:"end_time"`
+		EndTS   string `json:"end_time_timestamp"`
 		Status  string `json:"status"`
 	}
 	_ = json.Unmarshal([]byte(backups.Stdout), &lists)
+	now, clockErr := strconv.ParseInt(strings.TrimSpace(clock.Stdout), 10, 64)
+	hasClock := clockErr == nil && clock.RC == 0
+	limit, hasLimit := barmanInterval(maxAge)
 	var out []BarmanServer
 	for server, cs := range checks {
 		b := BarmanServer{Server: server, Check: "OK"}
@@ -503,13 +587,22 @@ func parseBarman(check, backups Output) []BarmanServer {
 			}
 		}
 		sort.Strings(b.Failed)
+		lastEnd := ""
 		for _, bk := range lists[server] {
 			if bk.Status == "DONE" {
 				b.Backups++
 				if b.LastBackup == "" || bk.ID > b.LastBackup {
-					b.LastBackup = bk.ID
+					b.LastBackup, lastEnd = bk.ID, bk.EndTS
 				}
 			}
+		}
+		if end, err := strconv.ParseInt(lastEnd, 10, 64); err == nil && hasClock {
+			age := max(now-end, 0)
+			b.LastBackupAge = &age
+		}
+		if hasLimit {
+			b.MaxAge = maxAge
+			b.Stale = b.LastBackupAge != nil && *b.LastBackupAge > limit
 		}
 		out = append(out, b)
 	}
@@ -748,6 +841,12 @@ func (t *Topology) barmanLine(n *Node) string {
 		p := fmt.Sprintf("%s: check %s, %d backup(s)", b.Server, b.Check, b.Backups)
 		if b.LastBackup != "" {
 			p += ", last " + b.LastBackup
+			if b.LastBackupAge != nil {
+				p += " (" + ageText(*b.LastBackupAge) + " ago)"
+			}
+		}
+		if b.Stale {
+			p += " OLDER THAN " + b.MaxAge
 		}
 		if b.Server != t.Primary && t.Primary != "" && t.Node(b.Server) != nil {
 			p += " (not the primary now: deploy again to back up " + t.Primary + ")"

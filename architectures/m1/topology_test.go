@@ -143,3 +143,30 @@ func TestSwitchedOver(t *testing.T) {
 	assert.False(t, done)
 	assert.Equal(t, "the primary is walrus", why)
 }
+
+// The last backup's age is read against barman_last_backup_maximum_age:
+// the common role's default (1 WEEK), or the cluster's own setting.
+func TestStatusBackupAge(t *testing.T) {
+	inv, outs := loadRecorded(t, "patroni-unreachable")
+	b := BuildTopology(inv, outs).Node("lagoon").Barman[0]
+	require.NotNil(t, b.LastBackupAge)
+	assert.Equal(t, int64(9*86400+3600), *b.LastBackupAge)
+	assert.True(t, b.Stale)
+
+	inv.Groups["all"].Vars["barman_last_backup_maximum_age"] = "2 WEEKS"
+	topo := BuildTopology(inv, outs)
+	assert.False(t, topo.Node("lagoon").Barman[0].Stale)
+	for _, p := range topo.Problems {
+		assert.NotContains(t, p, "last backup")
+	}
+
+	for in, want := range map[string]int64{"1 WEEK": 7 * 86400, "3 days": 3 * 86400, "1 month": 31 * 86400, " 2 Weeks ": 14 * 86400} {
+		got, ok := barmanInterval(in)
+		assert.True(t, ok, in)
+		assert.Equal(t, want, got, in)
+	}
+	for _, in := range []string{"", "WEEK", "1 fortnight", "-1 days"} {
+		_, ok := barmanInterval(in)
+		assert.False(t, ok, in)
+	}
+}

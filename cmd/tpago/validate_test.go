@@ -135,3 +135,13 @@ func TestValidateWarnsOfSettingsThatDoNothing(t *testing.T) {
 	assert.Equal(t, 2, code, out)
 	assert.Contains(t, out, "1 problem found")
 }
+
+// TPA's pass-through and backup settings are read by the built-in roles,
+// so validate does not call them unread in config.yml.
+func TestTPASettingsAreRead(t *testing.T) {
+	names := roleVarNames(t.TempDir())
+	for _, n := range []string{"repmgr_conf_settings", "patroni_conf_settings", "efm_conf_settings", "barman_conf_settings",
+		"barman_backup_interval", "barman_retention_policy", "barman_last_backup_maximum_age"} {
+		assert.True(t, names[n], n)
+	}
+}

@@ -209,7 +209,16 @@ type setNode struct {
 	value exprNode
 }
 
-// endTag is the tag that closed a body: "endif", "else", "elif", "endfor".
+// setBlockNode is {% set name %}body{% endset %}: name holds the rendered
+// body, a string.
+type setBlockNode struct {
+	name string
+	body []node
+	pos  int
+}
+
+// endTag is the tag that closed a body: "endif", "else", "elif", "endfor",
+// "endset".
 type endTag struct {
 	word string
 	rest string
@@ -218,8 +227,9 @@ type endTag struct {
 }
 
 var (
-	forRe = regexp.MustCompile(`(?s)^for\s+\(?\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*,?\s*\)?\s+in\s+(.+)$`)
-	setRe = regexp.MustCompile(`(?s)^set\s+([A-Za-z_]\w*)\s*=\s*(.+)$`)
+	forRe      = regexp.MustCompile(`(?s)^for\s+\(?\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*,?\s*\)?\s+in\s+(.+)$`)
+	setRe      = regexp.MustCompile(`(?s)^set\s+([A-Za-z_]\w*)\s*=\s*(.+)$`)
+	setBlockRe = regexp.MustCompile(`(?s)^set\s+([A-Za-z_]\w*)\s*$`)
 )
 
 // expression checks code at offset off and returns its node.
@@ -290,16 +300,27 @@ func (p *parser) parseBody(stop map[string]bool) ([]node, *endTag, error) {
 				}
 				out = append(out, n)
 			case "set":
+				if b := setBlockRe.FindStringSubmatch(content); b != nil {
+					body, end, err := p.parseBody(map[string]bool{"endset": true})
+					if err != nil {
+						return nil, nil, err
+					}
+					if end == nil {
+						return nil, nil, p.errAt(t.pos, "{% set "+b[1]+" %} is not closed with {% endset %}")
+					}
+					out = append(out, &setBlockNode{name: b[1], body: body, pos: t.pos})
+					continue
+				}
 				m := setRe.FindStringSubmatch(content)
 				if m == nil {
-					return nil, nil, p.errAt(t.pos, "bad set: want {% set name = expression %}")
+					return nil, nil, p.errAt(t.pos, "bad set: want {% set name = expression %} or {% set name %}...{% endset %}")
 				}
 				e, err := p.expression(m[2], t.code+strings.Index(t.text, content)+strings.LastIndex(content, m[2]))
 				if err != nil {
 					return nil, nil, err
 				}
 				out = append(out, setNode{name: m[1], value: e})
-			case "elif", "else", "endif", "endfor":
+			case "elif", "else", "endif", "endfor", "endset":
 				if !stop[word] {
 					return nil, nil, p.errAt(t.pos, fmt.Sprintf("unexpected {%% %s %%}", word))
 				}
@@ -307,7 +328,7 @@ func (p *parser) parseBody(stop map[string]bool) ([]node, *endTag, error) {
 			case "":
 				return nil, nil, p.errAt(t.pos, "empty {% %} tag")
 			default:
-				return nil, nil, p.errAt(t.pos, fmt.Sprintf("unknown tag %q (supported: if, elif, else, endif, for, endfor, set, raw)", word))
+				return nil, nil, p.errAt(t.pos, fmt.Sprintf("unknown tag %q (supported: if, elif, else, endif, for, endfor, set, endset, raw)", word))
 			}
 		}
 	}

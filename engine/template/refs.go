@@ -36,6 +36,9 @@ func (t *Template) Refs() []expr.Ref {
 			case setNode:
 				use(x.value, bound)
 				bound[x.name] = true
+			case *setBlockNode:
+				walk(x.body, bound)
+				bound[x.name] = true
 			case *ifNode:
 				for i, c := range x.conds {
 					use(c, bound)

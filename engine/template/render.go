@@ -103,6 +103,12 @@ func (r *renderer) nodes(b *strings.Builder, nodes []node) error {
 				return err
 			}
 			r.sc.set(x.name, v)
+		case *setBlockNode:
+			var inner strings.Builder
+			if err := r.nodes(&inner, x.body); err != nil {
+				return err
+			}
+			r.sc.set(x.name, inner.String())
 		case *forNode:
 			if err := r.loop(b, x); err != nil {
 				return err

@@ -90,6 +90,8 @@ func TestRender(t *testing.T) {
 		{"loop var shadows", "{% for name in list %}{{ name }}{% endfor %}{{ name }}", "abdb"},
 		{"set scoping", "{% set x = 1 %}{% for i in list %}{% set x = 2 %}{% endfor %}{{ x }}", "1"},
 		{"set in if leaks", "{% if flag %}{% set x = 5 %}{% endif %}{{ x }}", "5"},
+		{"block set", "{% set x %}\n{{ name }}:{% for i in list %}{{ i }}{% endfor %}\n\n{% endset %}[{{ x | upper }}]", "[DB:AB\n]"},
+		{"block set in loop is local", "{% set x = 1 %}{% for i in list %}{% set x %}{{ i }}{% endset %}{% endfor %}{{ x }}", "1"},
 		{"revindex", "{% for i in list %}{{ loop.revindex }}{{ loop.revindex0 }}{% endfor %}", "2110"},
 		{"plus keeps newline", "{% if flag +%}\nx{% endif %}", "\nx"},
 		{"crlf trim", "{% if flag %}\r\nx{% endif %}", "x"},
@@ -121,7 +123,9 @@ func TestParseErrors(t *testing.T) {
 		{"ab {{ x", "t:1:4: {{ is not closed with }}"},
 		{"{# open", "t:1:1: {# is not closed with #}"},
 		{"{% raw %}x", "t:1:1: {% raw %} is not closed"},
-		{"{% set x %}", "t:1:1: bad set"},
+		{"{% set x %}", "t:1:1: {% set x %} is not closed with {% endset %}"},
+		{"{% set x y %}", "t:1:1: bad set"},
+		{"x{% endset %}", "t:1:2: unexpected {% endset %}"},
 		{"{% %}", "t:1:1: empty {% %} tag"},
 		{"{% if a %}{% else %}{% elif b %}{% endif %}", "t:1:21: unexpected {% elif %}"},
 		{"\n\n{{ foo(1) }}", "t:3:4: bad expression \"foo(1)\": unknown function \"foo\""},
@@ -218,10 +222,10 @@ func BenchmarkTemplateRender(b *testing.B) {
 }
 
 func TestRefs(t *testing.T) {
-	tmpl, err := Parse("t", `{% set x = base %}{% for h in hosts %}{{ h.name }} {{ loop.index }} {{ x }} {{ port }}{% endfor %}{{ opt | default(1) }}{% if flag %}{{ h2 }}{% endif %}`)
+	tmpl, err := Parse("t", `{% set x = base %}{% for h in hosts %}{{ h.name }} {{ loop.index }} {{ x }} {{ port }}{% endfor %}{{ opt | default(1) }}{% if flag %}{{ h2 }}{% endif %}{% set y %}{{ inner }}{% endset %}{{ y }}`)
 	require.NoError(t, err)
 	assert.Equal(t, []expr.Ref{
-		{Name: "base"}, {Name: "flag"}, {Name: "h2"}, {Name: "hosts"}, {Name: "opt", Optional: true}, {Name: "port"},
+		{Name: "base"}, {Name: "flag"}, {Name: "h2"}, {Name: "hosts"}, {Name: "inner"}, {Name: "opt", Optional: true}, {Name: "port"},
 	}, tmpl.Refs())
 }
 
