@@ -63,6 +63,9 @@ type Options struct {
 	NumCascadedReplicas int
 	// EnableHAProxy adds two HAProxy nodes (Patroni only).
 	EnableHAProxy bool
+	// EnablePgBouncer adds a PgBouncer node in the first location, in
+	// front of the primary (any failover manager).
+	EnablePgBouncer bool
 	// PatroniDCS is Patroni's configuration store; only etcd (default).
 	PatroniDCS string
 	// PatroniPackageFlavour is where Patroni's packages come from:
@@ -274,6 +277,7 @@ type node struct {
 //	4…3+N    replica, second location, upstream node 2
 //	Patroni: three etcd nodes (first, first, second location)
 //	HAProxy: two haproxy nodes (one per location)
+//	PgBouncer: one pgbouncer node (first location)
 //
 // Barman is in the second location even when N is 0, as the seed layout
 // puts it beside the cascaded replicas, away from the primary.
@@ -316,6 +320,9 @@ func layout(o Options) []node {
 				return map[string]any{"haproxy_backend_servers": backends}
 			}})
 		}
+	}
+	if o.EnablePgBouncer {
+		nodes = append(nodes, node{roles: []string{"pgbouncer"}, location: first})
 	}
 	return nodes
 }

@@ -130,6 +130,10 @@ func build(o Options) (*cluster.Config, error) {
 			cfg.ClusterRules = append(cfg.ClusterRules,
 				map[string]any{"cidr_ip": awsVPCCIDR, "proto": "tcp", "from_port": 5000, "to_port": 5001})
 		}
+		if o.EnablePgBouncer {
+			cfg.ClusterRules = append(cfg.ClusterRules,
+				map[string]any{"cidr_ip": awsVPCCIDR, "proto": "tcp", "from_port": 6432, "to_port": 6432})
+		}
 	}
 
 	for i, n := range nodes {
@@ -446,6 +450,9 @@ func summary(cfg *cluster.Config, o Options) string {
 	}
 	if o.EnableHAProxy {
 		s += " 2 haproxy."
+	}
+	if o.EnablePgBouncer {
+		s += " 1 pgbouncer."
 	}
 	return s
 }

@@ -41,6 +41,7 @@ type configureFlags struct {
 	platform                     string
 	numCascaded                  int
 	enableHAProxy                bool
+	enablePgBouncer              bool
 	patroniDCS, patroniFlavour   string
 	region, instanceType         string
 	distribution, osName         string
@@ -123,6 +124,7 @@ repository unless --no-git.`,
 
 	fs.IntVar(&f.numCascaded, "num-cascaded-replicas", 1, "`N` replicas cascaded from the first replica, in the second location (0 for none)")
 	fs.BoolVar(&f.enableHAProxy, "enable-haproxy", false, "add 2 HAProxy nodes as a load balancer layer (Patroni only; default: none)")
+	fs.BoolVar(&f.enablePgBouncer, "enable-pgbouncer", false, "add a PgBouncer node in front of the primary, following it across failover and switchover (default: none)")
 	fs.StringVar(&f.patroniDCS, "patroni-dcs", m1.DefaultPatroniDCS, "Patroni's configuration store: etcd (Patroni only)")
 	fs.StringVar(&f.patroniFlavour, "patroni-package-flavour", m1.DefaultPatroniPackageFlavour, "where Patroni comes from: community (Debian's packages) or edb (Patroni only)")
 	fs.StringSliceVar(&f.locationNames, "location-names", m1.DefaultLocationNames, "the two locations, comma-separated: the primary's, then Barman's")
@@ -133,7 +135,7 @@ repository unless --no-git.`,
 	fs.StringVar(&f.osVersion, "os-version", m1.DefaultOSVersion, "the distribution's version: 12")
 	fs.StringVar(&f.hostnamesFrom, "hostnames-from", "", "name the instances from `FILE`, one name a line (default: words chosen by the cluster name)")
 	fs.StringVar(&f.overridesFrom, "overrides-from", "", "merge the YAML mapping in `FILE` into cluster_vars")
-	group("additional", "num-cascaded-replicas", "enable-haproxy", "patroni-dcs", "patroni-package-flavour", "location-names", "cluster-name",
+	group("additional", "num-cascaded-replicas", "enable-haproxy", "enable-pgbouncer", "patroni-dcs", "patroni-package-flavour", "location-names", "cluster-name",
 		"owner", "distribution", "os", "os-version", "hostnames-from", "overrides-from")
 
 	fs.StringVar(&f.platform, "platform", m1.DefaultPlatform, "`PLATFORM` the hosts run on: aws, docker or bare")
@@ -256,6 +258,7 @@ func (f *configureFlags) options(fs *pflag.FlagSet) (m1.Options, error) {
 	o.Platform = f.platform
 	o.NumCascadedReplicas = f.numCascaded
 	o.EnableHAProxy = f.enableHAProxy
+	o.EnablePgBouncer = f.enablePgBouncer
 	if fs.Changed("patroni-dcs") {
 		o.PatroniDCS = f.patroniDCS
 	}

@@ -31,7 +31,7 @@ func TestSecretsInADirectoryWithSpaces(t *testing.T) {
 			picked = append(picked, task)
 		}
 	}
-	require.Len(t, picked, 5, "the init role's tasks that make and read the passwords")
+	require.Len(t, picked, 6, "the init role's tasks that make and read the passwords")
 	picked = append(picked, map[string]any{"assert": map[string]any{"that": []any{
 		"postgres_secret.stdout | length == 48", "repmgr_secret.stdout | length == 48",
 		"barman_secret.stdout | length == 48", "streaming_barman_secret.stdout | length == 48",

@@ -60,7 +60,7 @@ func recap(t *testing.T, out string) string {
 // settings change previewed with --check --diff then applied, the ad-hoc
 // and password commands, and deprovision.
 func TestM1Repmgr(t *testing.T) {
-	dir := newCluster(t, "r", 1)
+	dir := newCluster(t, "r", 1, "--enable-pgbouncer")
 	addUserObjects(t, dir)
 	clitest.Must(t, "provision", dir)
 	first := clitest.Must(t, "deploy", dir)
@@ -70,10 +70,10 @@ func TestM1Repmgr(t *testing.T) {
 	checkUserObjects(t, dir)
 
 	second := clitest.Must(t, "deploy", dir)
-	assert.Equal(t, 4, strings.Count(recap(t, second), "changed=0 "), "a second deploy changes nothing:\n%s", recap(t, second))
+	assert.Equal(t, 5, strings.Count(recap(t, second), "changed=0 "), "a second deploy changes nothing:\n%s", recap(t, second))
 
 	// Nothing secret is ever printed.
-	for _, user := range []string{"postgres", "repmgr", "barman", "app", "report"} {
+	for _, user := range []string{"postgres", "repmgr", "barman", "app", "report", "pgbouncer"} {
 		pw := strings.TrimSpace(clitest.Must(t, "show-password", dir, user))
 		require.Len(t, pw, 48)
 		assert.NotContains(t, first+second+test, pw, "the %s password was printed", user)
@@ -118,6 +118,9 @@ func switchover(t *testing.T, dir string) {
 		show := clitest.Must(t, "cmd", dir, to, "--become-user", "postgres", "repmgr -f /etc/repmgr.conf cluster show")
 		assert.Regexp(t, `(?m)^ *\d+ *\| *`+to+` *\| primary \| \* running`, show)
 	}
+	// PgBouncer follows the primary there and back.
+	throughPgBouncer(t, dir, "app", "appdb", byNode[1])
+
 	// Barman's cron restarts its WAL streaming from node 1 within a minute
 	// or so; then tpago status finds nothing wrong and tpago test passes.
 	deadline := time.Now().Add(3 * time.Minute)
@@ -179,6 +182,7 @@ func failover(t *testing.T, dir string) {
 		}
 	}
 	assert.True(t, seen, "the cascaded replica %s follows the new primary", cascaded)
+	throughPgBouncer(t, dir, "app", "appdb", replica)
 
 	out := clitest.Must(t, "deploy", dir, "--limit", "all:!"+primary)
 	assert.NotContains(t, out, "fatal:")

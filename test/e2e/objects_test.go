@@ -3,8 +3,10 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -13,7 +15,8 @@ import (
 )
 
 // userObjects is what a TPA user's config.yml asks of Postgres: users,
-// databases with extensions, preloaded libraries, in TPA's keys.
+// databases with extensions, preloaded libraries, a repmgr setting and
+// a backup schedule, in TPA's keys.
 const userObjects = `  postgres_users:
     - username: app
     - username: report
@@ -31,6 +34,9 @@ const userObjects = `  postgres_users:
         - name: pgaudit
   extra_postgres_extensions: [pg_stat_statements]
   preload_extensions: [pg_stat_statements, pgaudit]
+  repmgr_conf_settings:
+    log_status_interval: 120
+  barman_backup_interval: "30 2 * * *"
 `
 
 // addUserObjects writes userObjects into a configured cluster's
@@ -69,6 +75,18 @@ func checkUserObjects(t *testing.T, dir string) {
 			assert.Contains(t, out, want, "extensions of %s on %s", db, host)
 		}
 	}
+	// The pass-through setting and the schedule.
+	for _, host := range []string{primary, replica} {
+		out := clitest.Must(t, "cmd", dir, host, "grep -c '^log_status_interval *= *120$' /etc/repmgr.conf")
+		assert.Equal(t, "1", strings.TrimSpace(out[strings.Index(out, ">>")+2:]), "repmgr_conf_settings once in /etc/repmgr.conf on %s:\n%s", host, out)
+	}
+	out := clitest.Must(t, "cmd", dir, "barman", "cat /etc/cron.d/barman-"+primary)
+	assert.Regexp(t, `30 2 \* \* \* +barman +.*barman -q backup `+primary, out, "the backup schedule")
+
+	// And through PgBouncer, to the primary.
+	throughPgBouncer(t, dir, "app", "appdb", primary)
+	throughPgBouncer(t, dir, "report", "reportdb", primary)
+
 	// The users log in from another host with their generated passwords
 	// (given to psql in PGPASSWORD by this test).
 	for _, user := range []string{"app", "report"} {
@@ -80,4 +98,32 @@ func checkUserObjects(t *testing.T, dir string) {
 		assert.Equal(t, 0, code, out)
 		assert.Contains(t, out, user, "%s logs in to %s with its password", user, db)
 	}
+}
+
+// throughPgBouncer connects as user to db through the cluster's PgBouncer
+// node (from that node, with the user's generated password) and checks
+// the answer comes from the primary named want, not in recovery, within
+// a few seconds (the follower moves PgBouncer after a switchover).
+func throughPgBouncer(t *testing.T, dir, user, db, want string) {
+	t.Helper()
+	cfg, _ := nodeNames(t, dir)
+	var bouncer string
+	for _, in := range cfg.Instances {
+		if slices.Contains(in.Role, "pgbouncer") {
+			bouncer = in.Name
+		}
+	}
+	require.NotEmpty(t, bouncer, "the cluster has a pgbouncer instance")
+	pw := strings.TrimSpace(clitest.Must(t, "show-password", dir, user))
+	query := "select current_user || ' ' || pg_is_in_recovery()::text || ' ' || host(inet_server_addr())"
+	wantOut := user + " false " + cfgAddress(cfg, want)
+	var out string
+	for i := 0; i < 10; i++ {
+		out, _ = clitest.Run(t, "cmd", dir, bouncer, "PGPASSWORD="+pw+" psql -XAt -h 127.0.0.1 -p 6432 -U "+user+" -d "+db+" -c "+shellQuote(query))
+		if strings.Contains(out, wantOut) {
+			return
+		}
+		time.Sleep(time.Second)
+	}
+	t.Errorf("through PgBouncer on %s as %s to %s: want %q, got:\n%s", bouncer, user, db, wantOut, out)
 }
