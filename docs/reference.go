@@ -1,7 +1,8 @@
 // Package docs holds tpago's guides and the references generated from the
 // code: the module reference from the module registry and the function
 // reference from the expression language, the role variables from the
-// built-in roles' defaults. `go test ./docs` fails when the
+// built-in roles' defaults, the guide for TPA users from a curated list of
+// TPA's variables and what the built-in roles read. `go test ./docs` fails when the
 // committed references differ from the code; `go generate ./docs` (or
 // `go test ./docs -update`) writes them again.
 package docs
@@ -28,6 +29,7 @@ func References() map[string]string {
 		"functions.md":           Functions(),
 		"ansible-equivalents.md": AnsibleEquivalents(),
 		"role-variables.md":      RoleVariables(),
+		"coming-from-tpa.md":     ComingFromTPA(),
 	}
 }
 

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/goccy/go-yaml"
 	"github.com/spf13/cobra"
 
 	"github.com/tpago/tpago/architectures/m1"
@@ -68,26 +67,12 @@ func roleDefaults(dir string) func(string) bool {
 // roleVarNames are the variables that the built-in roles and the cluster
 // directory's roles define in defaults/main.yml and vars/main.yml.
 func roleVarNames(dir string) map[string]bool {
-	names := map[string]bool{}
-	add := func(data []byte) {
-		var m map[string]any
-		if yaml.Unmarshal(data, &m) == nil {
-			for k := range m {
-				names[k] = true
-			}
-		}
-	}
-	for _, pat := range []string{"*/defaults/main.yml", "*/vars/main.yml"} {
-		builtin, _ := fs.Glob(roles.FS, pat)
-		for _, f := range builtin {
-			if data, err := fs.ReadFile(roles.FS, f); err == nil {
-				add(data)
-			}
-		}
+	names := roles.BuiltinVarNames()
+	for _, pat := range roles.VarFiles {
 		own, _ := filepath.Glob(filepath.Join(dir, "roles", pat))
 		for _, f := range own {
 			if data, err := cluster.ReadInput(f); err == nil {
-				add(data)
+				roles.AddVarNames(names, data)
 			}
 		}
 	}

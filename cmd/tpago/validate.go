@@ -121,7 +121,7 @@ func validateCluster(dir string, extra map[string]any) []validate.Finding {
 		return validate.FromError(err)
 	}
 	cl := &clusterDir{dir: abs, cfg: cfg, inv: inv}
-	pbPath, data, err := cl.architecturePlaybook("deploy.yml")
+	pbPath, data, err := cl.architecturePlaybook(m1.Operations[0])
 	if err != nil {
 		return validate.FromError(err)
 	}
@@ -139,8 +139,9 @@ func validateCluster(dir string, extra map[string]any) []validate.Finding {
 		used[n] = true
 	}
 	// The test, status and switchover playbooks run on the same inventory;
-	// tpago switchover gives the candidate as an extra variable.
-	for _, name := range []string{"test.yml", "status.yml", "switchover.yml"} {
+	// tpago switchover gives the candidate as an extra variable. What they
+	// all read is m1.BuiltinReads when the cluster has nothing of its own.
+	for _, name := range m1.Operations[1:] {
 		path, data, err := cl.architecturePlaybook(name)
 		if err != nil {
 			continue

@@ -2,14 +2,19 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tpago/tpago/architectures/m1"
+	"github.com/tpago/tpago/docs"
 )
 
 func TestValidateExamplesAreClean(t *testing.T) {
@@ -139,9 +144,62 @@ func TestValidateWarnsOfSettingsThatDoNothing(t *testing.T) {
 // TPA's pass-through and backup settings are read by the built-in roles,
 // so validate does not call them unread in config.yml.
 func TestTPASettingsAreRead(t *testing.T) {
-	names := roleVarNames(t.TempDir())
+	names, err := m1.BuiltinReads()
+	require.NoError(t, err)
 	for _, n := range []string{"repmgr_conf_settings", "patroni_conf_settings", "efm_conf_settings", "barman_conf_settings",
 		"barman_backup_interval", "barman_retention_policy", "barman_last_backup_maximum_age"} {
 		assert.True(t, names[n], n)
 	}
+}
+
+// docs/coming-from-tpa.md calls a TPA variable supported when
+// m1.BuiltinReads has it: tpago validate agrees, on a configured cluster
+// that sets every variable of the page.
+func TestValidateAgreesWithComingFromTPA(t *testing.T) {
+	groups, err := docs.TPAKeys()
+	require.NoError(t, err)
+	read, err := m1.BuiltinReads()
+	require.NoError(t, err)
+	dir := filepath.Join(t.TempDir(), "c")
+	out, code := authorCLI(t, "configure", dir, "-a", "M1", "--platform", "docker", "--postgresql", "15", "--failover-manager", "repmgr", "--no-git")
+	require.Equal(t, 0, code, out)
+	values := map[string]string{"postgres_version": "15", "postgres_port": "5432", "postgres_flavour": "postgresql",
+		"patroni_package_flavour": "community", "patroni_dcs": "etcd", "failover_manager": "repmgr"}
+	var vars strings.Builder
+	var names []string
+	ignored := 0
+	for _, g := range groups {
+		for _, k := range g.Keys {
+			names = append(names, regexp.QuoteMeta(k.Key))
+			v, ok := values[k.Key]
+			if !ok {
+				v = "null"
+			}
+			fmt.Fprintf(&vars, "  %s: %s\n", k.Key, v)
+			if !read[k.Key] {
+				ignored++
+			}
+		}
+	}
+	cfg := filepath.Join(dir, "config.yml")
+	data, err := os.ReadFile(cfg)
+	require.NoError(t, err)
+	// What configure wrote of them goes: each key once.
+	own := regexp.MustCompile(`(?m)^  (` + strings.Join(names, "|") + `):.*\n(    .*\n|  - .*\n)*`)
+	text := own.ReplaceAllString(string(data), "")
+	text = strings.Replace(text, "cluster_vars:\n", "cluster_vars:\n"+vars.String(), 1)
+	require.NoError(t, os.WriteFile(cfg, []byte(text), 0o644))
+	out, code = authorCLI(t, "validate", dir)
+	require.Equal(t, 0, code, out)
+	for _, g := range groups {
+		for _, k := range g.Keys {
+			warning := fmt.Sprintf("no playbook or role reads %q", k.Key)
+			if read[k.Key] {
+				assert.NotContains(t, out, warning)
+			} else {
+				assert.Contains(t, out, warning)
+			}
+		}
+	}
+	assert.Contains(t, out, fmt.Sprintf("%d warnings", ignored))
 }
