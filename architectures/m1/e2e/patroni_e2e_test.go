@@ -50,8 +50,18 @@ func TestPatroniEndToEnd(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), name)
 	subnet := fmt.Sprintf("10.214.%d.0/24", 100+os.Getpid()%150)
 	clitest.Must(t, "configure", dir, "-a", "M1", "--platform", "docker", "--postgresql", "15",
-		"--failover-manager", "patroni", "--enable-haproxy", "--num-cascaded-replicas", "1",
+		"--failover-manager", "patroni", "--enable-haproxy", "--enable-pgbouncer", "--num-cascaded-replicas", "1",
 		"--subnet", subnet, "--no-git")
+	// The user's own objects and a preloaded library, as Patroni runs them.
+	cfgPath := filepath.Join(dir, "config.yml")
+	data, err := os.ReadFile(cfgPath)
+	require.NoError(t, err)
+	edited := strings.Replace(string(data), "\ncluster_vars:\n", "\ncluster_vars:\n"+
+		"  postgres_users: [{username: app}]\n"+
+		"  postgres_databases: [{name: appdb, owner: app, extensions: [{name: pg_stat_statements}]}]\n"+
+		"  preload_extensions: [pg_stat_statements]\n", 1)
+	require.NotEqual(t, string(data), edited)
+	require.NoError(t, os.WriteFile(cfgPath, []byte(edited), 0o644))
 	t.Cleanup(func() {
 		if out, code := clitest.Run(t, "deprovision", dir, "--yes"); code != 0 {
 			t.Errorf("deprovision: exit %d\n%s", code, out)
@@ -68,7 +78,8 @@ func TestPatroniEndToEnd(t *testing.T) {
 		byNode[in.Node] = in
 	}
 	primary, replica, barman, cascaded := byNode[1].Name, byNode[2].Name, byNode[3].Name, byNode[4].Name
-	require.Len(t, cfg.Instances, 9)
+	require.Len(t, cfg.Instances, 10)
+	bouncer := byNode[10].Name
 
 	clitest.Must(t, "provision", dir)
 	start := time.Now()
@@ -85,7 +96,11 @@ func TestPatroniEndToEnd(t *testing.T) {
 	t.Logf("second deploy: %.1f s", time.Since(start).Seconds())
 	i := strings.LastIndex(second, "PLAY RECAP")
 	require.GreaterOrEqual(t, i, 0, second)
-	assert.Equal(t, 9, strings.Count(second[i:], "changed=0 "), "a second deploy changes nothing:\n%s", second[i:])
+	assert.Equal(t, 10, strings.Count(second[i:], "changed=0 "), "a second deploy changes nothing:\n%s", second[i:])
+	for _, n := range []string{primary, cascaded} {
+		spl := cmdOutput(clitest.Must(t, "cmd", dir, n, "--become-user", "postgres", "psql -XAtc 'show shared_preload_libraries'"))
+		assert.Equal(t, "pg_stat_statements", spl, "preload_extensions through Patroni on %s", n)
+	}
 
 	// patronictl: one Leader (node 1), the others running replicas, the
 	// cascaded one following node 2 by name.
@@ -121,6 +136,20 @@ func TestPatroniEndToEnd(t *testing.T) {
 		return cmdOutput(out)
 	}
 	assert.Equal(t, byNode[1].IPAddress, writeThrough())
+	// And through PgBouncer, as the user config.yml asked for, with the
+	// password deploy generated.
+	appPassword := strings.TrimSpace(clitest.Must(t, "show-password", dir, "app"))
+	bounce := func() string {
+		for i := 0; ; i++ {
+			out, code := clitest.Run(t, "cmd", dir, bouncer, "PGPASSWORD="+appPassword+
+				" psql -XAt -h 127.0.0.1 -p 6432 -U app -d appdb -c \"select pg_is_in_recovery()::text || ' ' || host(inet_server_addr())\"")
+			if (code == 0 && strings.HasPrefix(cmdOutput(out), "false ")) || i == 10 {
+				return cmdOutput(out)
+			}
+			time.Sleep(time.Second)
+		}
+	}
+	assert.Equal(t, "false "+byNode[1].IPAddress, bounce())
 
 	// tpago status: the tree, every component, the connection string.
 	status := clitest.Must(t, "status", dir)
@@ -153,6 +182,7 @@ func TestPatroniEndToEnd(t *testing.T) {
 	t.Logf("switchover to %s: %.1f s", replica, time.Since(start).Seconds())
 	assert.Contains(t, out, replica+" is the primary")
 	assert.Equal(t, byNode[2].IPAddress, writeThrough(), "HAProxy follows the new leader")
+	assert.Equal(t, "false "+byNode[2].IPAddress, bounce(), "PgBouncer follows the new leader")
 	// Barman keeps backing up node 1 (as the seed says) until it leads again.
 	// Whether Barman's own check fails yet depends on barman cron's timing;
 	// status says it either way.
