@@ -31,6 +31,7 @@ func TestPostgresObjectsCheck(t *testing.T) {
 		"not a role attribute":  "    postgres_users: [{username: app, role_attrs: [createdb, 'password x']}]\n",
 		"no username":           "    postgres_users: [{name: app}]\n",
 		"users not a list":      "    postgres_users: app\n",
+		"generate_password":     "    postgres_users: [{username: app, generate_password: 'no'}]\n",
 		"database name":         "    postgres_databases: [{name: 'a b'}]\n",
 		"the postgres database": "    postgres_databases: [{name: postgres}]\n",
 		"encoding":              "    postgres_databases: [{name: appdb, encoding: \"UTF8'\"}]\n",
