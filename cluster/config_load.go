@@ -28,7 +28,7 @@ var Platforms = []string{"aws", "bare", "docker"}
 var FailoverManagers = []string{"efm", "patroni", "repmgr"}
 
 // Roles an instance of an M1 cluster may have.
-var Roles = []string{"barman", "efm-witness", "etcd", "haproxy", "pgbouncer", "primary", "replica", "witness"}
+var Roles = []string{"barman", "efm-witness", "etcd", "haproxy", "log-server", "pgbouncer", "primary", "replica", "witness"}
 
 // postgresRoles are the roles that run a Postgres server.
 var postgresRoles = []string{"primary", "replica", "witness"}

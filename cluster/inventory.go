@@ -13,7 +13,7 @@ import (
 //
 // Groups: role_<role> and the unprefixed alias <role> for each role (so
 // "primary", "replica", "barman", "witness", "etcd", "haproxy",
-// "efm-witness"), location_<name> for each location, and "postgres" with
+// "efm-witness", "log-server", "pgbouncer"), location_<name> for each location, and "postgres" with
 // every instance that runs a Postgres server (primary, replica, repmgr
 // witness).
 //

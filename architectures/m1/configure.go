@@ -2,7 +2,10 @@
 // replica in one location, any number of replicas cascaded from that
 // replica in a second location, and a Barman server there too (also a
 // witness when the number of Postgres nodes is even). Configure writes a
-// cluster directory's config.yml in TPA's shape.
+// cluster directory's config.yml in TPA's shape, in that layout (the
+// seed's) or, with Options.DataNodesPerLocation, in current TPA's: the
+// same number of Postgres nodes in every location, Barman and a log server
+// beside the primary.
 package m1
 
 import (
@@ -34,8 +37,13 @@ const (
 	DefaultFlavour               = "postgresql"
 )
 
-// DefaultLocationNames are the two locations of an M1 cluster.
+// DefaultLocationNames are the two locations of an M1 cluster in the
+// seed's layout.
 var DefaultLocationNames = []string{"main", "dr"}
+
+// DefaultDataNodesLocationNames is the one location of a cluster laid out
+// by --data-nodes-per-location when no names are given.
+var DefaultDataNodesLocationNames = []string{"main"}
 
 // Flavours of Postgres, by the name config.yml gives them
 // (cluster_vars.postgres_flavour).
@@ -59,8 +67,15 @@ type Options struct {
 	// Platform is aws (default), docker or bare.
 	Platform string
 	// NumCascadedReplicas replicas stream from the first replica, in the
-	// second location (default 1; 0 for none).
+	// second location (default 1; 0 for none). The seed's layout only.
 	NumCascadedReplicas int
+	// DataNodesPerLocation, when not 0, lays the cluster out as current
+	// TPA does: this many Postgres nodes in each location (the primary and
+	// its replicas in the first; a replica of the primary and replicas
+	// cascaded from it in each other), one Barman and log server beside
+	// the primary. 0 keeps the seed's layout (NumCascadedReplicas), which
+	// must then stay at its default.
+	DataNodesPerLocation int
 	// EnableHAProxy adds two HAProxy nodes (Patroni only).
 	EnableHAProxy bool
 	// EnablePgBouncer adds a PgBouncer node in the first location, in
@@ -77,7 +92,8 @@ type Options struct {
 	// Distribution and OSVersion of the hosts: Debian 12.
 	Distribution string
 	OSVersion    string
-	// LocationNames are the two locations (default main, dr).
+	// LocationNames are the two locations (default main, dr); with
+	// DataNodesPerLocation, one or more (default main).
 	LocationNames []string
 	// Owner goes into cluster_tags.
 	Owner string
@@ -125,6 +141,14 @@ func usagef(format string, args ...any) error {
 
 // MaxCascadedReplicas bounds --num-cascaded-replicas.
 const MaxCascadedReplicas = 50
+
+// MaxDataNodesPerLocation bounds --data-nodes-per-location, and
+// MaxDataNodes the Postgres nodes of all locations together (so that a
+// cluster fits a /24 and the built-in hostnames).
+const (
+	MaxDataNodesPerLocation = 50
+	MaxDataNodes            = 100
+)
 
 // normalize fills in defaults and checks every option and combination.
 func (o Options) normalize() (Options, error) {
@@ -241,21 +265,62 @@ func (o Options) normalize() (Options, error) {
 		o.Image = DefaultDockerImage
 	}
 
+	if o.DataNodesPerLocation != 0 {
+		return o.normalizeDataNodes()
+	}
 	if len(o.LocationNames) == 0 {
 		o.LocationNames = DefaultLocationNames
 	}
 	if len(o.LocationNames) != 2 {
-		return o, usagef("--location-names takes two names (the primary's location, then the one with Barman and the cascaded replicas), got %d", len(o.LocationNames))
+		return o, usagef("--location-names takes two names (the primary's location, then the one with Barman and the cascaded replicas), got %d (--data-nodes-per-location takes one or more)", len(o.LocationNames))
 	}
-	for _, l := range o.LocationNames {
-		if !cluster.ValidName(l) {
-			return o, usagef("location name %q is not valid: use letters, digits, '.', '_' and '-'", l)
-		}
-	}
-	if o.LocationNames[0] == o.LocationNames[1] {
-		return o, usagef("--location-names must be two different names, got %q twice", o.LocationNames[0])
+	if err := checkLocationNames(o.LocationNames); err != nil {
+		return o, err
 	}
 	return o, nil
+}
+
+// normalizeDataNodes checks the options of current TPA's layout
+// (--data-nodes-per-location).
+func (o Options) normalizeDataNodes() (Options, error) {
+	n := o.DataNodesPerLocation
+	if o.NumCascadedReplicas != DefaultOptions().NumCascadedReplicas {
+		return o, usagef("--num-cascaded-replicas and --data-nodes-per-location are two different layouts: give one (--data-nodes-per-location puts the same number of Postgres nodes in every location)")
+	}
+	if n < 1 {
+		return o, usagef("--data-nodes-per-location must be 1 or more, not %d", n)
+	}
+	if n > MaxDataNodesPerLocation {
+		return o, usagef("--data-nodes-per-location %d is more than %d", n, MaxDataNodesPerLocation)
+	}
+	if len(o.LocationNames) == 0 {
+		o.LocationNames = DefaultDataNodesLocationNames
+	}
+	if err := checkLocationNames(o.LocationNames); err != nil {
+		return o, err
+	}
+	if n == 1 && len(o.LocationNames) == 1 {
+		return o, usagef("--data-nodes-per-location 1 with one location is a primary alone: M1 needs a replica (give 2 or more, or a second location with --location-names main,dr)")
+	}
+	if total := n * len(o.LocationNames); total > MaxDataNodes {
+		return o, usagef("--data-nodes-per-location %d in %d locations is %d Postgres nodes, more than %d", n, len(o.LocationNames), total, MaxDataNodes)
+	}
+	return o, nil
+}
+
+// checkLocationNames refuses an invalid or repeated location name.
+func checkLocationNames(names []string) error {
+	seen := map[string]bool{}
+	for _, l := range names {
+		if !cluster.ValidName(l) {
+			return usagef("location name %q is not valid: use letters, digits, '.', '_' and '-'", l)
+		}
+		if seen[l] {
+			return usagef("--location-names must be different names, got %q twice", l)
+		}
+		seen[l] = true
+	}
+	return nil
 }
 
 // node is one instance of the layout, before it gets a name.
@@ -267,7 +332,16 @@ type node struct {
 	vars     func(names map[int]string) map[string]any
 }
 
-// layout returns the instances of the M1 cluster, node 1 first:
+// layout returns the instances of the M1 cluster, node 1 first, in the
+// seed's layout or, with DataNodesPerLocation, in current TPA's.
+func layout(o Options) []node {
+	if o.DataNodesPerLocation != 0 {
+		return dataNodesLayout(o)
+	}
+	return seedLayout(o)
+}
+
+// seedLayout is the seed's M1:
 //
 //	1        primary, first location, backup: node 3
 //	2        replica, first location, upstream node 1
@@ -281,7 +355,7 @@ type node struct {
 //
 // Barman is in the second location even when N is 0, as the seed layout
 // puts it beside the cascaded replicas, away from the primary.
-func layout(o Options) []node {
+func seedLayout(o Options) []node {
 	first, second := o.LocationNames[0], o.LocationNames[1]
 	n := o.NumCascadedReplicas
 	nodes := []node{
@@ -289,35 +363,93 @@ func layout(o Options) []node {
 		{roles: []string{"replica"}, location: first, upstream: 1},
 		{roles: []string{"barman"}, location: second},
 	}
-	if (2+n)%2 == 0 {
-		switch o.FailoverManager {
-		case "repmgr":
-			nodes[2].roles = append(nodes[2].roles, "witness")
-		case "efm":
-			nodes[2].roles = append(nodes[2].roles, "efm-witness")
-		}
-	}
+	witness(o, &nodes[2], 2+n)
 	for range n {
 		nodes = append(nodes, node{roles: []string{"replica"}, location: second, upstream: 2})
 	}
-	postgres := len(nodes)
+	return addServices(o, nodes, []string{first, first, second}, []string{first, second})
+}
+
+// dataNodesLayout is current TPA's M1 (--data-nodes-per-location N, L
+// locations):
+//
+//	1        primary, first location, backup: node N+1
+//	2…N      replica, first location, upstream node 1
+//	N+1      barman and log-server (+ witness / efm-witness when the
+//	         number of Postgres nodes, N×L, is even and the failover
+//	         manager is repmgr or efm), first location
+//	then for each further location, N nodes: a replica of the primary
+//	         (upstream node 1), then N-1 replicas cascaded from it
+//	Patroni: three etcd nodes (first, first, second location; all in the
+//	         first when it is the only one)
+//	HAProxy: two haproxy nodes (first and second location, or both in the
+//	         only one)
+//	PgBouncer: one pgbouncer node (first location)
+func dataNodesLayout(o Options) []node {
+	n, locs := o.DataNodesPerLocation, o.LocationNames
+	first, second := locs[0], locs[0]
+	if len(locs) > 1 {
+		second = locs[1]
+	}
+	barman := n + 1
+	nodes := []node{{roles: []string{"primary"}, location: first, backup: barman}}
+	for range n - 1 {
+		nodes = append(nodes, node{roles: []string{"replica"}, location: first, upstream: 1})
+	}
+	nodes = append(nodes, node{roles: []string{"barman", "log-server"}, location: first})
+	witness(o, &nodes[barman-1], n*len(locs))
+	for _, loc := range locs[1:] {
+		head := len(nodes) + 1
+		nodes = append(nodes, node{roles: []string{"replica"}, location: loc, upstream: 1})
+		for range n - 1 {
+			nodes = append(nodes, node{roles: []string{"replica"}, location: loc, upstream: head})
+		}
+	}
+	return addServices(o, nodes, []string{first, first, second}, []string{first, second})
+}
+
+// witness makes the Barman node b a witness too when the number of
+// Postgres nodes is even and the failover manager counts votes (repmgr,
+// EFM), so that the voters are an odd number.
+func witness(o Options, b *node, postgresNodes int) {
+	if postgresNodes%2 != 0 {
+		return
+	}
+	switch o.FailoverManager {
+	case "repmgr":
+		b.roles = append(b.roles, "witness")
+	case "efm":
+		b.roles = append(b.roles, "efm-witness")
+	}
+}
+
+// addServices appends the etcd, HAProxy and PgBouncer nodes the options
+// ask for to the Postgres and Barman nodes: etcd in etcdLocs, HAProxy in
+// haproxyLocs. HAProxy's backends are the Postgres nodes (never Barman,
+// even as a witness).
+func addServices(o Options, nodes []node, etcdLocs, haproxyLocs []string) []node {
+	var backends []int
+	for i, n := range nodes {
+		if slices.Contains(n.roles, "primary") || slices.Contains(n.roles, "replica") {
+			backends = append(backends, i+1)
+		}
+	}
+	first := o.LocationNames[0]
 	if o.FailoverManager == "patroni" {
-		for _, loc := range []string{first, first, second} {
+		for _, loc := range etcdLocs {
 			nodes = append(nodes, node{roles: []string{"etcd"}, location: loc, vars: func(map[int]string) map[string]any {
 				return map[string]any{"etcd_location": first}
 			}})
 		}
 	}
 	if o.EnableHAProxy {
-		for _, loc := range []string{first, second} {
+		for _, loc := range haproxyLocs {
 			nodes = append(nodes, node{roles: []string{"haproxy"}, location: loc, vars: func(names map[int]string) map[string]any {
-				var backends []any
-				for k := 1; k <= postgres; k++ {
-					if k != 3 {
-						backends = append(backends, names[k])
-					}
+				var l []any
+				for _, k := range backends {
+					l = append(l, names[k])
 				}
-				return map[string]any{"haproxy_backend_servers": backends}
+				return map[string]any{"haproxy_backend_servers": l}
 			}})
 		}
 	}

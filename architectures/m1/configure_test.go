@@ -56,6 +56,26 @@ func TestGenerateGolden(t *testing.T) {
 			o.ClusterName = "speedy"
 		})},
 		{"bare-repmgr-n3", opts(func(o *Options) { o.Platform = "bare"; o.NumCascadedReplicas = 3 })},
+		// Current TPA's layout (--data-nodes-per-location).
+		{"docker-repmgr-dnpl3", opts(func(o *Options) { o.Platform = "docker"; o.DataNodesPerLocation = 3 })},
+		{"docker-repmgr-dnpl2-two-locations", opts(func(o *Options) {
+			o.Platform = "docker"
+			o.DataNodesPerLocation = 2
+			o.LocationNames = []string{"main", "dr"}
+		})},
+		{"docker-patroni-dnpl2-haproxy-pgbouncer", opts(func(o *Options) {
+			o.Platform = "docker"
+			o.FailoverManager = "patroni"
+			o.DataNodesPerLocation = 2
+			o.LocationNames = []string{"main", "dr"}
+			o.EnableHAProxy = true
+			o.EnablePgBouncer = true
+		})},
+		{"aws-efm-dnpl2-three-locations", opts(func(o *Options) {
+			o.FailoverManager = "efm"
+			o.DataNodesPerLocation = 2
+			o.LocationNames = []string{"paris", "lyon", "nice"}
+		})},
 		{"hostnames-overrides", opts(func(o *Options) {
 			o.Platform = "docker"
 			o.HostnamesFrom = "testdata/hostnames.txt"
@@ -124,6 +144,114 @@ func TestLayout(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestDataNodesLayout checks current TPA's layout (--data-nodes-per-location)
+// for every failover manager, N and number of locations.
+func TestDataNodesLayout(t *testing.T) {
+	locations := [][]string{{"main"}, {"main", "dr"}, {"a", "b", "c"}}
+	for _, fm := range []string{"repmgr", "efm", "patroni"} {
+		for n := 1; n <= 3; n++ {
+			for _, locs := range locations {
+				if n == 1 && len(locs) == 1 {
+					continue
+				}
+				t.Run(fmt.Sprintf("%s-n%d-%d", fm, n, len(locs)), func(t *testing.T) {
+					o := opts(func(o *Options) {
+						o.FailoverManager = fm
+						o.DataNodesPerLocation = n
+						o.LocationNames = locs
+						o.Platform = "docker"
+					})
+					ins := generateConfig(t, o).Instances
+					data := n * len(locs)
+					want := data + 1
+					if fm == "patroni" {
+						want += 3
+					}
+					require.Len(t, ins, want)
+					for i, in := range ins {
+						assert.Equal(t, i+1, in.Node)
+					}
+					byName := map[string]cluster.Instance{}
+					for _, in := range ins {
+						byName[in.Name] = in
+					}
+					primary, barman := ins[0], ins[n]
+					assert.Equal(t, []string{"primary"}, primary.Role)
+					assert.Equal(t, locs[0], primary.Location)
+					assert.Equal(t, barman.Name, primary.Backup, "the primary is backed up by Barman")
+					wantBarman := []string{"barman", "log-server"}
+					if data%2 == 0 && fm == "repmgr" {
+						wantBarman = append(wantBarman, "witness")
+					}
+					if data%2 == 0 && fm == "efm" {
+						wantBarman = append(wantBarman, "efm-witness")
+					}
+					assert.Equal(t, wantBarman, barman.Role)
+					assert.Equal(t, locs[0], barman.Location, "Barman is beside the primary")
+					for k := 1; k < n; k++ {
+						assert.Equal(t, []string{"replica"}, ins[k].Role)
+						assert.Equal(t, locs[0], ins[k].Location)
+						assert.Equal(t, primary.Name, ins[k].Upstream)
+					}
+					for l, loc := range locs[1:] {
+						head := ins[n+1+l*n]
+						assert.Equal(t, []string{"replica"}, head.Role)
+						assert.Equal(t, loc, head.Location)
+						assert.Equal(t, primary.Name, head.Upstream, "the first node of a location is a replica of the primary")
+						for k := 1; k < n; k++ {
+							in := ins[n+1+l*n+k]
+							assert.Equal(t, []string{"replica"}, in.Role)
+							assert.Equal(t, loc, in.Location)
+							assert.Equal(t, head.Name, in.Upstream, "cascaded from the location's first node")
+						}
+					}
+					if fm == "patroni" {
+						etcd := ins[data+1:]
+						second := locs[len(locs)-1]
+						if len(locs) > 1 {
+							second = locs[1]
+						}
+						for k, loc := range []string{locs[0], locs[0], second} {
+							assert.Equal(t, []string{"etcd"}, etcd[k].Role)
+							assert.Equal(t, loc, etcd[k].Location)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// HAProxy's backends are the Postgres nodes of the layout, never Barman,
+// wherever Barman is.
+func TestHAProxyBackendsAreThePostgresNodes(t *testing.T) {
+	for _, o := range []Options{
+		opts(func(o *Options) { o.FailoverManager = "patroni"; o.EnableHAProxy = true; o.NumCascadedReplicas = 2 }),
+		opts(func(o *Options) {
+			o.FailoverManager = "patroni"
+			o.EnableHAProxy = true
+			o.DataNodesPerLocation = 3
+			o.LocationNames = []string{"main", "dr"}
+		}),
+	} {
+		cfg := generateConfig(t, o)
+		var postgres []any
+		for _, in := range cfg.Instances {
+			if in.HasRole("primary") || in.HasRole("replica") {
+				postgres = append(postgres, in.Name)
+			}
+		}
+		n := 0
+		for _, in := range cfg.Instances {
+			if in.HasRole("haproxy") {
+				n++
+				assert.Equal(t, postgres, in.Vars["haproxy_backend_servers"], in.Name)
+			}
+		}
+		assert.Equal(t, 2, n)
 	}
 }
 
@@ -272,8 +400,16 @@ func TestBadOptions(t *testing.T) {
 		{"bad subnet", opts(func(o *Options) { o.Platform = "docker"; o.Subnet = "10.300.1.0/24" }), `--subnet "10.300.1.0/24" is not an IPv4 CIDR prefix such as 10.200.1.0/24`},
 		{"small subnet", opts(func(o *Options) { o.Platform = "docker"; o.Subnet = "10.200.1.0/29" }), "--subnet 10.200.1.0/29 is too small for 4 instances (addresses start at .11): use a /24"},
 		{"one location", opts(func(o *Options) { o.LocationNames = []string{"main"} }), "--location-names takes two names (the primary's location, then the one with Barman and the cascaded replicas), got 1"},
-		{"same locations", opts(func(o *Options) { o.LocationNames = []string{"a", "a"} }), `--location-names must be two different names, got "a" twice`},
+		{"same locations", opts(func(o *Options) { o.LocationNames = []string{"a", "a"} }), `--location-names must be different names, got "a" twice`},
 		{"bad location", opts(func(o *Options) { o.LocationNames = []string{"a b", "c"} }), `location name "a b" is not valid: use letters, digits, '.', '_' and '-'`},
+		{"two layouts", opts(func(o *Options) { o.DataNodesPerLocation = 3; o.NumCascadedReplicas = 2 }), "--num-cascaded-replicas and --data-nodes-per-location are two different layouts: give one"},
+		{"two layouts, none cascaded", opts(func(o *Options) { o.DataNodesPerLocation = 3; o.NumCascadedReplicas = 0 }), "--num-cascaded-replicas and --data-nodes-per-location are two different layouts: give one"},
+		{"negative data nodes", opts(func(o *Options) { o.DataNodesPerLocation = -1 }), "--data-nodes-per-location must be 1 or more, not -1"},
+		{"too many data nodes", opts(func(o *Options) { o.DataNodesPerLocation = 51 }), "--data-nodes-per-location 51 is more than 50"},
+		{"too many data nodes in all", opts(func(o *Options) { o.DataNodesPerLocation = 50; o.LocationNames = []string{"a", "b", "c"} }), "--data-nodes-per-location 50 in 3 locations is 150 Postgres nodes, more than 100"},
+		{"a primary alone", opts(func(o *Options) { o.DataNodesPerLocation = 1 }), "--data-nodes-per-location 1 with one location is a primary alone: M1 needs a replica"},
+		{"a primary alone, named location", opts(func(o *Options) { o.DataNodesPerLocation = 1; o.LocationNames = []string{"paris"} }), "M1 needs a replica"},
+		{"same locations, data nodes", opts(func(o *Options) { o.DataNodesPerLocation = 2; o.LocationNames = []string{"a", "b", "a"} }), `--location-names must be different names, got "a" twice`},
 		{"bad cluster name", opts(func(o *Options) { o.ClusterName = "my cluster" }), `cluster name "my cluster" is not valid`},
 		{"too few hostnames", opts(func(o *Options) { o.HostnamesFrom = few }), few + " has 2 hostnames but the cluster needs 4"},
 		{"duplicate hostname", opts(func(o *Options) { o.HostnamesFrom = dup }), dup + `:4: hostname "one" is already on line 1`},

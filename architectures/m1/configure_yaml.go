@@ -134,6 +134,11 @@ func build(o Options) (*cluster.Config, error) {
 			cfg.ClusterRules = append(cfg.ClusterRules,
 				map[string]any{"cidr_ip": awsVPCCIDR, "proto": "tcp", "from_port": 6432, "to_port": 6432})
 		}
+		if o.DataNodesPerLocation != 0 {
+			// The log server's syslog over TCP (roles/log_server).
+			cfg.ClusterRules = append(cfg.ClusterRules,
+				map[string]any{"cidr_ip": awsVPCCIDR, "proto": "tcp", "from_port": 514, "to_port": 514})
+		}
 	}
 
 	for i, n := range nodes {
@@ -309,7 +314,11 @@ func emit(cfg *cluster.Config, o Options) ([]byte, error) {
 			for _, l := range cfg.Locations {
 				ls = append(ls, yaml.MapSlice{{Key: "Name", Value: l.Name}})
 			}
-			return section("The primary's location first; Barman and the cascaded replicas are in the second.", "locations", ls)
+			comment := "The primary's location first; Barman and the cascaded replicas are in the second."
+			if o.DataNodesPerLocation != 0 {
+				comment = "The primary's location first, with Barman and the log server; each other\nlocation has a replica of the primary and replicas cascaded from it."
+			}
+			return section(comment, "locations", ls)
 		},
 		func() error {
 			return section("What every instance has unless it says otherwise.", "instance_defaults", instanceDefaults(cfg.InstanceDefaults))
@@ -433,18 +442,50 @@ func sorted(m map[string]any) yaml.MapSlice {
 
 // summary says in one line what the cluster is.
 func summary(cfg *cluster.Config, o Options) string {
+	if o.DataNodesPerLocation != 0 {
+		return dataNodesSummary(cfg, o)
+	}
 	first, second := o.LocationNames[0], o.LocationNames[1]
 	s := fmt.Sprintf("%d instances; %s %s with %s on %s. %s: primary and replica. %s: barman",
 		len(cfg.Instances), flavourName(o.PostgresFlavour), o.PostgresVersion, o.FailoverManager, o.Platform, first, second)
-	barman := cfg.Instances[2]
-	if barman.HasRole("witness") || barman.HasRole("efm-witness") {
+	if isWitness(cfg.Instances[2]) {
 		s += " (also witness)"
 	}
-	s += fmt.Sprintf(", %d cascaded replica", o.NumCascadedReplicas)
-	if o.NumCascadedReplicas != 1 {
-		s += "s"
+	s += fmt.Sprintf(", %d cascaded %s.", o.NumCascadedReplicas, plural(o.NumCascadedReplicas, "replica"))
+	return s + servicesSummary(o)
+}
+
+// dataNodesSummary is summary for current TPA's layout.
+func dataNodesSummary(cfg *cluster.Config, o Options) string {
+	n := o.DataNodesPerLocation
+	s := fmt.Sprintf("%d instances; %s %s with %s on %s, %d Postgres nodes per location. %s: primary",
+		len(cfg.Instances), flavourName(o.PostgresFlavour), o.PostgresVersion, o.FailoverManager, o.Platform, n, o.LocationNames[0])
+	if n > 1 {
+		s += fmt.Sprintf(", %d %s", n-1, plural(n-1, "replica"))
+	}
+	s += ", barman and log server"
+	if isWitness(cfg.Instances[n]) {
+		s += " (also witness)"
 	}
 	s += "."
+	for _, loc := range o.LocationNames[1:] {
+		s += fmt.Sprintf(" %s: replica", loc)
+		if n > 1 {
+			s += fmt.Sprintf(", %d cascaded %s", n-1, plural(n-1, "replica"))
+		}
+		s += "."
+	}
+	return s + servicesSummary(o)
+}
+
+func isWitness(in cluster.Instance) bool {
+	return in.HasRole("witness") || in.HasRole("efm-witness")
+}
+
+// servicesSummary is the end of summary: the nodes beside Postgres and
+// Barman.
+func servicesSummary(o Options) string {
+	s := ""
 	if o.FailoverManager == "patroni" {
 		s += " 3 etcd."
 	}
@@ -455,6 +496,13 @@ func summary(cfg *cluster.Config, o Options) string {
 		s += " 1 pgbouncer."
 	}
 	return s
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }
 
 func flavourName(f string) string {

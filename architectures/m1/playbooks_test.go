@@ -27,6 +27,9 @@ func TestPlaybooksValidateForEveryRepmgrLayout(t *testing.T) {
 		{"docker-repmgr-n0.golden", true},
 		{"docker-repmgr-n2.golden", true},
 		{"bare-repmgr-n3.golden", false},
+		// Current TPA's layout: a log server, Barman beside the primary.
+		{"docker-repmgr-dnpl3.golden", false},
+		{"docker-repmgr-dnpl2-two-locations.golden", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
@@ -68,7 +71,9 @@ func TestDeployRunsTheRolesInOrder(t *testing.T) {
 			got = append(got, r.Name)
 		}
 	}
-	for _, want := range [][2]string{{"init", "system"}, {"system", "postgres"}, {"postgres", "repmgr"}, {"repmgr", "barman"}} {
+	for _, want := range [][2]string{{"init", "system"}, {"system", "postgres"}, {"postgres", "repmgr"}, {"repmgr", "barman"},
+		// The log server gathers the logs of what deploys after it.
+		{"system", "log_server"}, {"log_server", "postgres"}} {
 		a, b := roleIndex(got, want[0]), roleIndex(got, want[1])
 		require.GreaterOrEqual(t, a, 0, "deploy.yml does not run role %s (runs %v)", want[0], got)
 		require.GreaterOrEqual(t, b, 0, "deploy.yml does not run role %s (runs %v)", want[1], got)

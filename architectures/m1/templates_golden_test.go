@@ -98,8 +98,8 @@ func clusterInventory(t *testing.T, opts Options) *inventory.Inventory {
 	return inv
 }
 
-// TestRoleTemplatesGolden renders the EFM, Patroni, etcd and HAProxy
-// templates for clusters made by configure and compares them with
+// TestRoleTemplatesGolden renders the EFM, Patroni, etcd, HAProxy, repmgr,
+// Barman and rsyslog templates for clusters made by configure and compares them with
 // testdata/templates. EFM cannot be installed on test machines (it needs
 // EDB's repositories), so these files are what proves its configuration.
 func TestRoleTemplatesGolden(t *testing.T) {
@@ -115,6 +115,11 @@ func TestRoleTemplatesGolden(t *testing.T) {
 		o.Hostnames = []string{"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"}
 		return o
 	}
+	// Current TPA's layout: node 3 (three) is Barman, the log server and
+	// the witness; four and five are in the second location.
+	dataNodes := opts("repmgr", 1, false)
+	dataNodes.DataNodesPerLocation = 2
+	dataNodes.LocationNames = []string{"main", "dr"}
 	efmExtra := map[string]any{"efm_db_password_encrypted": "0123456789abcdef0123456789abcdef"}
 	patroniExtra := map[string]any{"patroni_passwords": map[string]any{
 		"postgres": "pgpw", "replication": "replpw", "barman": "bpw", "streaming_barman": "sbpw"}}
@@ -169,6 +174,9 @@ func TestRoleTemplatesGolden(t *testing.T) {
 		{"conf-settings", opts("repmgr", 0, false), "barman", "backup.cron.j2", []string{"three"}, withMaps(barmanOne, confSettings)},
 		{"conf-settings", opts("efm", 0, false), "efm", "efm.properties.j2", []string{"one"}, withMaps(efmExtra, confSettings)},
 		{"conf-settings", opts("patroni", 0, false), "patroni", "patroni.yml.j2", []string{"one"}, withMaps(patroniExtra, confSettings)},
+		// rsyslog: the log server, and a host forwarding to it.
+		{"log-server", dataNodes, "log_server", "log-server.conf.j2", []string{"three"}, nil},
+		{"log-server", dataNodes, "log_server", "forward.conf.j2", []string{"one", "five"}, nil},
 	}
 	for _, c := range cases {
 		inv := clusterInventory(t, c.opts)

@@ -170,3 +170,24 @@ func TestStatusBackupAge(t *testing.T) {
 		assert.False(t, ok, in)
 	}
 }
+
+// Status finds Barman by its role, not by node number: in current TPA's
+// layout (--data-nodes-per-location) Barman is node N+1 and also the log
+// server, and status reads the same.
+func TestStatusBarmanAnywhereAndLogServer(t *testing.T) {
+	inv, outs := loadRecorded(t, "repmgr")
+	var want bytes.Buffer
+	BuildTopology(inv, outs).Text(&want)
+	require.Contains(t, want.String(), "brass (node 3,")
+
+	brass := inv.Hosts["brass"]
+	require.Contains(t, strList(brass.Vars["role"]), "barman")
+	brass.Vars["role"] = []any{"barman", "log-server", "witness"}
+	brass.Vars["node"] = 9
+	topo := BuildTopology(inv, outs)
+	var got bytes.Buffer
+	topo.Text(&got)
+	assert.Equal(t, strings.Replace(want.String(), "brass (node 3,", "brass (node 9,", -1), got.String())
+	assert.Equal(t, []string{"barman", "log-server", "witness"}, topo.Node("brass").Roles)
+	assert.NotEmpty(t, topo.Node("brass").Barman)
+}

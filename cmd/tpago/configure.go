@@ -40,6 +40,7 @@ type configureFlags struct {
 	enablePatroni                bool
 	platform                     string
 	numCascaded                  int
+	dataNodesPerLocation         int
 	enableHAProxy                bool
 	enablePgBouncer              bool
 	patroniDCS, patroniFlavour   string
@@ -61,12 +62,17 @@ func newConfigureCmd() *cobra.Command {
 		Long: `configure writes CLUSTER_DIR/config.yml for an M1 cluster: a primary and a
 replica in one location, replicas cascaded from that replica in a second
 location, where the Barman server is too (also a witness when the number of
-Postgres nodes is even, with repmgr or EFM). The directory becomes a git
-repository unless --no-git.`,
+Postgres nodes is even, with repmgr or EFM). With --data-nodes-per-location
+N, the layout is current TPA's instead: N Postgres nodes in each location
+(the primary and its replicas in the first; in each other, a replica of the
+primary and replicas cascaded from it), and one Barman and log server beside
+the primary. The directory becomes a git repository unless --no-git.`,
 		Example: `  tpago configure ~/clusters/m1 --architecture M1 \
         --platform aws --region eu-west-1 --instance-type t3.micro \
         --distribution Debian --postgresql 14 --failover-manager repmgr
-  tpago configure ~/clusters/demo -a M1 --platform docker --postgresql 15 --enable-repmgr`,
+  tpago configure ~/clusters/demo -a M1 --platform docker --postgresql 15 --enable-repmgr
+  tpago configure ~/clusters/two -a M1 --platform docker --postgresql 15 --enable-repmgr \
+        --data-nodes-per-location 2 --location-names main,dr`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
 				return exitcode.Bad(fmt.Errorf("configure takes one cluster directory, got %d: %s (lists take commas: --location-names main,dr)", len(args), strings.Join(args, " ")))
@@ -123,11 +129,12 @@ repository unless --no-git.`,
 		"postgres-version", "postgres-flavour", "failover-manager", "enable-efm", "enable-repmgr", "enable-patroni")
 
 	fs.IntVar(&f.numCascaded, "num-cascaded-replicas", 1, "`N` replicas cascaded from the first replica, in the second location (0 for none)")
+	fs.IntVar(&f.dataNodesPerLocation, "data-nodes-per-location", 0, "current TPA's layout: `N` Postgres nodes in each location, Barman and a log server beside the primary (instead of --num-cascaded-replicas)")
 	fs.BoolVar(&f.enableHAProxy, "enable-haproxy", false, "add 2 HAProxy nodes as a load balancer layer (Patroni only; default: none)")
 	fs.BoolVar(&f.enablePgBouncer, "enable-pgbouncer", false, "add a PgBouncer node in front of the primary, following it across failover and switchover (default: none)")
 	fs.StringVar(&f.patroniDCS, "patroni-dcs", m1.DefaultPatroniDCS, "Patroni's configuration store: etcd (Patroni only)")
 	fs.StringVar(&f.patroniFlavour, "patroni-package-flavour", m1.DefaultPatroniPackageFlavour, "where Patroni comes from: community (Debian's packages) or edb (Patroni only)")
-	fs.StringSliceVar(&f.locationNames, "location-names", m1.DefaultLocationNames, "the two locations, comma-separated: the primary's, then Barman's")
+	fs.StringSliceVar(&f.locationNames, "location-names", m1.DefaultLocationNames, "the locations, comma-separated: two, the primary's then Barman's; with --data-nodes-per-location one or more, the primary's first (default main)")
 	fs.StringVar(&f.clusterName, "cluster-name", "", "the cluster's name (default: CLUSTER_DIR's name)")
 	fs.StringVar(&f.owner, "owner", currentUser(), "the Owner tag of the cluster")
 	fs.StringVar(&f.distribution, "distribution", m1.DefaultDistribution, "the hosts' distribution: Debian")
@@ -135,7 +142,7 @@ repository unless --no-git.`,
 	fs.StringVar(&f.osVersion, "os-version", m1.DefaultOSVersion, "the distribution's version: 12")
 	fs.StringVar(&f.hostnamesFrom, "hostnames-from", "", "name the instances from `FILE`, one name a line (default: words chosen by the cluster name)")
 	fs.StringVar(&f.overridesFrom, "overrides-from", "", "merge the YAML mapping in `FILE` into cluster_vars")
-	group("additional", "num-cascaded-replicas", "enable-haproxy", "enable-pgbouncer", "patroni-dcs", "patroni-package-flavour", "location-names", "cluster-name",
+	group("additional", "num-cascaded-replicas", "data-nodes-per-location", "enable-haproxy", "enable-pgbouncer", "patroni-dcs", "patroni-package-flavour", "location-names", "cluster-name",
 		"owner", "distribution", "os", "os-version", "hostnames-from", "overrides-from")
 
 	fs.StringVar(&f.platform, "platform", m1.DefaultPlatform, "`PLATFORM` the hosts run on: aws, docker or bare")
@@ -257,6 +264,15 @@ func (f *configureFlags) options(fs *pflag.FlagSet) (m1.Options, error) {
 	o.Architecture = f.architecture
 	o.Platform = f.platform
 	o.NumCascadedReplicas = f.numCascaded
+	if fs.Changed("data-nodes-per-location") {
+		if fs.Changed("num-cascaded-replicas") {
+			return o, fmt.Errorf("--num-cascaded-replicas and --data-nodes-per-location are two different layouts: give one (--data-nodes-per-location puts the same number of Postgres nodes in every location)")
+		}
+		if f.dataNodesPerLocation < 1 {
+			return o, fmt.Errorf("--data-nodes-per-location must be 1 or more, not %d", f.dataNodesPerLocation)
+		}
+		o.DataNodesPerLocation = f.dataNodesPerLocation
+	}
 	o.EnableHAProxy = f.enableHAProxy
 	o.EnablePgBouncer = f.enablePgBouncer
 	if fs.Changed("patroni-dcs") {
@@ -287,7 +303,9 @@ func (f *configureFlags) options(fs *pflag.FlagSet) (m1.Options, error) {
 		o.Distribution = f.osName
 	}
 	o.OSVersion = f.osVersion
-	o.LocationNames = f.locationNames
+	if fs.Changed("location-names") || o.DataNodesPerLocation == 0 {
+		o.LocationNames = f.locationNames
+	}
 	o.Owner = f.owner
 	o.ClusterName = f.clusterName
 	o.HostnamesFrom = f.hostnamesFrom

@@ -23,7 +23,7 @@ func TestConfigureHelpGroupsOptions(t *testing.T) {
 	for _, want := range []string{
 		"Mandatory options:", "Additional options:", "Platform options:",
 		"--architecture M1", "--postgresql VERSION", "--failover-manager MANAGER", "--enable-patroni",
-		"--num-cascaded-replicas N", "(default 1)", "--enable-haproxy", `--patroni-dcs string`, `(default "etcd")`,
+		"--num-cascaded-replicas N", "(default 1)", "--data-nodes-per-location N", "--enable-haproxy", `--patroni-dcs string`, `(default "etcd")`,
 		"--platform PLATFORM", `(default "aws")`, `--region string`, `(default "eu-west-1")`, `(default "t3.micro")`,
 		"--location-names", "--hostnames-from FILE", "--overrides-from FILE", "--no-git", "--os-version",
 	} {
@@ -54,6 +54,11 @@ func TestConfigureCLI(t *testing.T) {
 		{"region on docker", []string{"DIR", "-a", "M1", "--postgresql", "15", "--enable-repmgr", "--platform", "docker", "--region", "us-east-1"}, 2, "--region is for --platform aws, not docker"},
 		{"os and distribution", []string{"DIR", "-a", "M1", "--postgresql", "15", "--enable-repmgr", "--os", "Ubuntu", "--distribution", "Debian"}, 2, "--os Ubuntu and --distribution Debian disagree"},
 		{"os not Debian", []string{"DIR", "-a", "M1", "--postgresql", "15", "--enable-repmgr", "--os", "RedHat"}, 2, `distribution "RedHat" is not supported`},
+		{"two layouts", []string{"DIR", "-a", "M1", "--postgresql", "15", "--enable-repmgr", "--num-cascaded-replicas", "1", "--data-nodes-per-location", "3"}, 2, "--num-cascaded-replicas and --data-nodes-per-location are two different layouts: give one"},
+		{"no data nodes", []string{"DIR", "-a", "M1", "--postgresql", "15", "--enable-repmgr", "--data-nodes-per-location", "0"}, 2, "--data-nodes-per-location must be 1 or more, not 0"},
+		{"a primary alone", []string{"DIR", "-a", "M1", "--postgresql", "15", "--enable-repmgr", "--data-nodes-per-location", "1"}, 2, "--data-nodes-per-location 1 with one location is a primary alone: M1 needs a replica"},
+		{"too many data nodes", []string{"DIR", "-a", "M1", "--postgresql", "15", "--enable-repmgr", "--data-nodes-per-location", "51"}, 2, "--data-nodes-per-location 51 is more than 50"},
+		{"seed layout, one location", []string{"DIR", "-a", "M1", "--postgresql", "15", "--enable-repmgr", "--location-names", "main"}, 2, "--location-names takes two names"},
 		{"wrong architecture", []string{"DIR", "-a", "PGD-Always-ON", "--postgresql", "15", "--enable-repmgr"}, 2, `unknown architecture "PGD-Always-ON"`},
 	}
 	for _, tt := range tests {
@@ -98,6 +103,34 @@ func TestConfigureSeedExample(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, err.Error(), "already exists: pass --force to overwrite it")
+}
+
+// --data-nodes-per-location lays the cluster out as current TPA does: one
+// location, main, unless --location-names says otherwise.
+func TestConfigureDataNodesPerLocation(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "one")
+	_, code, err := runConfigure(t, dir, "-a", "M1", "--postgresql", "15", "--enable-repmgr", "--platform", "docker",
+		"--data-nodes-per-location", "3", "--no-git")
+	require.NoError(t, err)
+	assert.Equal(t, 0, code)
+	cfg, err := cluster.LoadConfig(filepath.Join(dir, "config.yml"))
+	require.NoError(t, err)
+	require.Len(t, cfg.Locations, 1)
+	assert.Equal(t, "main", cfg.Locations[0].Name)
+	require.Len(t, cfg.Instances, 4)
+	assert.Equal(t, []string{"barman", "log-server"}, cfg.Instances[3].Role)
+
+	dir = filepath.Join(t.TempDir(), "two")
+	_, code, err = runConfigure(t, dir, "-a", "M1", "--postgresql", "15", "--enable-repmgr", "--platform", "docker",
+		"--data-nodes-per-location", "2", "--location-names", "paris,lyon", "--no-git")
+	require.NoError(t, err)
+	assert.Equal(t, 0, code)
+	cfg, err = cluster.LoadConfig(filepath.Join(dir, "config.yml"))
+	require.NoError(t, err)
+	require.Len(t, cfg.Instances, 5)
+	assert.Equal(t, []string{"barman", "log-server", "witness"}, cfg.Instances[2].Role, "4 Postgres nodes: Barman is the witness")
+	assert.Equal(t, "lyon", cfg.Instances[4].Location)
+	assert.Equal(t, cfg.Instances[3].Name, cfg.Instances[4].Upstream)
 }
 
 func TestConfigureFlavours(t *testing.T) {

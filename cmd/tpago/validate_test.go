@@ -125,6 +125,16 @@ func TestValidateWarnsOfSettingsThatDoNothing(t *testing.T) {
 		require.Equal(t, 0, code, out)
 		assert.NotContains(t, out, "warning", "configure writes only settings that something reads")
 	}
+	// Current TPA's layout, with its log server.
+	for _, fm := range []string{"repmgr", "patroni"} {
+		dir := filepath.Join(t.TempDir(), "dnpl-"+fm)
+		out, code := authorCLI(t, "configure", dir, "-a", "M1", "--platform", "docker", "--postgresql", "15", "--failover-manager", fm,
+			"--data-nodes-per-location", "2", "--location-names", "main,dr", "--no-git")
+		require.Equal(t, 0, code, out)
+		out, code = authorCLI(t, "validate", dir, "--strict")
+		require.Equal(t, 0, code, out)
+		assert.NotContains(t, out, "warning", "configure writes only settings that something reads")
+	}
 
 	dir := filepath.Join(t.TempDir(), "c")
 	copyTree(t, "../../examples/cluster", dir)
