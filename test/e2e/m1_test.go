@@ -24,15 +24,20 @@ import (
 )
 
 // newCluster configures a docker M1 cluster with its own name and subnet
-// (10.209.x.0/24) and removes it when the test ends.
+// (10.209.x.0/24) and n cascaded replicas (n < 0: the option is left out),
+// and removes it when the test ends.
 func newCluster(t *testing.T, tag string, n int, args ...string) string {
 	t.Helper()
 	need.Require(t, need.Docker)
 	name := fmt.Sprintf("e2e%s%d", tag, os.Getpid()%100000)
 	dir := filepath.Join(t.TempDir(), name)
 	subnet := fmt.Sprintf("10.209.%d.0/24", (os.Getpid()+n*7)%250)
-	clitest.Must(t, append([]string{"configure", dir, "-a", "M1", "--platform", "docker", "--postgresql", "15",
-		"--failover-manager", "repmgr", "--subnet", subnet, "--num-cascaded-replicas", fmt.Sprint(n)}, args...)...)
+	base := []string{"configure", dir, "-a", "M1", "--platform", "docker", "--postgresql", "15",
+		"--failover-manager", "repmgr", "--subnet", subnet}
+	if n >= 0 {
+		base = append(base, "--num-cascaded-replicas", fmt.Sprint(n))
+	}
+	clitest.Must(t, append(base, args...)...)
 	t.Cleanup(func() {
 		if out, code := clitest.Run(t, "deprovision", dir, "--yes"); code != 0 {
 			t.Errorf("deprovision: exit %d\n%s", code, out)
@@ -225,4 +230,40 @@ func TestM1RepmgrWitness(t *testing.T) {
 	assert.Regexp(t, `witness +\| \* running`, show)
 	second := clitest.Must(t, "deploy", dir)
 	assert.Equal(t, 3, strings.Count(recap(t, second), "changed=0 "), recap(t, second))
+}
+
+// TestM1DataNodesPerLocation is M1 as current TPA lays it out: one
+// location with three data nodes (a primary and two replicas of it) and
+// a Barman node that is also the cluster's log server. Deployed, tested,
+// deployed again with no change; a line logged on a replica reaches the
+// log server's file for that host.
+func TestM1DataNodesPerLocation(t *testing.T) {
+	dir := newCluster(t, "d", -1, "--data-nodes-per-location", "3")
+	cfg, byNode := nodeNames(t, dir)
+	require.Len(t, cfg.Instances, 4)
+	for _, in := range cfg.Instances {
+		if in.Node == 4 {
+			assert.Equal(t, []string{"barman", "log-server"}, in.Role)
+		}
+	}
+	clitest.Must(t, "provision", dir)
+	clitest.Must(t, "deploy", dir)
+	clitest.Must(t, "test", dir)
+	show := clitest.Must(t, "cmd", dir, "primary", "--become-user", "postgres", "repmgr -f /etc/repmgr.conf cluster show")
+	assert.Equal(t, 2, strings.Count(show, "standby |   running"), show)
+	second := clitest.Must(t, "deploy", dir)
+	assert.Equal(t, 4, strings.Count(recap(t, second), "changed=0 "), recap(t, second))
+
+	replica := byNode[3]
+	mark := fmt.Sprintf("tpago-e2e-%d", time.Now().UnixNano())
+	clitest.Must(t, "cmd", dir, replica, "logger -t tpago-e2e "+mark)
+	var out string
+	for i := 0; i < 30; i++ {
+		out, _ = clitest.Run(t, "cmd", dir, "barman", "grep -h "+mark+" /var/log/tpago/"+replica+".log")
+		if strings.Contains(out, "tpago-e2e") {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	assert.Contains(t, out, "tpago-e2e: "+mark, "the log server has %s's line", replica)
 }

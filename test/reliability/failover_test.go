@@ -238,8 +238,9 @@ func killPrimaryRound(t *testing.T, c *cluster, syncCommit string, base int64) r
 
 // upstreamAfter is the node a standby n streams from once primary leads
 // and dead is down. A Patroni member with a replicatefrom tag (the
-// cascaded replica) streams from that member while it runs, whichever
-// node leads; every other standby streams from the primary. Patroni may
+// cascaded replica: config.yml's upstream is a replica) streams from that
+// member while it runs, whichever node leads; every other standby streams
+// from the primary. Patroni may
 // have promoted the cascaded replica earlier, so its tag can name a node
 // that is now a standby itself.
 func (c *cluster) upstreamAfter(n, primary, dead node) node {
@@ -247,7 +248,9 @@ func (c *cluster) upstreamAfter(n, primary, dead node) node {
 		return primary
 	}
 	for _, u := range c.Nodes {
-		if u.Name == n.Upstream {
+		// Only a replica's upstream is a replicatefrom tag (the role
+		// template): a replica of config.yml's primary has none.
+		if u.Name == n.Upstream && u.is("replica") {
 			return u
 		}
 	}
