@@ -509,14 +509,10 @@ var lastBackupMaximumAge = sync.OnceValue(func() string {
 	return ""
 })
 
-// lastBackupMaxAge is barman_last_backup_maximum_age on Barman host h.
+// lastBackupMaxAge is barman_last_backup_maximum_age on Barman host h:
+// the inventory's (host, then groups), else the role's default.
 func lastBackupMaxAge(inv *inventory.Inventory, h string) string {
-	if host := inv.Hosts[h]; host != nil {
-		if v, ok := host.Vars["barman_last_backup_maximum_age"]; ok {
-			return fmt.Sprint(v)
-		}
-	}
-	if v, ok := inv.Groups["all"].Vars["barman_last_backup_maximum_age"]; ok {
+	if v, ok := inv.HostVars(h)["barman_last_backup_maximum_age"]; ok {
 		return fmt.Sprint(v)
 	}
 	return lastBackupMaximumAge()
