@@ -33,7 +33,9 @@ const (
 	DefaultPatroniDCS   = "etcd"
 	// DefaultPatroniPackageFlavour installs the distribution's Patroni.
 	DefaultPatroniPackageFlavour = "community"
-	DefaultDockerImage           = "tpago/debian:12"
+	// DefaultDockerImage is the image of DefaultOSVersion; other releases
+	// use tpago/debian:VERSION (tpago image build --os-version VERSION).
+	DefaultDockerImage = "tpago/debian:" + DefaultOSVersion
 	DefaultFlavour               = "postgresql"
 )
 
@@ -44,6 +46,14 @@ var DefaultLocationNames = []string{"main", "dr"}
 // DefaultDataNodesLocationNames is the one location of a cluster laid out
 // by --data-nodes-per-location when no names are given.
 var DefaultDataNodesLocationNames = []string{"main"}
+
+// DebianPostgres is the PostgreSQL major version each Debian release
+// packages, by the release's major version: a community cluster on that
+// release installs that version.
+var DebianPostgres = map[string]string{"12": "15", "13": "17"}
+
+// debianCodenames name the releases DebianPostgres knows.
+var debianCodenames = map[string]string{"bookworm": "12", "trixie": "13"}
 
 // Flavours of Postgres, by the name config.yml gives them
 // (cluster_vars.postgres_flavour).
@@ -232,11 +242,19 @@ func (o Options) normalize() (Options, error) {
 		return o, usagef("distribution %q is not supported: tpago's roles install Debian packages (--distribution Debian)", o.Distribution)
 	}
 	o.Distribution = "Debian"
-	if o.OSVersion == "" || strings.EqualFold(o.OSVersion, "bookworm") {
+	if o.OSVersion == "" {
 		o.OSVersion = DefaultOSVersion
 	}
-	if o.OSVersion != "12" {
-		return o, usagef("--os-version %q is not supported: Debian 12 (bookworm) only", o.OSVersion)
+	if v, ok := debianCodenames[strings.ToLower(o.OSVersion)]; ok {
+		o.OSVersion = v
+	}
+	pgv, ok := DebianPostgres[o.OSVersion]
+	if !ok {
+		return o, usagef("--os-version %q is not supported: Debian 12 (bookworm) or 13 (trixie)", o.OSVersion)
+	}
+	if o.PostgresFlavour == "postgresql" && o.PostgresVersion != pgv {
+		return o, usagef("Debian %s packages PostgreSQL %s, not %s: give --postgresql %s, or --os-version %s for PostgreSQL %s (Debian 12 packages 15, Debian 13 packages 17)",
+			o.OSVersion, pgv, o.PostgresVersion, pgv, otherRelease(o.PostgresVersion), o.PostgresVersion)
 	}
 
 	if o.Platform != "aws" {
@@ -262,7 +280,7 @@ func (o Options) normalize() (Options, error) {
 			return o, usagef("--image is for --platform docker, not %s", o.Platform)
 		}
 	} else if o.Image == "" {
-		o.Image = DefaultDockerImage
+		o.Image = "tpago/debian:" + o.OSVersion
 	}
 
 	if o.DataNodesPerLocation != 0 {
@@ -278,6 +296,17 @@ func (o Options) normalize() (Options, error) {
 		return o, err
 	}
 	return o, nil
+}
+
+// otherRelease names the Debian release that packages PostgreSQL version
+// v, or says there is none.
+func otherRelease(v string) string {
+	for rel, pv := range DebianPostgres {
+		if pv == v {
+			return rel
+		}
+	}
+	return "(none: no Debian release tpago knows packages it; a post-repo hook can add PGDG's repository, then set postgres_version in config.yml)"
 }
 
 // normalizeDataNodes checks the options of current TPA's layout

@@ -39,7 +39,7 @@ func TestGenerateGolden(t *testing.T) {
 		opts Options
 	}{
 		{"aws-repmgr-default", opts(nil)},
-		{"aws-region-type", opts(func(o *Options) { o.Region = "us-east-2"; o.InstanceType = "t3.large"; o.PostgresVersion = "14" })},
+		{"aws-region-type", opts(func(o *Options) { o.Region = "us-east-2"; o.InstanceType = "t3.large"; o.OSVersion = "trixie"; o.PostgresVersion = "17" })},
 		{"docker-repmgr-n0", opts(func(o *Options) { o.Platform = "docker"; o.NumCascadedReplicas = 0 })},
 		{"docker-repmgr-n2", opts(func(o *Options) { o.Platform = "docker"; o.NumCascadedReplicas = 2 })},
 		{"docker-efm-n2", opts(func(o *Options) {
@@ -393,7 +393,7 @@ func TestBadOptions(t *testing.T) {
 		{"package flavour without patroni", opts(func(o *Options) { o.PatroniPackageFlavour = "edb" }), "--patroni-package-flavour needs --failover-manager patroni"},
 		{"bad package flavour", opts(func(o *Options) { o.FailoverManager = "patroni"; o.PatroniPackageFlavour = "pip" }), `unknown --patroni-package-flavour "pip" (community or edb)`},
 		{"bad distribution", opts(func(o *Options) { o.Distribution = "RedHat" }), `distribution "RedHat" is not supported: tpago's roles install Debian packages (--distribution Debian)`},
-		{"bad os version", opts(func(o *Options) { o.OSVersion = "11" }), `--os-version "11" is not supported: Debian 12 (bookworm) only`},
+		{"bad os version", opts(func(o *Options) { o.OSVersion = "11" }), `--os-version "11" is not supported: Debian 12 (bookworm) or 13 (trixie)`},
 		{"region on docker", opts(func(o *Options) { o.Platform = "docker"; o.Region = "eu-west-2" }), "--region is for --platform aws, not docker"},
 		{"type on bare", opts(func(o *Options) { o.Platform = "bare"; o.InstanceType = "t3.large" }), "--instance-type is for --platform aws, not bare"},
 		{"subnet on aws", opts(func(o *Options) { o.Subnet = "10.200.1.0/24" }), "--subnet is for --platform docker, not aws"},

@@ -111,7 +111,7 @@ func build(o Options) (*cluster.Config, error) {
 		}
 		cfg.InstanceDefaults.Vars = map[string]any{"ansible_user": "admin"}
 		cfg.EC2VPC = map[string]any{o.Region: map[string]any{"Name": o.ClusterName, "cidr": awsVPCCIDR}}
-		cfg.EC2AMI = map[string]any{"Name": "debian-12-amd64-*", "Owner": debianAMIOwner}
+		cfg.EC2AMI = map[string]any{"Name": "debian-" + o.OSVersion + "-amd64-*", "Owner": debianAMIOwner}
 		subnets := map[string]any{}
 		for i, l := range o.LocationNames {
 			subnets[awsSubnet(i)] = map[string]any{"az": fmt.Sprintf("%s%c", o.Region, 'a'+i), "location": l}
