@@ -53,7 +53,6 @@ var AnsibleModules = map[string]string{
 	"setup":               "facts are gathered with gather_facts: true on the play",
 	"gather_facts":        "facts are gathered with gather_facts: true on the play",
 	"git":                 "use command: git clone … with creates: the checkout's folder",
-	"get_url":             "use command: curl -fsSLo DEST URL with creates: DEST",
 	"unarchive":           "use command: tar -xf … with creates: a file the archive holds",
 	"uri":                 "use command: curl -fsS … with changed_when: false for reads",
 	"cron":                "write the entry with copy: into /etc/cron.d/",
