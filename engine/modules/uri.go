@@ -247,7 +247,7 @@ func uriResult(rt *module.Runtime, args module.Args, r kv, codes []int, dest str
 		ct, _ := res.Data["content_type"].(string)
 		if strings.Contains(strings.ToLower(ct), "json") && len(raw) > 0 {
 			var js any
-			if err := json.Unmarshal(raw, &js); err == nil {
+			if err := decodeJSON(raw, &js); err == nil {
 				res.Data["json"] = js
 			}
 		}

@@ -56,7 +56,6 @@ var AnsibleModules = map[string]string{
 	"unarchive":           "use command: tar -xf … with creates: a file the archive holds",
 	"cron":                "write the entry with copy: into /etc/cron.d/",
 	"mount":               "write /etc/fstab with lineinfile: and mount with command: (creates:, or changed_when:)",
-	"find":                "use command: find … with register: and changed_when: false",
 	"script":              "copy: the script to the host, then command: it",
 	"raw":                 "use command: or shell:",
 	"add_host":            "put every host in the inventory (or config.yml)",
