@@ -54,7 +54,6 @@ var AnsibleModules = map[string]string{
 	"gather_facts":        "facts are gathered with gather_facts: true on the play",
 	"git":                 "use command: git clone … with creates: the checkout's folder",
 	"unarchive":           "use command: tar -xf … with creates: a file the archive holds",
-	"cron":                "write the entry with copy: into /etc/cron.d/",
 	"mount":               "write /etc/fstab with lineinfile: and mount with command: (creates:, or changed_when:)",
 	"script":              "copy: the script to the host, then command: it",
 	"raw":                 "use command: or shell:",
