@@ -159,3 +159,12 @@ func TestGetURLIntoADirectoryAuthAndErrors(t *testing.T) {
 	_, err = runMod(t, rt, "get_url", map[string]any{"url": srv.URL + "/file.txt", "dest": filepath.Join(dir, "no/such/dir/f")})
 	require.ErrorContains(t, err, "does not exist")
 }
+
+// httptestFile serves data at every path on 127.0.0.1 and returns the
+// server's URL.
+func httptestFile(t *testing.T, data []byte) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(data) }))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}

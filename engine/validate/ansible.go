@@ -53,7 +53,6 @@ var AnsibleModules = map[string]string{
 	"setup":               "facts are gathered with gather_facts: true on the play",
 	"gather_facts":        "facts are gathered with gather_facts: true on the play",
 	"git":                 "use command: git clone … with creates: the checkout's folder",
-	"unarchive":           "use command: tar -xf … with creates: a file the archive holds",
 	"mount":               "write /etc/fstab with lineinfile: and mount with command: (creates:, or changed_when:)",
 	"script":              "copy: the script to the host, then command: it",
 	"raw":                 "use command: or shell:",
