@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -84,6 +86,9 @@ func printModule(out io.Writer, spec module.Spec) {
 	}
 	for _, g := range spec.Exclusive {
 		fmt.Fprintf(out, "\n  at most one of: %s", strings.Join(g, ", "))
+	}
+	for _, k := range slices.Sorted(maps.Keys(spec.Refused)) {
+		fmt.Fprintf(out, "\n  not supported: %s (%s)", k, spec.Refused[k])
 	}
 	fmt.Fprintln(out)
 }

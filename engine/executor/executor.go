@@ -431,6 +431,37 @@ func (e *Executor) setFacts(h string, vals map[string]any) {
 	e.factGen++
 }
 
+// setModuleFacts records the facts a module returned (getent's
+// getent_passwd, hostname's ansible_hostname) as Ansible does: each one
+// as a variable of its own and under ansible_facts, without its ansible_
+// prefix there.
+func (e *Executor) setModuleFacts(h string, facts map[string]any) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	old := e.facts[h]
+	nm := make(map[string]any, len(old)+len(facts)+1)
+	for k, v := range old {
+		nm[k] = v
+	}
+	af := map[string]any{}
+	prev := old["ansible_facts"]
+	if r, ok := prev.(expr.Raw); ok {
+		prev = r.Value
+	}
+	if m, ok := prev.(map[string]any); ok {
+		for k, v := range m {
+			af[k] = v
+		}
+	}
+	for k, v := range facts {
+		nm[k] = expr.Raw{Value: v}
+		af[strings.TrimPrefix(k, "ansible_")] = v
+	}
+	nm["ansible_facts"] = expr.Raw{Value: af}
+	e.facts[h] = nm
+	e.factGen++
+}
+
 func (e *Executor) factsOf(h string) map[string]any {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -528,7 +528,7 @@ func (pr *playRun) judge(ctx context.Context, t *playbook.Task, hsc *hostScope, 
 
 // finish settles a result: a failure in check mode that follows a change
 // only predicted is no failure, ignore_errors ignores one, and set_fact
-// sets its facts.
+// and the modules that return facts (getent, hostname) set them.
 func (pr *playRun) finish(t *playbook.Task, h string, check bool, sc *scope, hsc *hostScope, res *TaskResult) *TaskResult {
 	if res.Status == Failed {
 		if check && pr.e.hasPredicted(h) {
@@ -539,8 +539,12 @@ func (pr *playRun) finish(t *playbook.Task, h string, check bool, sc *scope, hsc
 			res.Ignored = true
 		}
 	}
-	if t.Module == "set_fact" && res.Status != Failed && len(mr(res)) > 0 {
-		pr.e.setFacts(h, rawAll(mr(res)))
+	if res.Status != Failed && len(mr(res)) > 0 {
+		if t.Module == "set_fact" {
+			pr.e.setFacts(h, rawAll(mr(res)))
+		} else {
+			pr.e.setModuleFacts(h, mr(res))
+		}
 	}
 	return res
 }

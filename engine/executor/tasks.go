@@ -249,9 +249,11 @@ func (pr *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []string
 			if t.Register != "" && r0.Result != nil {
 				pr.e.setFacts(h, map[string]any{t.Register: expr.Raw{Value: r0.Result}})
 			}
-			if t.Module == "set_fact" && r0.Status != Failed && r0.Status != Skipped {
-				if f, ok := r0.Result["ansible_facts"].(map[string]any); ok {
+			if r0.Status != Failed && r0.Status != Skipped {
+				if f, ok := r0.Result["ansible_facts"].(map[string]any); ok && t.Module == "set_fact" {
 					pr.e.setFacts(h, f)
+				} else if ok {
+					pr.e.setModuleFacts(h, f)
 				}
 			}
 			if r0.Status == Changed {

@@ -58,6 +58,11 @@ type Spec struct {
 	OneOf [][]string
 	// Exclusive lists groups of arguments of which at most one may be given.
 	Exclusive [][]string
+	// Refused names arguments Ansible's module of the same name takes and
+	// this one does not, each with what to do instead: a task that gives
+	// one is refused when the playbook is loaded, with that advice, rather
+	// than told the argument is unknown.
+	Refused map[string]string
 	// Local modules run on the control machine only (set_fact, debug…):
 	// no connection is needed for them.
 	Local bool
@@ -102,6 +107,14 @@ func (s Spec) check() error {
 				return fmt.Errorf("argument %s declared twice", n)
 			}
 			seen[n] = true
+		}
+	}
+	for n, why := range s.Refused {
+		if seen[n] {
+			return fmt.Errorf("argument %s both declared and refused", n)
+		}
+		if why == "" {
+			return fmt.Errorf("refused argument %s says nothing about what to do instead", n)
 		}
 	}
 	return nil
@@ -155,6 +168,10 @@ func (s Spec) CheckStatic(raw map[string]any) []*ArgError {
 		if !ok && s.FreeArgs {
 			continue
 		}
+		if why, refused := s.Refused[k]; !ok && refused {
+			errs = append(errs, &ArgError{Key: k, Msg: refusedMsg(s.Name, why)})
+			continue
+		}
 		if !ok {
 			errs = append(errs, &ArgError{Key: k, Msg: "unknown argument" + s.suggest(k)})
 			continue
@@ -173,6 +190,10 @@ func (s Spec) CheckStatic(raw map[string]any) []*ArgError {
 	}
 	errs = append(errs, s.checkPresence(given)...)
 	return errs
+}
+
+func refusedMsg(module, why string) string {
+	return fmt.Sprintf("not supported by tpago's %s: %s", module, why)
 }
 
 func hasTemplate(v any) bool {
@@ -259,6 +280,9 @@ func (s Spec) Normalize(raw map[string]any) (Args, error) {
 		if !ok && s.FreeArgs {
 			out[k] = raw[k]
 			continue
+		}
+		if why, refused := s.Refused[k]; !ok && refused {
+			return nil, &ArgError{Key: k, Msg: refusedMsg(s.Name, why)}
 		}
 		if !ok {
 			return nil, &ArgError{Key: k, Msg: "unknown argument" + s.suggest(k)}

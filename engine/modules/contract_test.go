@@ -82,10 +82,39 @@ var contractCases = map[string]contractCase{
 			return map[string]any{"name": "net.ipv4.ip_local_port_range", "value": "21000 61000",
 				"sysctl_file": "/etc/sysctl.d/92-ct.conf", "sysctl_set": true, "ignoreerrors": true}
 		}},
+	"get_url": {setup: ctHTTPSetup + `; rm -f /tmp/ct/got`, diff: true,
+		args: func(string) map[string]any {
+			return map[string]any{"url": ctURL + "/file.txt", "dest": "/tmp/ct/got", "mode": "0640"}
+		}},
+	"uri": {setup: ctHTTPSetup + `; rm -f /tmp/ct/uri`, diff: true,
+		args: func(string) map[string]any {
+			return map[string]any{"url": ctURL + "/file.txt", "dest": "/tmp/ct/uri"}
+		}},
+	"unarchive": {setup: ctHTTPSetup + `; rm -rf /tmp/ct/unarc; mkdir -p /tmp/ct/unarc`, diff: true,
+		args: func(string) map[string]any {
+			return map[string]any{"src": "/srv/ct/app.tar.gz", "remote_src": true, "dest": "/tmp/ct/unarc"}
+		}},
+	"cron": {setup: ctCronSetup + `; crontab -r 2>/dev/null`, diff: true,
+		args: func(string) map[string]any {
+			return map[string]any{"name": "tpago contract", "minute": "*/5", "job": "/bin/true"}
+		}},
 }
 
 var ctUnitSetup = `printf '%s' '` + ctUnit + `' > /etc/systemd/system/tpago-ct.service
 systemctl stop tpago-ct 2>/dev/null; systemctl disable tpago-ct 2>/dev/null; systemctl daemon-reload`
+
+// ctURL is the HTTP server ctHTTPSetup starts on the test host, serving
+// /srv/ct (file.txt and app.tar.gz, which holds file.txt).
+const ctURL = "http://127.0.0.1:8765"
+
+const ctHTTPSetup = `mkdir -p /srv/ct && printf 'downloaded\n' > /srv/ct/file.txt && tar -czf /srv/ct/app.tar.gz -C /srv/ct file.txt
+if ! { [ -f /srv/ct.pid ] && kill -0 "$(cat /srv/ct.pid)" 2>/dev/null; }; then
+  (cd /srv/ct && setsid python3 -m http.server 8765 --bind 127.0.0.1 </dev/null >/dev/null 2>&1 & echo $! > /srv/ct.pid)
+fi
+for i in $(seq 100); do python3 -c 'import urllib.request; urllib.request.urlopen("http://127.0.0.1:8765/file.txt")' 2>/dev/null && break; sleep 0.1; done`
+
+// ctCronSetup installs cron (for crontab) when the host lacks it.
+const ctCronSetup = `command -v crontab >/dev/null || { apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get -y -qq install cron >/dev/null; }`
 
 // hostState is what the contract compares before and after check mode:
 // files (mode, owner, size, mtime) where the cases write, plus the states
@@ -94,6 +123,7 @@ const hostState = `find /etc /root /home /tmp/ct /usr/lib/systemd/system -xdev -
 echo "hostname: $(hostname)"
 echo "port range: $(sysctl -n net.ipv4.ip_local_port_range)"
 echo "tpago-ct: $(systemctl is-active tpago-ct 2>&1) $(systemctl is-enabled tpago-ct 2>&1)"
+echo "root's crontab: $(crontab -l 2>/dev/null | md5sum)"
 echo "packages: $(dpkg-query -W -f '${Package} ${Status}\n' | md5sum)"`
 
 // Every mutating module, taken from the registry, keeps check mode's
@@ -111,7 +141,7 @@ func TestEveryMutatingModuleKeepsTheCheckContract(t *testing.T) {
 	rt.Find = func(kind, name string) (string, error) { return filepath.Join(dir, kind, name), nil }
 	origHost := sh(t, "hostname")
 	t.Cleanup(func() {
-		_, _ = shRun("hostname " + origHost + " && echo " + origHost + " > /etc/hostname; systemctl stop tpago-ct; systemctl disable tpago-ct; rm -f /etc/systemd/system/tpago-ct.service /etc/sysctl.d/92-ct.conf; userdel -r ctuser; userdel -r ctkey; groupdel ctgrp; rm -rf /tmp/ct")
+		_, _ = shRun("hostname " + origHost + " && echo " + origHost + " > /etc/hostname; systemctl stop tpago-ct; systemctl disable tpago-ct; rm -f /etc/systemd/system/tpago-ct.service /etc/sysctl.d/92-ct.conf; userdel -r ctuser; userdel -r ctkey; groupdel ctgrp; rm -rf /tmp/ct; crontab -r; [ -f /srv/ct.pid ] && kill $(cat /srv/ct.pid); rm -rf /srv/ct /srv/ct.pid")
 	})
 	seen := map[string]bool{}
 	var names []string

@@ -13,7 +13,8 @@ import (
 func TestRegistryDocumented(t *testing.T) {
 	want := []string{"apt", "assert", "authorized_key", "blockinfile", "command", "copy", "debug", "fail", "fetch",
 		"file", "group", "hostname", "lineinfile", "pause", "ping", "service", "set_fact", "shell", "slurp", "stat",
-		"sysctl", "systemd", "systemd_service", "template", "user", "wait_for"}
+		"sysctl", "systemd", "systemd_service", "template", "user", "wait_for",
+		"get_url", "uri", "unarchive", "find", "getent", "cron"}
 	names := module.Names()
 	for _, n := range want {
 		assert.Contains(t, names, n)
@@ -31,4 +32,9 @@ func TestRegistryDocumented(t *testing.T) {
 	_, spec, _ = module.Lookup("copy")
 	c, _ := spec.Arg("content")
 	assert.False(t, c.NoLog)
+	for _, n := range []string{"get_url", "uri"} {
+		_, spec, _ = module.Lookup(n)
+		pw, _ := spec.Arg("url_password")
+		assert.True(t, pw.NoLog, "%s url_password is a secret", n)
+	}
 }

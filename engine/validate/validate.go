@@ -229,6 +229,13 @@ func (a *analyzer) collectTasks(ts []*playbook.Task) {
 				}
 			}
 		}
+		if t.Module == "getent" {
+			// getent sets getent_DATABASE, also under ansible_facts.
+			a.defined["ansible_facts"] = true
+			if db, ok := t.Args["database"].(string); ok && !expr.HasTemplate(db) {
+				a.defined["getent_"+db] = true
+			}
+		}
 		if in := t.Include; in != nil {
 			a.add(in.Params)
 			if r := in.LoadedRole; r != nil {

@@ -118,3 +118,11 @@ func TestHookThatImportsItself(t *testing.T) {
 	assert.Equal(t, []int{2, 17}, []int{f.Line, f.Col})
 	assert.Contains(t, f.Reason, "import_tasks loop: "+file+" → "+file)
 }
+
+// getent sets getent_DATABASE (and ansible_facts) for the tasks after it;
+// another database's fact stays undefined.
+func TestGetentDefinesItsFact(t *testing.T) {
+	fs := check(t, "getent_facts/site.yml", nil)
+	require.Len(t, fs, 1, "%v", fs)
+	assert.Contains(t, fs[0].Reason, `undefined variable "getent_group"`)
+}
