@@ -12,6 +12,8 @@ package docs
 import (
 	"fmt"
 	"io/fs"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -148,6 +150,12 @@ func Modules() string {
 		}
 		for _, g := range s.Exclusive {
 			fmt.Fprintf(&b, "\nAt most one of %s may be given.\n", strings.Join(mapStrings(g, code), ", "))
+		}
+		if len(s.Refused) > 0 {
+			b.WriteString("\nNot supported (a task giving one fails at load time):\n\n")
+			for _, k := range slices.Sorted(maps.Keys(s.Refused)) {
+				fmt.Fprintf(&b, "- %s: %s\n", code(k), s.Refused[k])
+			}
 		}
 	}
 	return b.String()

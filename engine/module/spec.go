@@ -58,6 +58,10 @@ type Spec struct {
 	OneOf [][]string
 	// Exclusive lists groups of arguments of which at most one may be given.
 	Exclusive [][]string
+	// Refused names arguments of the Ansible module that tpago does not
+	// take, each with the reason and what to do instead: a task giving one
+	// fails at load time with that text, not with "unknown argument".
+	Refused map[string]string
 	// Local modules run on the control machine only (set_fact, debug…):
 	// no connection is needed for them.
 	Local bool
@@ -102,6 +106,11 @@ func (s Spec) check() error {
 				return fmt.Errorf("argument %s declared twice", n)
 			}
 			seen[n] = true
+		}
+	}
+	for n := range s.Refused {
+		if seen[n] {
+			return fmt.Errorf("argument %s is both declared and refused", n)
 		}
 	}
 	return nil
@@ -156,7 +165,7 @@ func (s Spec) CheckStatic(raw map[string]any) []*ArgError {
 			continue
 		}
 		if !ok {
-			errs = append(errs, &ArgError{Key: k, Msg: "unknown argument" + s.suggest(k)})
+			errs = append(errs, s.unknown(k))
 			continue
 		}
 		if given[a.Name] {
@@ -227,6 +236,14 @@ func (s Spec) checkPresence(given map[string]bool) []*ArgError {
 	return errs
 }
 
+// unknown is the error for an argument the Spec does not declare.
+func (s Spec) unknown(k string) *ArgError {
+	if why, ok := s.Refused[k]; ok {
+		return &ArgError{Key: k, Msg: "not supported by tpago's " + s.Name + ": " + why}
+	}
+	return &ArgError{Key: k, Msg: "unknown argument" + s.suggest(k)}
+}
+
 func (s Spec) suggest(k string) string {
 	best, bestD := "", 3
 	for _, a := range s.Args {
@@ -261,7 +278,7 @@ func (s Spec) Normalize(raw map[string]any) (Args, error) {
 			continue
 		}
 		if !ok {
-			return nil, &ArgError{Key: k, Msg: "unknown argument" + s.suggest(k)}
+			return nil, s.unknown(k)
 		}
 		v := raw[k]
 		if v == nil {
