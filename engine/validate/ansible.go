@@ -47,8 +47,6 @@ var AnsibleFilters = map[string]string{
 var AnsibleModules = map[string]string{
 	"yum":                 "tpago deploys to Debian: use apt:",
 	"dnf":                 "tpago deploys to Debian: use apt:",
-	"apt_repository":      "write the source with copy: into /etc/apt/sources.list.d/, then apt: update_cache: true",
-	"apt_key":             "put the key with copy: into /etc/apt/keyrings/ and name it with signed-by= in the source",
 	"include_vars":        "use vars_files: in the play, or role defaults/vars",
 	"setup":               "facts are gathered with gather_facts: true on the play",
 	"gather_facts":        "facts are gathered with gather_facts: true on the play",
@@ -57,7 +55,6 @@ var AnsibleModules = map[string]string{
 	"unarchive":           "use command: tar -xf … with creates: a file the archive holds",
 	"uri":                 "use command: curl -fsS … with changed_when: false for reads",
 	"cron":                "write the entry with copy: into /etc/cron.d/",
-	"mount":               "write /etc/fstab with lineinfile: and mount with command: (creates:, or changed_when:)",
 	"find":                "use command: find … with register: and changed_when: false",
 	"script":              "copy: the script to the host, then command: it",
 	"raw":                 "use command: or shell:",
@@ -76,7 +73,6 @@ var AnsibleModules = map[string]string{
 	"selinux":             "tpago deploys to Debian, which has no SELinux",
 	"firewalld":           "tpago deploys to Debian: use command: with nft or ufw and creates:/changed_when:",
 	"ufw":                 "use command: ufw … with changed_when: on its output",
-	"pip":                 "use apt: with the python3-… package, or command: pip … with creates:",
 	"docker_container":    "use command: docker … with changed_when:",
 }
 
