@@ -173,7 +173,7 @@ func (s Spec) CheckStatic(raw map[string]any) []*ArgError {
 			continue
 		}
 		if !ok {
-			errs = append(errs, &ArgError{Key: k, Msg: "unknown argument" + s.suggest(k)})
+			errs = append(errs, s.unknown(k))
 			continue
 		}
 		if given[a.Name] {
@@ -248,6 +248,14 @@ func (s Spec) checkPresence(given map[string]bool) []*ArgError {
 	return errs
 }
 
+// unknown is the error for an argument the Spec does not declare.
+func (s Spec) unknown(k string) *ArgError {
+	if why, ok := s.Refused[k]; ok {
+		return &ArgError{Key: k, Msg: refusedMsg(s.Name, why)}
+	}
+	return &ArgError{Key: k, Msg: "unknown argument" + s.suggest(k)}
+}
+
 func (s Spec) suggest(k string) string {
 	best, bestD := "", 3
 	for _, a := range s.Args {
@@ -285,7 +293,7 @@ func (s Spec) Normalize(raw map[string]any) (Args, error) {
 			return nil, &ArgError{Key: k, Msg: refusedMsg(s.Name, why)}
 		}
 		if !ok {
-			return nil, &ArgError{Key: k, Msg: "unknown argument" + s.suggest(k)}
+			return nil, s.unknown(k)
 		}
 		v := raw[k]
 		if v == nil {

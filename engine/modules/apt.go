@@ -35,7 +35,11 @@ func (*Apt) Spec() module.Spec {
 	}
 }
 
-const aptScript = `
+// aptCommon defines the apt helpers (aptget, aptfail) and runs
+// apt-get update when $UPDATE is 1 and the cache is older than $valid
+// seconds (always when $valid is 0), except in check mode. apt and
+// apt_repository share it; $front names the module in errors.
+const aptCommon = `
 export DEBIAN_FRONTEND=noninteractive
 command -v apt-get >/dev/null || die "apt-get not found: the $front module needs a Debian-like host"
 log=$(mktemp) || die "cannot create a temporary file"
@@ -67,6 +71,9 @@ if [ "$UPDATE" = 1 ]; then
     say cache_updated 1
   fi
 fi
+`
+
+const aptScript = `
 todo=
 case $state in
 present|installed)
@@ -137,7 +144,7 @@ func runApt(ctx context.Context, rt *module.Runtime, args module.Args, front str
 	s := newScript(rt).set("front", front).set("pkgs", strings.Join(pkgs, " ")).set("state", state).setb("UPDATE", args.Bool("update_cache")).
 		set("valid", fmt.Sprint(args.Int("cache_valid_time"))).set("recommends", recommends).setb("PURGE", args.Bool("purge")).
 		setb("AUTOREMOVE", args.Bool("autoremove")).set("locktimeout", fmt.Sprint(args.Int("lock_timeout")))
-	s.line(aptScript)
+	s.line(aptCommon).line(aptScript)
 	r, _, err := run(ctx, rt, s)
 	if err != nil {
 		return nil, err

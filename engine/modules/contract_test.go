@@ -77,6 +77,29 @@ var contractCases = map[string]contractCase{
 		args: func(string) map[string]any {
 			return map[string]any{"name": "tpago-ct", "enabled": true, "daemon_reload": true}
 		}},
+	"apt_repository": {setup: `rm -f /etc/apt/sources.list.d/ct_repo.list`, diff: true,
+		args: func(string) map[string]any {
+			return map[string]any{"repo": "deb [trusted=yes] file:/tmp/ct/repo ./", "filename": "ct_repo", "update_cache": false}
+		}},
+	"apt_key": {setup: ctAptKeySetup,
+		args: func(string) map[string]any {
+			return map[string]any{"file": "/tmp/ct/key.asc", "keyring": "/etc/apt/trusted.gpg.d/ct.gpg"}
+		}},
+	"pip": {setup: ctPipSetup, diff: true,
+		args: func(string) map[string]any {
+			return map[string]any{"name": "tpagoct==1.0", "virtualenv": "/tmp/ct/venv", "virtualenv_command": "python3 -m venv",
+				"extra_args": "--no-index --no-cache-dir --find-links /tmp/ct/wheels"}
+		}},
+	"mount": {setup: `umount /tmp/ct/mnt 2>/dev/null; sed -i '\#/tmp/ct/mnt#d' /etc/fstab; rmdir /tmp/ct/mnt 2>/dev/null`, diff: true,
+		args: func(string) map[string]any {
+			return map[string]any{"path": "/tmp/ct/mnt", "src": "tmpfs", "fstype": "tmpfs", "opts": "size=8m", "state": "mounted"}
+		}},
+	"locale_gen": {setup: `[ -f /etc/locale.gen ] || apt-get -qq install -y locales >/dev/null; sed -i 's/^de_CH.UTF-8/# de_CH.UTF-8/' /etc/locale.gen; locale-gen >/dev/null`,
+		args: func(string) map[string]any { return map[string]any{"name": "de_CH.UTF-8"} }},
+	"pam_limits": {setup: `rm -f /etc/security/limits.d/ct.conf`, diff: true,
+		args: func(string) map[string]any {
+			return map[string]any{"dest": "/etc/security/limits.d/ct.conf", "domain": "ct", "limit_type": "soft", "limit_item": "nofile", "value": 1234}
+		}},
 	"sysctl": {setup: `rm -f /etc/sysctl.d/92-ct.conf; sysctl -qw net.ipv4.ip_local_port_range="32768 60999"`,
 		args: func(string) map[string]any {
 			return map[string]any{"name": "net.ipv4.ip_local_port_range", "value": "21000 61000",
@@ -99,6 +122,24 @@ var contractCases = map[string]contractCase{
 			return map[string]any{"name": "tpago contract", "minute": "*/5", "job": "/bin/true"}
 		}},
 }
+
+// ctAptKeySetup makes a key for apt_key on the host (gpg's home under
+// /tmp/ct: root's stays untouched).
+const ctAptKeySetup = `command -v gpg >/dev/null || apt-get -qq install -y gnupg >/dev/null
+rm -f /etc/apt/trusted.gpg.d/ct.gpg
+export GNUPGHOME=/tmp/ct/gnupg; rm -rf "$GNUPGHOME"; mkdir -m 0700 "$GNUPGHOME"
+gpg --batch --passphrase '' --quick-gen-key 'tpago ct <ct@example.com>' ed25519 sign never 2>/dev/null
+gpg --batch --armor --export ct@example.com > /tmp/ct/key.asc`
+
+// ctPipSetup makes a wheel for pip on the host: a folder of wheels stands
+// in for PyPI.
+const ctPipSetup = `python3 -m venv --help >/dev/null 2>&1 || apt-get -qq install -y python3-venv >/dev/null
+rm -rf /tmp/ct/venv /tmp/ct/wheels /tmp/ct/whl && mkdir -p /tmp/ct/wheels /tmp/ct/whl/tpagoct /tmp/ct/whl/tpagoct-1.0.dist-info
+cd /tmp/ct/whl && echo 'X = 1' > tpagoct/__init__.py
+printf 'Metadata-Version: 2.1\nName: tpagoct\nVersion: 1.0\n' > tpagoct-1.0.dist-info/METADATA
+printf 'Wheel-Version: 1.0\nGenerator: ct\nRoot-Is-Purelib: true\nTag: py3-none-any\n' > tpagoct-1.0.dist-info/WHEEL
+printf 'tpagoct/__init__.py,,\ntpagoct-1.0.dist-info/METADATA,,\ntpagoct-1.0.dist-info/WHEEL,,\ntpagoct-1.0.dist-info/RECORD,,\n' > tpagoct-1.0.dist-info/RECORD
+python3 -m zipfile -c /tmp/ct/wheels/tpagoct-1.0-py3-none-any.whl tpagoct tpagoct-1.0.dist-info`
 
 var ctUnitSetup = `printf '%s' '` + ctUnit + `' > /etc/systemd/system/tpago-ct.service
 systemctl stop tpago-ct 2>/dev/null; systemctl disable tpago-ct 2>/dev/null; systemctl daemon-reload`
@@ -141,7 +182,7 @@ func TestEveryMutatingModuleKeepsTheCheckContract(t *testing.T) {
 	rt.Find = func(kind, name string) (string, error) { return filepath.Join(dir, kind, name), nil }
 	origHost := sh(t, "hostname")
 	t.Cleanup(func() {
-		_, _ = shRun("hostname " + origHost + " && echo " + origHost + " > /etc/hostname; systemctl stop tpago-ct; systemctl disable tpago-ct; rm -f /etc/systemd/system/tpago-ct.service /etc/sysctl.d/92-ct.conf; userdel -r ctuser; userdel -r ctkey; groupdel ctgrp; rm -rf /tmp/ct; crontab -r; [ -f /srv/ct.pid ] && kill $(cat /srv/ct.pid); rm -rf /srv/ct /srv/ct.pid")
+		_, _ = shRun("hostname " + origHost + " && echo " + origHost + " > /etc/hostname; systemctl stop tpago-ct; systemctl disable tpago-ct; rm -f /etc/systemd/system/tpago-ct.service /etc/sysctl.d/92-ct.conf; umount /tmp/ct/mnt; sed -i '\\#/tmp/ct/mnt#d' /etc/fstab; rm -f /etc/apt/sources.list.d/ct_repo.list /etc/apt/trusted.gpg.d/ct.gpg /etc/security/limits.d/ct.conf; userdel -r ctuser; userdel -r ctkey; groupdel ctgrp; rm -rf /tmp/ct; crontab -r; [ -f /srv/ct.pid ] && kill $(cat /srv/ct.pid); rm -rf /srv/ct /srv/ct.pid")
 	})
 	seen := map[string]bool{}
 	var names []string

@@ -11,8 +11,8 @@ import (
 // The CLI's module list and the docs reference come from the registry:
 // every module and argument must be documented.
 func TestRegistryDocumented(t *testing.T) {
-	want := []string{"apt", "assert", "authorized_key", "blockinfile", "command", "copy", "debug", "fail", "fetch",
-		"file", "group", "hostname", "lineinfile", "pause", "ping", "service", "set_fact", "shell", "slurp", "stat",
+	want := []string{"apt", "apt_key", "apt_repository", "assert", "authorized_key", "blockinfile", "command", "copy", "debug", "fail", "fetch",
+		"file", "group", "hostname", "lineinfile", "locale_gen", "mount", "pam_limits", "pause", "ping", "pip", "service", "set_fact", "shell", "slurp", "stat",
 		"sysctl", "systemd", "systemd_service", "template", "user", "wait_for",
 		"get_url", "uri", "unarchive", "find", "getent", "cron"}
 	names := module.Names()

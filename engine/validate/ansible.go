@@ -47,13 +47,10 @@ var AnsibleFilters = map[string]string{
 var AnsibleModules = map[string]string{
 	"yum":                 "tpago deploys to Debian: use apt:",
 	"dnf":                 "tpago deploys to Debian: use apt:",
-	"apt_repository":      "write the source with copy: into /etc/apt/sources.list.d/, then apt: update_cache: true",
-	"apt_key":             "put the key with copy: into /etc/apt/keyrings/ and name it with signed-by= in the source",
 	"include_vars":        "use vars_files: in the play, or role defaults/vars",
 	"setup":               "facts are gathered with gather_facts: true on the play",
 	"gather_facts":        "facts are gathered with gather_facts: true on the play",
 	"git":                 "use command: git clone … with creates: the checkout's folder",
-	"mount":               "write /etc/fstab with lineinfile: and mount with command: (creates:, or changed_when:)",
 	"script":              "copy: the script to the host, then command: it",
 	"raw":                 "use command: or shell:",
 	"add_host":            "put every host in the inventory (or config.yml)",
@@ -71,7 +68,6 @@ var AnsibleModules = map[string]string{
 	"selinux":             "tpago deploys to Debian, which has no SELinux",
 	"firewalld":           "tpago deploys to Debian: use command: with nft or ufw and creates:/changed_when:",
 	"ufw":                 "use command: ufw … with changed_when: on its output",
-	"pip":                 "use apt: with the python3-… package, or command: pip … with creates:",
 	"docker_container":    "use command: docker … with changed_when:",
 }
 
