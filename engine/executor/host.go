@@ -43,6 +43,9 @@ func (pr *playRun) hostScope(h string, t *playbook.Task, sc *scope) *hostScope {
 		}
 		return true
 	})
+	if iv := e.includedVarsOf(h); len(iv) > 0 {
+		layers = append(layers, iv)
+	}
 	if len(t.Vars) > 0 && t.Include == nil {
 		layers = append(layers, t.Vars)
 	}
@@ -464,6 +467,7 @@ func (pr *playRun) judge(ctx context.Context, t *playbook.Task, hsc *hostScope, 
 	if len(mr.Facts) > 0 && !failed {
 		res.Result["ansible_facts"] = mr.Facts
 	}
+	res.hostFacts, res.includedVars = mr.HostFacts, mr.IncludedVars
 	if t.HasChanged || t.HasFailed || len(t.Until) > 0 {
 		regName := t.Register
 		if regName == "" {
@@ -542,7 +546,20 @@ func (pr *playRun) finish(t *playbook.Task, h string, check bool, sc *scope, hsc
 	if t.Module == "set_fact" && res.Status != Failed && len(mr(res)) > 0 {
 		pr.e.setFacts(h, rawAll(mr(res)))
 	}
+	pr.e.keepVars(h, res)
 	return res
+}
+
+// keepVars records what a module that did not fail gathered (setup,
+// package_facts) or read (include_vars) for host h.
+func (e *Executor) keepVars(h string, res *TaskResult) {
+	if res.Status == Failed || res.Status == Skipped {
+		return
+	}
+	e.addHostFacts(h, res.hostFacts)
+	if len(res.includedVars) > 0 {
+		e.setIncludedVars(h, rawAll(res.includedVars))
+	}
 }
 
 func mr(r *TaskResult) map[string]any {
