@@ -277,6 +277,14 @@ func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h string, sc *
 	case err != nil:
 		return pr.fail(res, t, sc, hsc, fmt.Sprintf("%s: %v", t.Pos, err))
 	}
+	if background(t) {
+		res = &TaskResult{Host: h, Task: t, Delegate: res.Delegate, Attempts: 1}
+		mr := pr.startJob(ctx, t, mod, rt, nargs, res)
+		if _, done := pr.judge(ctx, t, hsc, sc, res, mr, 1, 1, 0); done != nil {
+			return done
+		}
+		return pr.finish(t, h, check, sc, hsc, res)
+	}
 	attempts, delay, err := tries(t, hsc)
 	if err != nil {
 		return pr.fail(res, t, sc, hsc, fmt.Sprintf("%s: %v", t.Pos, err))
@@ -432,6 +440,9 @@ func (pr *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.M
 	if t.Timeout > 0 {
 		limit = time.Duration(t.Timeout) * time.Second
 	}
+	if t.Async > 0 && (limit == 0 || time.Duration(t.Async)*time.Second < limit) {
+		limit = time.Duration(t.Async) * time.Second
+	}
 	rctx, cancel := ctx, context.CancelFunc(func() {})
 	if limit > 0 {
 		rctx, cancel = context.WithTimeout(ctx, limit)
@@ -440,6 +451,10 @@ func (pr *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.M
 	timedOut := rctx.Err() != nil && ctx.Err() == nil
 	cancel()
 	if timedOut {
+		if t.Async > 0 && limit == time.Duration(t.Async)*time.Second {
+			// Ansible's words, which roles may test for.
+			return nil, pr.fail(res, t, sc, hsc, fmt.Sprintf("async task did not complete within the requested time - %ds", t.Async))
+		}
 		return nil, pr.fail(res, t, sc, hsc, fmt.Sprintf("%s: the task timed out after %s", t.Pos, limit))
 	}
 	if err != nil {
