@@ -45,12 +45,8 @@ var AnsibleFilters = map[string]string{
 // AnsibleModules says, for Ansible modules that tpago does not have, what
 // to use instead.
 var AnsibleModules = map[string]string{
-	"yum":                 "tpago deploys to Debian: use apt:",
-	"dnf":                 "tpago deploys to Debian: use apt:",
 	"apt_repository":      "write the source with copy: into /etc/apt/sources.list.d/, then apt: update_cache: true",
 	"apt_key":             "put the key with copy: into /etc/apt/keyrings/ and name it with signed-by= in the source",
-	"include_vars":        "use vars_files: in the play, or role defaults/vars",
-	"setup":               "facts are gathered with gather_facts: true on the play",
 	"gather_facts":        "facts are gathered with gather_facts: true on the play",
 	"git":                 "use command: git clone … with creates: the checkout's folder",
 	"get_url":             "use command: curl -fsSLo DEST URL with creates: DEST",
@@ -73,7 +69,6 @@ var AnsibleModules = map[string]string{
 	"import_playbook":     "import_playbook belongs at the top level of a playbook, not in a task list",
 	"include_playbook":    "use import_playbook: at the top level of a playbook",
 	"known_hosts":         "tpago keeps the cluster's known_hosts itself; for other hosts use lineinfile:",
-	"selinux":             "tpago deploys to Debian, which has no SELinux",
 	"firewalld":           "tpago deploys to Debian: use command: with nft or ufw and creates:/changed_when:",
 	"ufw":                 "use command: ufw … with changed_when: on its output",
 	"pip":                 "use apt: with the python3-… package, or command: pip … with creates:",
