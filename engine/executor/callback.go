@@ -50,6 +50,11 @@ type TaskResult struct {
 	NoLog bool
 	// Attempts made, with until/retries.
 	Attempts int
+
+	// hostFacts and includedVars are what the module gathered or read
+	// for the host (module.Result's HostFacts and IncludedVars).
+	hostFacts    map[string]any
+	includedVars map[string]any
 }
 
 // Stats are a host's counts for the recap.

@@ -59,6 +59,7 @@ type Executor struct {
 	mu        sync.Mutex
 	conns     map[string]*hostConn
 	facts     map[string]map[string]any // set_fact and registered results, per host
+	incVars   map[string]map[string]any // include_vars, per host
 	factGen   int
 	hvCache   map[string]any
 	hvGen     int
@@ -88,6 +89,7 @@ func New(opts Options) *Executor {
 		out:       opts.Output,
 		conns:     map[string]*hostConn{},
 		facts:     map[string]map[string]any{},
+		incVars:   map[string]map[string]any{},
 		stats:     map[string]*Stats{},
 		invVars:   map[string]map[string]any{},
 		predicted: map[string]bool{},
@@ -431,35 +433,26 @@ func (e *Executor) setFacts(h string, vals map[string]any) {
 	e.factGen++
 }
 
-// setModuleFacts records the facts a module returned (getent's
-// getent_passwd, hostname's ansible_hostname) as Ansible does: each one
-// as a variable of its own and under ansible_facts, without its ansible_
-// prefix there.
-func (e *Executor) setModuleFacts(h string, facts map[string]any) {
+// setIncludedVars records variables of include_vars for host h.
+func (e *Executor) setIncludedVars(h string, vals map[string]any) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	old := e.facts[h]
-	nm := make(map[string]any, len(old)+len(facts)+1)
+	old := e.incVars[h]
+	nm := make(map[string]any, len(old)+len(vals))
 	for k, v := range old {
 		nm[k] = v
 	}
-	af := map[string]any{}
-	prev := old["ansible_facts"]
-	if r, ok := prev.(expr.Raw); ok {
-		prev = r.Value
+	for k, v := range vals {
+		nm[k] = v
 	}
-	if m, ok := prev.(map[string]any); ok {
-		for k, v := range m {
-			af[k] = v
-		}
-	}
-	for k, v := range facts {
-		nm[k] = expr.Raw{Value: v}
-		af[strings.TrimPrefix(k, "ansible_")] = v
-	}
-	nm["ansible_facts"] = expr.Raw{Value: af}
-	e.facts[h] = nm
+	e.incVars[h] = nm
 	e.factGen++
+}
+
+func (e *Executor) includedVarsOf(h string) map[string]any {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.incVars[h]
 }
 
 func (e *Executor) factsOf(h string) map[string]any {
@@ -487,6 +480,9 @@ func (pr *playRun) hostvars() any {
 			m[k] = v
 		}
 		for k, v := range pr.playVars {
+			m[k] = v
+		}
+		for k, v := range e.incVars[h] {
 			m[k] = v
 		}
 		for k, v := range e.facts[h] {

@@ -43,6 +43,9 @@ func (pr *playRun) hostScope(h string, t *playbook.Task, sc *scope) *hostScope {
 		}
 		return true
 	})
+	if iv := e.includedVarsOf(h); len(iv) > 0 {
+		layers = append(layers, iv)
+	}
 	if len(t.Vars) > 0 && t.Include == nil {
 		layers = append(layers, t.Vars)
 	}
@@ -274,6 +277,14 @@ func (pr *playRun) execute(ctx context.Context, t *playbook.Task, h string, sc *
 	case err != nil:
 		return pr.fail(res, t, sc, hsc, fmt.Sprintf("%s: %v", t.Pos, err))
 	}
+	if background(t) {
+		res = &TaskResult{Host: h, Task: t, Delegate: res.Delegate, Attempts: 1}
+		mr := pr.startJob(ctx, t, mod, rt, nargs, res)
+		if _, done := pr.judge(ctx, t, hsc, sc, res, mr, 1, 1, 0); done != nil {
+			return done
+		}
+		return pr.finish(t, h, check, sc, hsc, res)
+	}
 	attempts, delay, err := tries(t, hsc)
 	if err != nil {
 		return pr.fail(res, t, sc, hsc, fmt.Sprintf("%s: %v", t.Pos, err))
@@ -429,6 +440,9 @@ func (pr *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.M
 	if t.Timeout > 0 {
 		limit = time.Duration(t.Timeout) * time.Second
 	}
+	if t.Async > 0 && (limit == 0 || time.Duration(t.Async)*time.Second < limit) {
+		limit = time.Duration(t.Async) * time.Second
+	}
 	rctx, cancel := ctx, context.CancelFunc(func() {})
 	if limit > 0 {
 		rctx, cancel = context.WithTimeout(ctx, limit)
@@ -437,6 +451,10 @@ func (pr *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.M
 	timedOut := rctx.Err() != nil && ctx.Err() == nil
 	cancel()
 	if timedOut {
+		if t.Async > 0 && limit == time.Duration(t.Async)*time.Second {
+			// Ansible's words, which roles may test for.
+			return nil, pr.fail(res, t, sc, hsc, fmt.Sprintf("async task did not complete within the requested time - %ds", t.Async))
+		}
 		return nil, pr.fail(res, t, sc, hsc, fmt.Sprintf("%s: the task timed out after %s", t.Pos, limit))
 	}
 	if err != nil {
@@ -464,6 +482,7 @@ func (pr *playRun) judge(ctx context.Context, t *playbook.Task, hsc *hostScope, 
 	if len(mr.Facts) > 0 && !failed {
 		res.Result["ansible_facts"] = mr.Facts
 	}
+	res.hostFacts, res.includedVars = mr.HostFacts, mr.IncludedVars
 	if t.HasChanged || t.HasFailed || len(t.Until) > 0 {
 		regName := t.Register
 		if regName == "" {
@@ -539,14 +558,30 @@ func (pr *playRun) finish(t *playbook.Task, h string, check bool, sc *scope, hsc
 			res.Ignored = true
 		}
 	}
+	// Facts a module returns become variables (set_fact's above all
+	// others); include_vars's and the gathering modules' are kept by
+	// keepVars at their own precedence.
 	if res.Status != Failed && len(mr(res)) > 0 {
 		if t.Module == "set_fact" {
 			pr.e.setFacts(h, rawAll(mr(res)))
-		} else {
-			pr.e.setModuleFacts(h, mr(res))
+		} else if res.includedVars == nil && res.hostFacts == nil {
+			pr.e.addHostFacts(h, mr(res))
 		}
 	}
+	pr.e.keepVars(h, res)
 	return res
+}
+
+// keepVars records what a module that did not fail gathered (setup,
+// package_facts) or read (include_vars) for host h.
+func (e *Executor) keepVars(h string, res *TaskResult) {
+	if res.Status == Failed || res.Status == Skipped {
+		return
+	}
+	e.addHostFacts(h, res.hostFacts)
+	if len(res.includedVars) > 0 {
+		e.setIncludedVars(h, rawAll(res.includedVars))
+	}
 }
 
 func mr(r *TaskResult) map[string]any {

@@ -252,9 +252,15 @@ func (pr *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []string
 			if r0.Status != Failed && r0.Status != Skipped {
 				if f, ok := r0.Result["ansible_facts"].(map[string]any); ok && t.Module == "set_fact" {
 					pr.e.setFacts(h, f)
-				} else if ok {
-					pr.e.setModuleFacts(h, f)
+				} else if ok && r0.includedVars == nil && r0.hostFacts == nil {
+					pr.e.addHostFacts(h, f)
 				}
+			}
+			if len(r0.Items) == 0 {
+				pr.e.keepVars(h, r0)
+			}
+			for _, it := range r0.Items {
+				pr.e.keepVars(h, it)
 			}
 			if r0.Status == Changed {
 				pr.notify(h, t)
@@ -646,7 +652,8 @@ func (pr *playRun) loopItems(t *playbook.Task, sc *scope, hsc expr.Scope) ([]any
 		return nil, fmt.Errorf("%s: loop: %v", t.Pos, err)
 	}
 	if t.LoopWith != "" {
-		items, err := withItems(t.LoopWith, v, pr.finder(t, sc))
+		find := pr.finder(t, sc)
+		items, err := withItems(t.LoopWith, v, func(_, name string) (string, error) { return find(lookupSubdir(t.Module), name) })
 		if err != nil {
 			return nil, fmt.Errorf("%s: with_%s: %v", t.Pos, t.LoopWith, err)
 		}
@@ -665,6 +672,18 @@ func (pr *playRun) loopItems(t *playbook.Task, sc *scope, hsc expr.Scope) ([]any
 		}
 	}
 	return nil, fmt.Errorf("%s: loop: needs a list, got %T", t.Pos, v)
+}
+
+// lookupSubdir is the folder of a role in which a lookup (first_found)
+// looks for files, chosen by the task's module as Ansible does: templates/
+// for template, vars/ for include_vars, files/ for the others.
+func lookupSubdir(mod string) string {
+	for _, k := range []string{"template", "var"} {
+		if strings.Contains(mod, k) {
+			return k + "s"
+		}
+	}
+	return "files"
 }
 
 // asList is v as a list: a list as it is, nothing for nil, else a list of v.
@@ -881,7 +900,8 @@ func subelements(v any) ([]any, error) {
 }
 
 // firstFound gives the first of the files that exists (relative names are
-// looked for in the role's files/ and beside the playbook), as one item.
+// looked for in the role's folder for the task's module, see lookupSubdir,
+// and beside the playbook), as one item.
 func firstFound(v any, find func(kind, name string) (string, error)) ([]any, error) {
 	var files, paths []string
 	skip := false

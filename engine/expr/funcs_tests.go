@@ -13,6 +13,8 @@ func testFuncs(r *registry) {
 	add("is_success", "", "", resultFlag("succeeded", "failed", false))
 	add("is_changed", "", "", resultFlag("changed", "changed", true))
 	add("is_skipped", "", "", resultFlag("skipped", "skipped", true))
+	add("is_finished", "", "", resultFlag("finished", "finished", true))
+	add("is_started", "", "", resultFlag("started", "started", true))
 	add("is_string", "", "", typeTest("string", func(v any) bool { _, ok := v.(string); return ok }))
 	add("is_number", "", "", typeTest("number", isNumber))
 	add("is_integer", "", "", typeTest("integer", func(v any) bool {

@@ -11,6 +11,8 @@ func Tests() []FuncDoc {
 		{"succeeded", "r is succeeded", "the registered result r did not fail (also: success)"},
 		{"changed", "r is changed", "the registered result r changed something"},
 		{"skipped", "r is skipped", "the task that registered r was skipped"},
+		{"finished", "job is finished", "the background job that async_status reported on has ended"},
+		{"started", "job is started", "the background job (a task with poll: 0) was started"},
 		{"string", "x is string", "x is a string"},
 		{"number", "x is number", "x is an integer or a float"},
 		{"integer", "x is integer", "x is an integer"},

@@ -42,9 +42,10 @@ type Runtime struct {
 	// Render renders a file template (Jinja-shaped) with the task's
 	// variables; name is used in error messages.
 	Render func(name, text string) (string, error)
-	// Find locates a file on the control machine for kind "files" or
-	// "templates": in the current role's folder of that kind, then beside
-	// the playbook. Absolute paths are returned as they are.
+	// Find locates a file (or folder) on the control machine for kind
+	// "files", "templates" or "vars": in the current role's folder of that
+	// kind, then beside the playbook. Absolute paths are returned as they
+	// are.
 	Find func(kind, name string) (string, error)
 	// Vars are the task's variables, for reading (debug var=…).
 	Vars map[string]any
@@ -69,6 +70,13 @@ type Result struct {
 	Data map[string]any
 	// Facts are host facts to set (set_fact).
 	Facts map[string]any
+	// HostFacts are facts gathered on the host (setup, package_facts),
+	// named as Ansible's modules return them: each becomes a variable of
+	// the host and, without its ansible_ prefix, a key of ansible_facts.
+	HostFacts map[string]any
+	// IncludedVars are variables the host gets at include_vars precedence:
+	// above play and role variables, below set_fact and register.
+	IncludedVars map[string]any
 }
 
 // Diff is one before/after pair.

@@ -93,6 +93,9 @@ func (*Shell) Run(ctx context.Context, rt *module.Runtime, args module.Args) (*m
 	return runCommand(ctx, rt, args, "exec "+conn.Quote(sh)+" -c "+conn.Quote(cmd), cmd)
 }
 
+// notRunPrefix starts the marker line that says the command did not run.
+const notRunPrefix = "__TPAGO_NOT_RUN_"
+
 // runCommand runs line (a shell line that execs the command) after the
 // creates/removes and chdir steps. The command's output is the script's
 // output; a marker line with a per-run nonce says it was not run. shown is
@@ -100,7 +103,7 @@ func (*Shell) Run(ctx context.Context, rt *module.Runtime, args module.Args) (*m
 func runCommand(ctx context.Context, rt *module.Runtime, args module.Args, line string, shown any) (*module.Result, error) {
 	nonce := make([]byte, 8)
 	_, _ = rand.Read(nonce)
-	marker := "__TPAGO_NOT_RUN_" + hex.EncodeToString(nonce) + "__"
+	marker := notRunPrefix + hex.EncodeToString(nonce) + "__"
 	var b strings.Builder
 	if p := args.String("creates"); p != "" {
 		fmt.Fprintf(&b, "set -- %s\nif [ -e \"$1\" ]; then echo %s; echo 'Did not run command since '%s' exists'; exit 0; fi\n", globWord(p), marker, conn.Quote(p))

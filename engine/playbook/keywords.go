@@ -15,7 +15,7 @@ var taskKeywords = []string{"name", "when", "loop", "loop_control", "register", 
 	"changed_when", "failed_when", "ignore_errors", "ignore_unreachable", "tags", "become", "become_user",
 	"become_method", "delegate_to", "delegate_facts", "run_once", "retries", "until", "delay", "vars",
 	"environment", "no_log", "check_mode", "diff", "args", "block", "rescue", "always", "any_errors_fatal",
-	"throttle", "timeout", "remote_user", "connection", "debugger", "collections", "module_defaults"}
+	"throttle", "timeout", "remote_user", "connection", "debugger", "collections", "module_defaults", "async", "poll"}
 
 func isTaskKeyword(k string) bool {
 	for _, x := range taskKeywords {
@@ -121,6 +121,11 @@ func (ld *Loader) taskKeywords(t *Task, n *yamlx.Node, l loc) {
 			t.Delay = ld.countOrTemplate(v, "delay")
 		case "timeout":
 			t.Timeout = ld.count(v, "timeout")
+		case "async":
+			t.Async = ld.count(v, "async")
+		case "poll":
+			t.Poll = ld.count(v, "poll")
+			t.HasPoll = true
 		case "vars":
 			t.Vars = ld.mapping(v, "vars")
 		}

@@ -102,6 +102,12 @@ type Task struct {
 	Delay      any
 	// Timeout bounds one run of the task's module, in seconds (0: none).
 	Timeout int
+	// Async bounds the task's run, in seconds (0: not async). With Poll 0
+	// (HasPoll set) the task starts in the background and registers a job
+	// for async_status; otherwise it runs in the foreground within Async.
+	Async   int
+	Poll    int
+	HasPoll bool
 	Vars    map[string]any
 	// Keywords are what the task sets itself of what blocks, roles and
 	// the play also set; a block's are inherited by its tasks.

@@ -40,12 +40,14 @@ func (ld *Loader) taskList(n *yamlx.Node, l loc, r *Role, handlers bool) []*Task
 var unsupported = map[string]string{
 	"with_fileglob": "not supported; list the files, or use find-like command with register",
 	"local_action":  "use delegate_to: localhost with the module as usual",
-	"async":         "async tasks are not supported: run the command in the foreground",
-	"poll":          "async tasks are not supported: run the command in the foreground",
 }
 
+// AsyncModules can start in the background (async: with poll: 0): their
+// run is one shell script, which the host runs detached.
+var AsyncModules = []string{"command", "shell"}
+
 // ModulePrefixes are collection prefixes stripped from module names.
-var ModulePrefixes = []string{"ansible.builtin.", "ansible.legacy.", "ansible.posix.", "community.general."}
+var ModulePrefixes = []string{"ansible.builtin.", "ansible.legacy.", "ansible.posix.", "community.general.", "ansible.windows.", "community.windows.", "chocolatey.chocolatey."}
 
 func (ld *Loader) task(n *yamlx.Node, l loc, r *Role, handler bool) *Task {
 	if n.Kind != yamlx.Map {
@@ -181,6 +183,11 @@ func (ld *Loader) task(n *yamlx.Node, l loc, r *Role, handler bool) *Task {
 		ld.fail(yamlx.At(p, "%s: %s", spec.Name, e.Error()))
 	}
 	ld.checkArgTemplates(t)
+	if t.Async > 0 && t.HasPoll && t.Poll == 0 && !slices.Contains(AsyncModules, t.Module) {
+		e := yamlx.Errorf(n.KeyNode("poll"), "poll: 0 (start in the background) is supported for %s only, not %s", strings.Join(AsyncModules, " and "), t.Module)
+		e.Hint = "drop poll: 0 to run the task in the foreground within async: seconds, or run the work with shell:"
+		ld.fail(e)
+	}
 	if bad {
 		return nil
 	}

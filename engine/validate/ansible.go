@@ -45,10 +45,6 @@ var AnsibleFilters = map[string]string{
 // AnsibleModules says, for Ansible modules that tpago does not have, what
 // to use instead.
 var AnsibleModules = map[string]string{
-	"yum":                 "tpago deploys to Debian: use apt:",
-	"dnf":                 "tpago deploys to Debian: use apt:",
-	"include_vars":        "use vars_files: in the play, or role defaults/vars",
-	"setup":               "facts are gathered with gather_facts: true on the play",
 	"gather_facts":        "facts are gathered with gather_facts: true on the play",
 	"git":                 "use command: git clone … with creates: the checkout's folder",
 	"script":              "copy: the script to the host, then command: it",
@@ -65,7 +61,6 @@ var AnsibleModules = map[string]string{
 	"import_playbook":     "import_playbook belongs at the top level of a playbook, not in a task list",
 	"include_playbook":    "use import_playbook: at the top level of a playbook",
 	"known_hosts":         "tpago keeps the cluster's known_hosts itself; for other hosts use lineinfile:",
-	"selinux":             "tpago deploys to Debian, which has no SELinux",
 	"firewalld":           "tpago deploys to Debian: use command: with nft or ufw and creates:/changed_when:",
 	"ufw":                 "use command: ufw … with changed_when: on its output",
 	"docker_container":    "use command: docker … with changed_when:",

@@ -28,10 +28,8 @@ func TestAnsibleConstructs(t *testing.T) {
 	}{
 		{"with_fileglob", "debug: msg=hi\n      with_fileglob: '*.conf'", 5, 7, "with_fileglob is not supported", "list the files"},
 		{"local_action", "local_action: command echo hi", 4, 7, "local_action is not supported", "delegate_to: localhost"},
-		{"async", "command: sleep 1\n      async: 10", 5, 7, "async is not supported", "run the command in the foreground"},
+		{"async poll 0 on copy", "copy: content=x dest=/tmp/x\n      async: 10\n      poll: 0", 6, 7, "poll: 0 (start in the background) is supported for command and shell only, not copy", "drop poll: 0"},
 		{"become_method su", "debug: msg=hi\n      become_method: su", 5, 22, `become_method "su" is not supported: tpago escalates with sudo`, ""},
-		{"include_vars", "include_vars: more.yml", 4, 7, `unknown module or keyword "include_vars"`, "use vars_files:"},
-		{"yum", "yum: name=nginx", 4, 7, `unknown module or keyword "yum"`, "use apt:"},
 		{"collection git", "ansible.builtin.git: repo=x dest=/y", 4, 7, `unknown module or keyword "ansible.builtin.git"`, "creates:"},
 		{"filter title", "debug:\n        msg: \"{{ x | title }}\"", 5, 9, `unknown function "title"`, "capitalize(s)"},
 		{"filter random", "debug:\n        msg: \"{{ [1, 2] | random }}\"", 5, 9, `unknown function "random"`, "runs are repeatable"},

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/tpago/tpago/engine/expr"
+	"github.com/tpago/tpago/engine/facts"
 	"github.com/tpago/tpago/engine/module"
 	"github.com/tpago/tpago/engine/playbook"
 	"github.com/tpago/tpago/engine/template"
@@ -139,9 +140,7 @@ var magic = []string{
 var roleMagic = []string{"role_name", "role_path"}
 
 // factNames are the facts gather_facts sets (each also as ansible_NAME).
-var factNames = []string{"hostname", "fqdn", "nodename", "distribution", "distribution_version",
-	"distribution_major_version", "distribution_release", "os_family", "system", "kernel", "architecture",
-	"user_id", "processor_vcpus", "memtotal_mb", "default_ipv4", "all_ipv4_addresses", "service_mgr", "pkg_mgr"}
+var factNames = facts.Names
 
 func newAnalyzer(opts Options) *analyzer {
 	a := &analyzer{defined: map[string]bool{}, checked: map[string]bool{},
@@ -191,10 +190,7 @@ func (a *analyzer) collectPlay(p *playbook.Play) {
 		a.add(vf)
 	}
 	if p.GatherFacts {
-		a.defined["ansible_facts"] = true
-		for _, f := range factNames {
-			a.defined["ansible_"+f] = true
-		}
+		a.defineFacts()
 	}
 	for _, r := range p.AllRoles {
 		a.collectRole(r)
@@ -222,12 +218,20 @@ func (a *analyzer) collectTasks(ts []*playbook.Task) {
 		if t.Register != "" {
 			a.defined[t.Register] = true
 		}
-		if t.Module == "set_fact" {
+		switch t.Module {
+		case "set_fact":
 			for k := range t.Args {
 				if k != "cacheable" && !expr.HasTemplate(k) {
 					a.defined[k] = true
 				}
 			}
+		case "setup":
+			a.defineFacts()
+		case "package_facts":
+			a.defined["ansible_facts"] = true
+			a.defined["packages"] = true
+		case "include_vars":
+			a.collectIncludeVars(t)
 		}
 		if t.Module == "getent" {
 			// getent sets getent_DATABASE, also under ansible_facts.
@@ -246,6 +250,14 @@ func (a *analyzer) collectTasks(ts []*playbook.Task) {
 				a.collectTasks(r.Handlers)
 			}
 		}
+	}
+}
+
+// defineFacts defines what gathering facts sets.
+func (a *analyzer) defineFacts() {
+	a.defined["ansible_facts"] = true
+	for _, f := range factNames {
+		a.defined["ansible_"+f] = true
 	}
 }
 
