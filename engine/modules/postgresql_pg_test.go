@@ -1,0 +1,167 @@
+package modules
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tpago/tpago/engine/conn"
+	"github.com/tpago/tpago/engine/module"
+	"github.com/tpago/tpago/internal/testenv/need"
+)
+
+// asPostgres runs scripts on this machine as the postgres user (runuser),
+// the way a task with become_user: postgres runs them on a host.
+type asPostgres struct{}
+
+func (asPostgres) Run(ctx context.Context, script string) (conn.Output, error) {
+	var stdout, stderr bytes.Buffer
+	rc, err := conn.Local{}.Exec(ctx, `cd / && runuser -u postgres -- /bin/sh -c 'eval "$(cat)"'`, strings.NewReader(script), &stdout, &stderr)
+	return conn.Output{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), RC: rc}, err
+}
+
+// localPG is a throwaway Postgres server on its own socket folder and
+// port, for the postgresql_* modules.
+type localPG struct {
+	dir  string
+	port int
+	bin  string
+}
+
+// startLocalPG starts a Postgres server as the
+// postgres user, listening only on a unix socket in a temporary folder;
+// it is stopped and removed when the test that started it ends. It needs
+// root and the postgresql-15 package (sh scripts/setup.sh installs it).
+func startLocalPG(t *testing.T) *localPG {
+	t.Helper()
+	need.Require(t, need.Root|need.Postgres)
+	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	require.NotEmpty(t, bins, "Postgres's server binaries are missing: run sh scripts/setup.sh")
+	pgUser, err := user.Lookup("postgres")
+	require.NoError(t, err, "the postgres user is missing: apt-get install -y postgresql-15")
+	dir, err := os.MkdirTemp("", "tpago-pgmod-")
+	require.NoError(t, err)
+	uid, _ := strconv.Atoi(pgUser.Uid)
+	gid, _ := strconv.Atoi(pgUser.Gid)
+	require.NoError(t, os.Chown(dir, uid, gid))
+	s := &localPG{dir: dir, port: 55400 + os.Getpid()%500, bin: bins[len(bins)-1]}
+	data := filepath.Join(dir, "data")
+	out, err := s.pg("initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale", "C")
+	require.NoError(t, err, string(out))
+	out, err = s.pg("pg_ctl", "-D", data, "-w", "-l", filepath.Join(dir, "log"), "-o",
+		fmt.Sprintf("-k %s -c listen_addresses='' -p %d -c fsync=off -c wal_level=logical", dir, s.port), "start")
+	if err != nil {
+		log, _ := os.ReadFile(filepath.Join(dir, "log"))
+		t.Fatalf("pg_ctl start: %v\n%s\n%s", err, out, log)
+	}
+	t.Cleanup(func() {
+		_, _ = s.pg("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")
+		os.RemoveAll(dir)
+	})
+	return s
+}
+
+func (s *localPG) pg(name string, args ...string) ([]byte, error) {
+	cmd := exec.Command("runuser", append([]string{"-u", "postgres", "--", filepath.Join(s.bin, name)}, args...)...)
+	cmd.Dir = s.dir
+	return cmd.CombinedOutput()
+}
+
+// psql runs SQL as postgres on the server and returns its output (-At).
+func (s *localPG) psql(t *testing.T, db, sql string) string {
+	t.Helper()
+	cmd := exec.Command("runuser", "-u", "postgres", "--", "psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-h", s.dir, "-p", strconv.Itoa(s.port), "-d", db)
+	cmd.Dir = "/"
+	cmd.Stdin = strings.NewReader(sql)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s: %s", sql, out)
+	return strings.TrimSpace(string(out))
+}
+
+// args are a module's arguments with the connection to the local server.
+func (s *localPG) args(a map[string]any) map[string]any {
+	out := map[string]any{"login_unix_socket": s.dir, "port": s.port}
+	for k, v := range a {
+		out[k] = v
+	}
+	return out
+}
+
+func (s *localPG) rt(t *testing.T) *module.Runtime {
+	rt := localRT(t, t.TempDir())
+	rt.Remote = asPostgres{}
+	return rt
+}
+
+// pgCycle runs a module the way the contract wants: check mode predicts a
+// change and changes nothing (state is the observed state), the run
+// changes, a second run and a second check change nothing.
+func pgCycle(t *testing.T, rt *module.Runtime, name string, args map[string]any, state func() string) *module.Result {
+	t.Helper()
+	before := state()
+	res := mustRun(t, with(rt, true, true), name, args)
+	require.True(t, res.Changed, "check mode should predict a change")
+	require.Equal(t, before, state(), "check mode changed the server")
+	first := mustRun(t, with(rt, false, true), name, args)
+	require.True(t, first.Changed, "the run should change")
+	after := state()
+	require.NotEqual(t, before, after, "the run changed nothing visible")
+	res = mustRun(t, rt, name, args)
+	require.False(t, res.Changed, "the second run should change nothing: %v", res.Data)
+	res = mustRun(t, with(rt, true, true), name, args)
+	require.False(t, res.Changed, "check mode after the run should predict nothing: %v", res.Data)
+	require.Equal(t, after, state())
+	return first
+}
+
+// The postgresql_* modules against a real server: each one creates,
+// changes nothing the second time, predicts in check mode without
+// changing, and removes.
+func TestPostgresModulesOnARealServer(t *testing.T) {
+	pg := startLocalPG(t)
+	rt := pg.rt(t)
+
+	t.Run("postgresql_user", func(t *testing.T) {
+		name := `app "o'ne"; ü`
+		role := func() string {
+			return pg.psql(t, "postgres", "SELECT rolname, rolcreatedb, rolsuper, rolconnlimit, rolvaliduntil, rolpassword FROM pg_authid WHERE rolname = "+pgLiteral(name))
+		}
+		args := pg.args(map[string]any{"name": name, "password": "s3cret'pw", "role_attr_flags": "CREATEDB,NOSUPERUSER", "conn_limit": 5, "expires": "infinity"})
+		res := pgCycle(t, rt, "postgresql_user", args, role)
+		require.NotContains(t, fmt.Sprint(res.Data), "s3cret")
+		require.Contains(t, role(), "SCRAM-SHA-256$4096:")
+		// the password a login can use
+		out := pg.psql(t, "postgres", "SELECT rolpassword FROM pg_authid WHERE rolname = "+pgLiteral(name))
+		require.Equal(t, newPgUserPassword(name, module.Args{"password": "s3cret'pw"}).stored, out)
+
+		// a change of one attribute only
+		args["conn_limit"] = 7
+		res = pgCycle(t, rt, "postgresql_user", args, role)
+		require.Equal(t, []any{"ALTER USER " + pgIdent(name) + " CONNECTION LIMIT 7"}, res.Data["queries"])
+
+		// a password Postgres hashed itself (another salt) is recognised
+		pg.psql(t, "postgres", "ALTER ROLE "+pgIdent(name)+" PASSWORD 's3cret''pw'")
+		require.False(t, mustRun(t, rt, "postgresql_user", args).Changed)
+		args["password"] = "other"
+		res = pgCycle(t, rt, "postgresql_user", args, role)
+		require.NotContains(t, fmt.Sprint(res.Data), "other")
+
+		args["update_password"] = "on_create"
+		args["password"] = "third"
+		require.False(t, mustRun(t, rt, "postgresql_user", args).Changed)
+
+		absent := pg.args(map[string]any{"name": name, "state": "absent"})
+		res = pgCycle(t, rt, "postgresql_user", absent, role)
+		require.Equal(t, true, res.Data["user_removed"])
+		require.Empty(t, role())
+	})
+}
