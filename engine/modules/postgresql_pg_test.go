@@ -164,4 +164,66 @@ func TestPostgresModulesOnARealServer(t *testing.T) {
 		require.Equal(t, true, res.Data["user_removed"])
 		require.Empty(t, role())
 	})
+
+	t.Run("postgresql_db", func(t *testing.T) {
+		name := `shop; DROP "x" ü`
+		db := func() string {
+			return pg.psql(t, "postgres", "SELECT datname, pg_get_userbyid(datdba), datconnlimit FROM pg_database WHERE datname = "+pgLiteral(name))
+		}
+		pg.psql(t, "postgres", `CREATE ROLE "db owner"`)
+		args := pg.args(map[string]any{"name": name, "owner": "db owner", "encoding": "UTF-8", "template": "template0", "conn_limit": "10"})
+		res := pgCycle(t, rt, "postgresql_db", args, db)
+		require.Equal(t, name, res.Data["db"])
+		args["conn_limit"] = "20"
+		pgCycle(t, rt, "postgresql_db", args, db)
+		_, err := runMod(t, rt, "postgresql_db", pg.args(map[string]any{"name": name, "encoding": "LATIN1"}))
+		require.ErrorContains(t, err, "Changing the ENCODING of a database is not supported")
+		_, err = runMod(t, rt, "postgresql_db", pg.args(map[string]any{"name": name, "state": "dump", "target": "/tmp/x"}))
+		require.ErrorContains(t, err, "not supported")
+		pgCycle(t, rt, "postgresql_db", pg.args(map[string]any{"name": name, "state": "absent"}), db)
+		require.Empty(t, db())
+	})
+
+	t.Run("postgresql_schema", func(t *testing.T) {
+		name := "Sales 'q'"
+		schema := func() string {
+			return pg.psql(t, "postgres", "SELECT nspname, pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = "+pgLiteral(name))
+		}
+		pg.psql(t, "postgres", `CREATE ROLE "schema owner"`)
+		pgCycle(t, rt, "postgresql_schema", pg.args(map[string]any{"name": name}), schema)
+		res := pgCycle(t, rt, "postgresql_schema", pg.args(map[string]any{"name": name, "owner": "schema owner"}), schema)
+		require.Equal(t, []any{"ALTER SCHEMA " + pgIdent(name) + ` OWNER TO "schema owner"`}, res.Data["queries"])
+		pg.psql(t, "postgres", "CREATE TABLE "+pgIdent(name)+".t ()")
+		_, err := runMod(t, rt, "postgresql_schema", pg.args(map[string]any{"name": name, "state": "absent"}))
+		require.ErrorContains(t, err, "depend")
+		pgCycle(t, rt, "postgresql_schema", pg.args(map[string]any{"name": name, "state": "absent", "cascade_drop": true}), schema)
+	})
+
+	t.Run("postgresql_ext", func(t *testing.T) {
+		ext := func() string {
+			return pg.psql(t, "postgres", "SELECT extname, extversion, extnamespace::regnamespace FROM pg_extension WHERE extname = 'hstore'")
+		}
+		pg.psql(t, "postgres", `CREATE SCHEMA "ext s"`)
+		res := pgCycle(t, rt, "postgresql_ext", pg.args(map[string]any{"name": "hstore", "db": "postgres", "version": "1.7"}), ext)
+		require.Equal(t, "1.7", res.Data["version"])
+		res = pgCycle(t, rt, "postgresql_ext", pg.args(map[string]any{"name": "hstore", "db": "postgres", "version": "latest", "schema": "ext s"}), ext)
+		require.Equal(t, "1.7", res.Data["prev_version"])
+		require.Contains(t, ext(), `"ext s"`)
+		_, err := runMod(t, rt, "postgresql_ext", pg.args(map[string]any{"name": "no_such_ext", "db": "postgres"}))
+		require.ErrorContains(t, err, "not available")
+		pgCycle(t, rt, "postgresql_ext", pg.args(map[string]any{"name": "hstore", "db": "postgres", "state": "absent"}), ext)
+	})
+
+	t.Run("postgresql_slot", func(t *testing.T) {
+		slots := func() string {
+			return pg.psql(t, "postgres", "SELECT slot_name, slot_type, plugin FROM pg_replication_slots ORDER BY 1")
+		}
+		pgCycle(t, rt, "postgresql_slot", pg.args(map[string]any{"name": "phys1", "immediately_reserve": true}), slots)
+		pgCycle(t, rt, "postgresql_slot", pg.args(map[string]any{"name": "logi1", "slot_type": "logical", "db": "postgres"}), slots)
+		_, err := runMod(t, rt, "postgresql_slot", pg.args(map[string]any{"name": "phys1", "slot_type": "logical"}))
+		require.ErrorContains(t, err, "is not logical")
+		pgCycle(t, rt, "postgresql_slot", pg.args(map[string]any{"name": "phys1", "state": "absent"}), slots)
+		pgCycle(t, rt, "postgresql_slot", pg.args(map[string]any{"name": "logi1", "state": "absent", "db": "postgres"}), slots)
+		require.Empty(t, slots())
+	})
 }
