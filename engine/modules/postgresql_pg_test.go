@@ -226,4 +226,25 @@ func TestPostgresModulesOnARealServer(t *testing.T) {
 		pgCycle(t, rt, "postgresql_slot", pg.args(map[string]any{"name": "logi1", "state": "absent", "db": "postgres"}), slots)
 		require.Empty(t, slots())
 	})
+
+	t.Run("postgresql_set", func(t *testing.T) {
+		auto := func() string { return pg.psql(t, "postgres", "SELECT name, setting FROM pg_file_settings WHERE sourcefile LIKE '%auto.conf' ORDER BY 1") }
+		res := pgCycle(t, rt, "postgresql_set", pg.args(map[string]any{"name": "work_mem", "value": "64MB"}), auto)
+		require.Equal(t, "4MB", res.Data["prev_val_pretty"])
+		require.Equal(t, false, res.Data["restart_required"])
+		require.Equal(t, map[string]any{"value": "65536", "unit": "kB"}, res.Data["value"])
+		// the same value written otherwise is no change
+		require.False(t, mustRun(t, rt, "postgresql_set", pg.args(map[string]any{"name": "work_mem", "value": "65536kB"})).Changed)
+		res = pgCycle(t, rt, "postgresql_set", pg.args(map[string]any{"name": "max_connections", "value": "120"}), auto)
+		require.Equal(t, true, res.Data["restart_required"])
+		pgCycle(t, rt, "postgresql_set", pg.args(map[string]any{"name": "log_checkpoints", "value": "off"}), auto)
+		pgCycle(t, rt, "postgresql_set", pg.args(map[string]any{"name": "shared_preload_libraries", "value": "pg_stat_statements, auto_explain"}), auto)
+		require.Contains(t, auto(), "pg_stat_statements, auto_explain")
+		pgCycle(t, rt, "postgresql_set", pg.args(map[string]any{"name": "statement_timeout", "value": "5min"}), auto)
+		pgCycle(t, rt, "postgresql_set", pg.args(map[string]any{"name": "work_mem", "reset": true}), auto)
+		_, err := runMod(t, rt, "postgresql_set", pg.args(map[string]any{"name": "no_such_thing", "value": "1"}))
+		require.ErrorContains(t, err, "does not exist")
+		_, err = runMod(t, rt, "postgresql_set", pg.args(map[string]any{"name": "work_mem", "value": "lots"}))
+		require.ErrorContains(t, err, "is not a number")
+	})
 }
