@@ -228,7 +228,9 @@ func TestPostgresModulesOnARealServer(t *testing.T) {
 	})
 
 	t.Run("postgresql_set", func(t *testing.T) {
-		auto := func() string { return pg.psql(t, "postgres", "SELECT name, setting FROM pg_file_settings WHERE sourcefile LIKE '%auto.conf' ORDER BY 1") }
+		auto := func() string {
+			return pg.psql(t, "postgres", "SELECT name, setting FROM pg_file_settings WHERE sourcefile LIKE '%auto.conf' ORDER BY 1")
+		}
 		res := pgCycle(t, rt, "postgresql_set", pg.args(map[string]any{"name": "work_mem", "value": "64MB"}), auto)
 		require.Equal(t, "4MB", res.Data["prev_val_pretty"])
 		require.Equal(t, false, res.Data["restart_required"])
