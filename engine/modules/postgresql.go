@@ -258,6 +258,10 @@ type pgPlan struct {
 	// tolerate: a failing statement does not fail the task; the report
 	// says exec_error=1 (postgresql_user's fail_on_user: false).
 	tolerate bool
+	// txn runs the plan in one transaction, committed, or rolled back in
+	// check mode: the statements run in check mode too, so that their
+	// effect can be measured (postgresql_privs compares ACLs).
+	txn bool
 }
 
 func (p *pgPlan) step(cond, stmt string) { p.steps = append(p.steps, pgStep{cond: cond, stmt: stmt}) }
@@ -277,6 +281,9 @@ func (p *pgPlan) sql(q *pgSQL, check bool) string {
 	}
 	q.add("SELECT " + pgB64(failExpr) + " AS tpago_fail64, (" + failExpr + ") IS NULL AS tpago_ok \\gset")
 	q.add(`\if :tpago_ok`)
+	if p.txn {
+		q.add("BEGIN;")
+	}
 	for _, f := range p.facts {
 		q.add(pgSay(f[0], f[1]))
 	}
@@ -287,7 +294,7 @@ func (p *pgPlan) sql(q *pgSQL, check bool) string {
 		}
 		plan := "SELECT o, q FROM (VALUES " + strings.Join(rows, ", ") + ") AS p(o, q) WHERE q IS NOT NULL ORDER BY o"
 		q.add("SELECT concat('@T run=', o) FROM (" + plan + ") AS s;")
-		if !check {
+		if !check || p.txn {
 			if p.tolerate {
 				q.add(`\set ON_ERROR_STOP 0`)
 			}
@@ -302,6 +309,11 @@ func (p *pgPlan) sql(q *pgSQL, check bool) string {
 	}
 	for _, f := range p.after {
 		q.add(pgSay(f[0], f[1]))
+	}
+	if p.txn && check {
+		q.add("ROLLBACK;")
+	} else if p.txn {
+		q.add("COMMIT;")
 	}
 	q.add(`\else`)
 	q.add(`SELECT concat('@T fail64=', :'tpago_fail64');`)

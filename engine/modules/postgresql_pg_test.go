@@ -249,4 +249,32 @@ func TestPostgresModulesOnARealServer(t *testing.T) {
 		_, err = runMod(t, rt, "postgresql_set", pg.args(map[string]any{"name": "work_mem", "value": "lots"}))
 		require.ErrorContains(t, err, "is not a number")
 	})
+
+	t.Run("postgresql_privs", func(t *testing.T) {
+		pg.psql(t, "postgres", `CREATE ROLE "reader ü"; CREATE SCHEMA "app data"; CREATE TABLE "app data"."t 1" (); CREATE TABLE "app data".t2 (); CREATE SEQUENCE "app data".s`)
+		acl := func() string {
+			return pg.psql(t, "postgres", `SELECT relname, relacl FROM pg_class WHERE relnamespace = '"app data"'::regnamespace ORDER BY 1;
+SELECT nspacl FROM pg_namespace WHERE nspname = 'app data'; SELECT datacl FROM pg_database WHERE datname = 'postgres'; SELECT defaclacl FROM pg_default_acl`)
+		}
+		base := func(a map[string]any) map[string]any {
+			a["database"] = "postgres"
+			a["roles"] = "reader ü"
+			return pg.args(a)
+		}
+		pgCycle(t, rt, "postgresql_privs", base(map[string]any{"type": "database", "privs": "CONNECT,TEMP"}), acl)
+		pgCycle(t, rt, "postgresql_privs", base(map[string]any{"type": "schema", "objs": "app data", "privs": "USAGE"}), acl)
+		pgCycle(t, rt, "postgresql_privs", base(map[string]any{"type": "table", "schema": "app data", "objs": "t 1", "privs": "SELECT,INSERT"}), acl)
+		pgCycle(t, rt, "postgresql_privs", base(map[string]any{"type": "table", "schema": "app data", "objs": "ALL_IN_SCHEMA", "privs": "SELECT", "grant_option": true}), acl)
+		pgCycle(t, rt, "postgresql_privs", base(map[string]any{"type": "table", "schema": "app data", "objs": "ALL_IN_SCHEMA", "privs": "SELECT", "grant_option": false}), acl)
+		pgCycle(t, rt, "postgresql_privs", base(map[string]any{"type": "sequence", "schema": "app data", "objs": "s", "privs": "USAGE"}), acl)
+		pgCycle(t, rt, "postgresql_privs", base(map[string]any{"type": "default_privs", "schema": "app data", "objs": "TABLES", "privs": "SELECT", "target_roles": "postgres"}), acl)
+		pgCycle(t, rt, "postgresql_privs", base(map[string]any{"type": "table", "schema": "app data", "objs": "ALL_IN_SCHEMA", "privs": "ALL", "state": "absent"}), acl)
+		pgCycle(t, rt, "postgresql_privs", base(map[string]any{"type": "default_privs", "schema": "app data", "objs": "TABLES", "privs": "SELECT", "target_roles": "postgres", "state": "absent"}), acl)
+		pgCycle(t, rt, "postgresql_privs", base(map[string]any{"type": "database", "privs": "CONNECT,TEMP", "state": "absent"}), acl)
+		_, err := runMod(t, rt, "postgresql_privs", pg.args(map[string]any{"database": "postgres", "roles": "nobody here", "type": "schema", "objs": "public", "privs": "USAGE"}))
+		require.ErrorContains(t, err, "Role nobody here does not exist")
+		require.False(t, mustRun(t, rt, "postgresql_privs", pg.args(map[string]any{"database": "postgres", "roles": "nobody here", "type": "schema", "objs": "public", "privs": "USAGE", "fail_on_role": false})).Changed)
+		_, err = runMod(t, rt, "postgresql_privs", base(map[string]any{"type": "function", "objs": "f()", "privs": "EXECUTE"}))
+		require.ErrorContains(t, err, "not supported")
+	})
 }
