@@ -206,9 +206,15 @@ func newPgSQL(args module.Args) (*pgSQL, error) {
 // error, or a failure the SQL reported ("@T fail=…"), is returned as the
 // error.
 func runPsql(ctx context.Context, rt *module.Runtime, args module.Args, dbname string, sql string) (kv, error) {
+	r, _, err := runPsqlOut(ctx, rt, args, dbname, sql)
+	return r, err
+}
+
+// runPsqlOut is runPsql that also returns psql's whole output.
+func runPsqlOut(ctx context.Context, rt *module.Runtime, args module.Args, dbname string, sql string) (kv, conn.Output, error) {
 	ci, err := pgConninfo(args, dbname)
 	if err != nil {
-		return nil, err
+		return nil, conn.Output{}, err
 	}
 	s := newScript(rt)
 	s.line(`command -v psql >/dev/null 2>&1 || die "psql was not found on the host: install the Postgres client (apt: postgresql-client)"`)
@@ -226,14 +232,14 @@ if [ $rc -ne 0 ]; then
   die "psql failed (status $rc): ${msg:-no message}"
 fi`)
 	logf(rt, "psql on %s: %s", rt.Host, dbname)
-	r, _, err := run(ctx, rt, s)
+	r, out, err := run(ctx, rt, s)
 	if err != nil {
-		return r, err
+		return r, out, err
 	}
 	if r.has("fail64") {
-		return r, fmt.Errorf("%s", pgValue(r, "fail64"))
+		return r, out, fmt.Errorf("%s", pgValue(r, "fail64"))
 	}
-	return r, nil
+	return r, out, nil
 }
 
 // pgStep is one statement of a plan: run when cond (a SQL boolean

@@ -277,4 +277,40 @@ SELECT nspacl FROM pg_namespace WHERE nspname = 'app data'; SELECT datacl FROM p
 		_, err = runMod(t, rt, "postgresql_privs", base(map[string]any{"type": "function", "objs": "f()", "privs": "EXECUTE"}))
 		require.ErrorContains(t, err, "not supported")
 	})
+
+	t.Run("postgresql_query", func(t *testing.T) {
+		pg.psql(t, "postgres", `CREATE TABLE items (id int, name text, price numeric, ok boolean, doc jsonb)`)
+		table := func() string { return pg.psql(t, "postgres", "SELECT * FROM items ORDER BY id") }
+		ins := pg.args(map[string]any{"db": "postgres", "query": "INSERT INTO items VALUES (%s, %s, %s, %s, %s) RETURNING id, name",
+			"positional_args": []any{1, "it's; DROP TABLE items; --\\", 2.5, true, `{"a": [1]}`}})
+		before := table()
+		res := mustRun(t, with(rt, true, true), "postgresql_query", ins)
+		require.True(t, res.Changed)
+		require.Equal(t, before, table(), "check mode rolled back")
+		res = mustRun(t, rt, "postgresql_query", ins)
+		require.True(t, res.Changed)
+		require.Equal(t, "INSERT 0 1", res.Data["statusmessage"])
+		require.Equal(t, []any{map[string]any{"id": int64(1), "name": "it's; DROP TABLE items; --\\"}}, res.Data["query_result"])
+
+		sel := pg.args(map[string]any{"db": "postgres", "query": "SELECT id, name, price, ok, doc, NULL AS n, '' AS e FROM items WHERE name = %(n)s;", "named_args": map[string]any{"n": "it's; DROP TABLE items; --\\"}})
+		res = mustRun(t, rt, "postgresql_query", sel)
+		require.False(t, res.Changed)
+		require.Equal(t, 1, res.Data["rowcount"])
+		require.Equal(t, []any{map[string]any{"id": int64(1), "name": "it's; DROP TABLE items; --\\", "price": 2.5, "ok": true,
+			"doc": map[string]any{"a": []any{float64(1)}}, "n": nil, "e": ""}}, res.Data["query_result"])
+
+		upd := pg.args(map[string]any{"db": "postgres", "query": "UPDATE items SET price = 3 WHERE id = 99"})
+		require.False(t, mustRun(t, rt, "postgresql_query", upd).Changed)
+		res = mustRun(t, rt, "postgresql_query", pg.args(map[string]any{"db": "postgres", "query": "CREATE TABLE q2 (a text)"}))
+		require.True(t, res.Changed)
+		require.Equal(t, "CREATE TABLE", res.Data["statusmessage"])
+		res = mustRun(t, rt, "postgresql_query", pg.args(map[string]any{"db": "postgres", "query": "VACUUM q2", "autocommit": true}))
+		require.True(t, res.Changed)
+		for _, bad := range []string{"SELECT 1; SELECT 2", `SELECT 1 \\! id`} {
+			_, err := runMod(t, rt, "postgresql_query", pg.args(map[string]any{"db": "postgres", "query": bad}))
+			require.Error(t, err, bad)
+		}
+		_, err := runMod(t, with(rt, true, false), "postgresql_query", pg.args(map[string]any{"db": "postgres", "query": "VACUUM", "autocommit": true}))
+		require.ErrorContains(t, err, "check mode")
+	})
 }
