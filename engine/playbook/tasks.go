@@ -45,7 +45,7 @@ var unsupported = map[string]string{
 }
 
 // ModulePrefixes are collection prefixes stripped from module names.
-var ModulePrefixes = []string{"ansible.builtin.", "ansible.legacy.", "ansible.posix.", "community.general."}
+var ModulePrefixes = []string{"ansible.builtin.", "ansible.legacy.", "ansible.posix.", "community.general.", "community.postgresql."}
 
 func (ld *Loader) task(n *yamlx.Node, l loc, r *Role, handler bool) *Task {
 	if n.Kind != yamlx.Map {
