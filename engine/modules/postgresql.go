@@ -90,16 +90,6 @@ func pgValue(r kv, key string) string {
 	return string(b)
 }
 
-// pgValues decodes every value reported under key.
-func pgValues(r kv, key string) []string {
-	var out []string
-	for _, v := range r[key] {
-		b, _ := base64.StdEncoding.DecodeString(v)
-		out = append(out, string(b))
-	}
-	return out
-}
-
 // pgConnArgs are the connection arguments every postgresql_* module takes.
 // db names the module's own "database to connect to" argument and its
 // aliases (postgresql_privs calls it database, the others db or login_db).
