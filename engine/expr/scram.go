@@ -20,10 +20,13 @@ func ScramSHA256(password, saltSeed string) string {
 	mac := hmac.New(sha256.New, []byte(saltSeed))
 	mac.Write([]byte(password))
 	salt := mac.Sum(nil)[:16]
-	return scramVerifier(password, salt, ScramIterations)
+	return ScramVerifier(password, salt, ScramIterations)
 }
 
-func scramVerifier(password string, salt []byte, iterations int) string {
+// ScramVerifier is the SCRAM-SHA-256 verifier of password with the given
+// salt and PBKDF2 iteration count, in the form Postgres stores in
+// pg_authid.rolpassword.
+func ScramVerifier(password string, salt []byte, iterations int) string {
 	salted := pbkdf2.Key([]byte(password), salt, iterations, sha256.Size, sha256.New)
 	clientKey := hmacSHA256(salted, "Client Key")
 	storedKey := sha256.Sum256(clientKey)

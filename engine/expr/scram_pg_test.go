@@ -34,7 +34,7 @@ func TestScramMatchesPostgres(t *testing.T) {
 		require.NoError(t, err)
 		salt, err := base64.StdEncoding.DecodeString(salt64)
 		require.NoError(t, err)
-		assert.Equal(t, v.verifier, scramVerifier(v.password, salt, n))
+		assert.Equal(t, v.verifier, ScramVerifier(v.password, salt, n))
 	}
 }
 
@@ -113,5 +113,5 @@ func TestScramLoginPostgres(t *testing.T) {
 	salt64, _, _ := strings.Cut(rest, "$")
 	salt, err := base64.StdEncoding.DecodeString(salt64)
 	require.NoError(t, err)
-	assert.Equal(t, pgMade, scramVerifier("secret", salt, 4096))
+	assert.Equal(t, pgMade, ScramVerifier("secret", salt, 4096))
 }

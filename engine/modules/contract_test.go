@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tpago/tpago/engine/conn"
 	"github.com/tpago/tpago/engine/module"
 )
 
@@ -121,6 +122,49 @@ var contractCases = map[string]contractCase{
 		args: func(string) map[string]any {
 			return map[string]any{"name": "tpago contract", "minute": "*/5", "job": "/bin/true"}
 		}},
+	// The postgresql_* cases need a running Postgres on the host: ctPgSetup
+	// installs and starts Debian's cluster once.
+	"postgresql_user": {setup: ctPgSetup + ctPsql("DROP ROLE IF EXISTS ctuser_pg"), diff: true,
+		args: func(string) map[string]any {
+			return ctPg(map[string]any{"name": "ctuser_pg", "password": "ct secret", "role_attr_flags": "CREATEDB"})
+		}},
+	"postgresql_db": {setup: ctPgSetup + ctPsql("DROP DATABASE IF EXISTS ctdb"), diff: true,
+		args: func(string) map[string]any { return ctPg(map[string]any{"name": "ctdb"}) }},
+	"postgresql_schema": {setup: ctPgSetup + ctPsql("DROP SCHEMA IF EXISTS ctschema"), diff: true,
+		args: func(string) map[string]any { return ctPg(map[string]any{"name": "ctschema"}) }},
+	"postgresql_ext": {setup: ctPgSetup + ctPsql("DROP EXTENSION IF EXISTS hstore"), diff: true,
+		args: func(string) map[string]any { return ctPg(map[string]any{"name": "hstore", "db": "postgres"}) }},
+	"postgresql_slot": {setup: ctPgSetup + ctPsql("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'ctslot'"), diff: true,
+		args: func(string) map[string]any { return ctPg(map[string]any{"name": "ctslot"}) }},
+	"postgresql_set": {setup: ctPgSetup + ctPsql("ALTER SYSTEM RESET work_mem") + ctPsql("SELECT pg_reload_conf()"), diff: true,
+		args: func(string) map[string]any { return ctPg(map[string]any{"name": "work_mem", "value": "12MB"}) }},
+	"postgresql_privs": {setup: ctPgSetup + ctPsql("DROP ROLE IF EXISTS ctreader") + ctPsql("CREATE ROLE ctreader"), diff: true,
+		args: func(string) map[string]any {
+			return ctPg(map[string]any{"database": "postgres", "type": "database", "privs": "CONNECT", "roles": "ctreader"})
+		}},
+	"postgresql_query": {setup: ctPgSetup + ctPsql("DROP TABLE IF EXISTS ctq") + ctPsql("CREATE TABLE ctq (a int)"),
+		args: func(string) map[string]any {
+			return ctPg(map[string]any{"db": "postgres", "query": "INSERT INTO ctq SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM ctq)"})
+		}},
+}
+
+// ctPgSetup installs Debian's Postgres and starts its cluster (once).
+const ctPgSetup = `command -v pg_lsclusters >/dev/null 2>&1 || apt-get -qq install -y postgresql >/dev/null 2>&1 || { apt-get -qq update && apt-get -qq install -y postgresql >/dev/null; }
+pg_lsclusters -h | grep -q online || pg_ctlcluster $(pg_lsclusters -h | awk 'NR==1{print $1, $2}') start
+runuser -u postgres -- psql -XAtq -c "ALTER ROLE postgres PASSWORD 'ct-postgres'" >/dev/null
+`
+
+// ctPsql runs SQL as postgres on the contract host (a setup step).
+func ctPsql(sql string) string {
+	return "runuser -u postgres -- psql -XAtq -c " + conn.Quote(sql) + " >/dev/null\n"
+}
+
+// ctPg adds the connection of the contract host's cluster: the tasks run
+// as root there, so they log in over TCP with the password set by setup.
+func ctPg(a map[string]any) map[string]any {
+	a["login_host"] = "127.0.0.1"
+	a["login_password"] = "ct-postgres"
+	return a
 }
 
 // ctAptKeySetup makes a key for apt_key on the host (gpg's home under

@@ -123,7 +123,8 @@ func TestAnsibleFormsAreAccepted(t *testing.T) {
 			"    - include_tasks: file=t.yml\n" +
 			"    - ansible.builtin.include_tasks: t.yml\n" +
 			"    - ansible.posix.sysctl: {name: vm.swappiness, value: '1'}\n" +
-			"    - include_role: {name: acme.tools.r}\n",
+			"    - include_role: {name: acme.tools.r}\n" +
+			"    - community.postgresql.postgresql_user: {name: app}\n",
 		"t.yml":                   "- debug: msg=t\n",
 		"roles/r/tasks/main.yml":  "- debug: msg=main\n",
 		"roles/r/tasks/other.yml": "- debug: msg=other\n",
@@ -131,7 +132,7 @@ func TestAnsibleFormsAreAccepted(t *testing.T) {
 	pb, err := (&playbook.Loader{}).LoadPlaybook(filepath.Join(dir, "site.yml"))
 	require.NoError(t, err)
 	ts := pb.Plays[0].Tasks
-	require.Len(t, ts, 8)
+	require.Len(t, ts, 9)
 	assert.Equal(t, "copy", ts[0].Module)
 	assert.Equal(t, map[string]any{"src": "a.txt", "dest": "/tmp/a"}, ts[0].Args)
 	assert.Equal(t, "debug", ts[1].Module)
@@ -146,6 +147,7 @@ func TestAnsibleFormsAreAccepted(t *testing.T) {
 	assert.Len(t, ts[5].Include.Loaded, 1)
 	assert.Equal(t, "sysctl", ts[6].Module)
 	assert.Equal(t, "r", ts[7].Include.LoadedRole.Name)
+	assert.Equal(t, "postgresql_user", ts[8].Module)
 }
 
 // Every problem is reported in one pass: past the first twenty, and the

@@ -47,7 +47,7 @@ var unsupported = map[string]string{
 var AsyncModules = []string{"command", "shell"}
 
 // ModulePrefixes are collection prefixes stripped from module names.
-var ModulePrefixes = []string{"ansible.builtin.", "ansible.legacy.", "ansible.posix.", "community.general.", "ansible.windows.", "community.windows.", "chocolatey.chocolatey."}
+var ModulePrefixes = []string{"ansible.builtin.", "ansible.legacy.", "ansible.posix.", "community.general.", "community.postgresql.", "ansible.windows.", "community.windows.", "chocolatey.chocolatey."}
 
 func (ld *Loader) task(n *yamlx.Node, l loc, r *Role, handler bool) *Task {
 	if n.Kind != yamlx.Map {
