@@ -252,9 +252,12 @@ func (o Options) normalize() (Options, error) {
 	if !ok {
 		return o, usagef("--os-version %q is not supported: Debian 12 (bookworm) or 13 (trixie)", o.OSVersion)
 	}
-	if o.PostgresFlavour == "postgresql" && o.PostgresVersion != pgv {
-		return o, usagef("Debian %s packages PostgreSQL %s, not %s: give --postgresql %s, or --os-version %s for PostgreSQL %s (Debian 12 packages 15, Debian 13 packages 17)",
-			o.OSVersion, pgv, o.PostgresVersion, pgv, otherRelease(o.PostgresVersion), o.PostgresVersion)
+	// A community version the release does not package comes from PGDG
+	// (apt.postgresql.org), as with TPA: configure lists that repository
+	// (apt_repository_list), which serves 13 and later for both releases.
+	if v, _ := strconv.Atoi(o.PostgresVersion); o.PostgresFlavour == "postgresql" && o.PostgresVersion != pgv && v < 13 {
+		return o, usagef("PostgreSQL %s is packaged neither by Debian %s (which has %s) nor by PGDG for it (13 and later): give --postgresql %s, or a newer version",
+			o.PostgresVersion, o.OSVersion, pgv, pgv)
 	}
 
 	if o.Platform != "aws" {
@@ -296,17 +299,6 @@ func (o Options) normalize() (Options, error) {
 		return o, err
 	}
 	return o, nil
-}
-
-// otherRelease names the Debian release that packages PostgreSQL version
-// v, or says there is none.
-func otherRelease(v string) string {
-	for rel, pv := range DebianPostgres {
-		if pv == v {
-			return rel
-		}
-	}
-	return "(none: no Debian release tpago knows packages it; a post-repo hook can add PGDG's repository, then set postgres_version in config.yml)"
 }
 
 // normalizeDataNodes checks the options of current TPA's layout

@@ -49,6 +49,11 @@ func build(o Options) (*cluster.Config, error) {
 	if o.PostgresFlavour != "postgresql" || o.FailoverManager == "efm" || o.PatroniPackageFlavour == "edb" {
 		cv["edb_repositories"] = []any{"enterprise"}
 	}
+	if o.PostgresFlavour == "postgresql" && o.PostgresVersion != DebianPostgres[o.OSVersion] {
+		// As TPA does: community versions the release does not package
+		// come from PGDG (apt.postgresql.org).
+		cv["apt_repository_list"] = []any{"PGDG"}
+	}
 	if o.OverridesFrom != "" {
 		ov, err := readOverrides(o.OverridesFrom)
 		if err != nil {

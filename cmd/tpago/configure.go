@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -356,6 +357,9 @@ func reportConfigured(w io.Writer, dir string, noGit bool) error {
 	tw.Flush()
 	for _, l := range strings.SplitAfter(table.String(), "\n") {
 		fmt.Fprint(w, strings.TrimRight(l, " \n"), strings.Repeat("\n", strings.Count(l, "\n")))
+	}
+	if l, ok := cfg.ClusterVars["apt_repository_list"].([]any); ok && slices.Contains(l, any("PGDG")) {
+		fmt.Fprintf(w, "PostgreSQL %v comes from PGDG (apt.postgresql.org, in apt_repository_list): the hosts must reach it\n", cfg.ClusterVars["postgres_version"])
 	}
 	fmt.Fprintf(w, "Next: tpago provision %s\n", dir)
 	return nil
