@@ -36,7 +36,7 @@ const (
 	// DefaultDockerImage is the image of DefaultOSVersion; other releases
 	// use tpago/debian:VERSION (tpago image build --os-version VERSION).
 	DefaultDockerImage = "tpago/debian:" + DefaultOSVersion
-	DefaultFlavour               = "postgresql"
+	DefaultFlavour     = "postgresql"
 )
 
 // DefaultLocationNames are the two locations of an M1 cluster in the

@@ -39,7 +39,12 @@ func TestGenerateGolden(t *testing.T) {
 		opts Options
 	}{
 		{"aws-repmgr-default", opts(nil)},
-		{"aws-region-type", opts(func(o *Options) { o.Region = "us-east-2"; o.InstanceType = "t3.large"; o.OSVersion = "trixie"; o.PostgresVersion = "17" })},
+		{"aws-region-type", opts(func(o *Options) {
+			o.Region = "us-east-2"
+			o.InstanceType = "t3.large"
+			o.OSVersion = "trixie"
+			o.PostgresVersion = "17"
+		})},
 		{"docker-repmgr-n0", opts(func(o *Options) { o.Platform = "docker"; o.NumCascadedReplicas = 0 })},
 		{"docker-repmgr-n2", opts(func(o *Options) { o.Platform = "docker"; o.NumCascadedReplicas = 2 })},
 		{"docker-efm-n2", opts(func(o *Options) {
