@@ -11,5 +11,5 @@ import "embed"
 // FS holds every built-in role as <role>/<tasks|defaults|templates|meta>/...
 // at its root, e.g. "postgres/tasks/main.yml". Go files are not included.
 //
-//go:embed common hook init system postgres postgres_objects repmgr barman etcd patroni haproxy efm fence pgbouncer log_server
+//go:embed common hook init system postgres postgres_objects repmgr barman etcd patroni haproxy efm fence pgbouncer log_server package_hold
 var FS embed.FS

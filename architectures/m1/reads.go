@@ -15,7 +15,7 @@ import (
 // `tpago validate DIR` checks them all, and the variables they read (with
 // the playbooks they import and the roles they use) are what config.yml
 // can set.
-var Operations = []string{"deploy.yml", "test.yml", "status.yml", "switchover.yml"}
+var Operations = []string{"deploy.yml", "test.yml", "status.yml", "switchover.yml", "upgrade.yml"}
 
 // BuiltinReads are the variables that the M1 playbooks (Operations) and
 // the built-in roles read, or that the roles' defaults and vars define. In

@@ -30,6 +30,8 @@ type Output struct {
 	RC     int    `json:"rc"`
 	Stdout string `json:"stdout"`
 	Stderr string `json:"stderr,omitempty"`
+	// Failed is set when the task failed (whatever its rc).
+	Failed bool `json:"failed,omitempty"`
 }
 
 // HostOutputs are a host's gathered outputs by task name, or why the host

@@ -80,3 +80,9 @@ func (t *Topology) SwitchedOver(name string) (bool, string) {
 	}
 	return true, ""
 }
+
+// UpgradePlaybook upgrades the pinned packages of the host it runs on to
+// the versions given as extra variables, restarting a Postgres server
+// that still runs the old binary; in check mode its task "plan" says what
+// would change.
+var UpgradePlaybook = mustPlaybook("upgrade.yml")

@@ -179,7 +179,7 @@ gpg --batch --armor --export ct@example.com > /tmp/ct/key.asc`
 
 // ctPipSetup makes a wheel for pip on the host: a folder of wheels stands
 // in for PyPI.
-const ctPipSetup = `python3 -c 'import ensurepip' 2>/dev/null || { apt-get -qq update && apt-get -qq install -y python3-venv >/dev/null; }
+const ctPipSetup = `python3 -c 'import ensurepip' 2>/dev/null || { apt-get -qq update; apt-get -qq install -y python3-venv >/dev/null; }
 rm -rf /tmp/ct/venv /tmp/ct/wheels /tmp/ct/whl && mkdir -p /tmp/ct/wheels /tmp/ct/whl/tpagoct /tmp/ct/whl/tpagoct-1.0.dist-info
 cd /tmp/ct/whl && echo 'X = 1' > tpagoct/__init__.py
 printf 'Metadata-Version: 2.1\nName: tpagoct\nVersion: 1.0\n' > tpagoct-1.0.dist-info/METADATA
@@ -201,7 +201,7 @@ fi
 for i in $(seq 100); do python3 -c 'import urllib.request; urllib.request.urlopen("http://127.0.0.1:8765/file.txt")' 2>/dev/null && break; sleep 0.1; done`
 
 // ctCronSetup installs cron (for crontab) when the host lacks it.
-const ctCronSetup = `command -v crontab >/dev/null || { apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get -y -qq install cron >/dev/null; }`
+const ctCronSetup = `command -v crontab >/dev/null || { apt-get -qq update; DEBIAN_FRONTEND=noninteractive apt-get -y -qq install cron; } >/tmp/ct/cron-setup.log 2>&1 || cat /tmp/ct/cron-setup.log`
 
 // hostState is what the contract compares before and after check mode:
 // files (mode, owner, size, mtime) where the cases write, plus the states
@@ -250,7 +250,7 @@ func TestEveryMutatingModuleKeepsTheCheckContract(t *testing.T) {
 			require.NoError(t, os.MkdirAll(local, 0o755))
 			// Setup may update apt's lists: minutes on a busy machine.
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-			out, err := testHost.Run(ctx, "mkdir -p /tmp/ct; "+tc.setup+"; true")
+			out, err := testHost.Run(ctx, "mkdir -p /tmp/ct; "+strings.TrimRight(tc.setup, "\n")+"; true")
 			cancel()
 			require.NoError(t, err, "setup of %s", name)
 			require.Equal(t, 0, out.RC, "setup of %s: %s%s", name, out.Stdout, out.Stderr)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -32,8 +33,11 @@ func newCluster(t *testing.T, tag string, n int, args ...string) string {
 	name := fmt.Sprintf("e2e%s%d", tag, os.Getpid()%100000)
 	dir := filepath.Join(t.TempDir(), name)
 	subnet := fmt.Sprintf("10.209.%d.0/24", (os.Getpid()+n*7)%250)
-	base := []string{"configure", dir, "-a", "M1", "--platform", "docker", "--postgresql", "15",
+	base := []string{"configure", dir, "-a", "M1", "--platform", "docker",
 		"--failover-manager", "repmgr", "--subnet", subnet}
+	if !slices.Contains(args, "--postgresql") {
+		base = append(base, "--postgresql", "15")
+	}
 	if n >= 0 {
 		base = append(base, "--num-cascaded-replicas", fmt.Sprint(n))
 	}
@@ -217,6 +221,34 @@ func cfgAddress(cfg *cluster.Config, name string) string {
 		}
 	}
 	return ""
+}
+
+// TestM1RepmgrDebian13 is the seed's cluster on Debian 13 (trixie) with
+// the release's own PostgreSQL 17, repmgr, Barman and PgBouncer: deploy,
+// the user's objects, test with the real clients, deploy again with no
+// change, a switchover and back, and a failover after the primary's
+// container is killed.
+func TestM1RepmgrDebian13(t *testing.T) {
+	dir := newCluster(t, "t", 1, "--os-version", "13", "--postgresql", "17", "--enable-pgbouncer")
+	addUserObjects(t, dir)
+	clitest.Must(t, "provision", dir)
+	start := time.Now()
+	first := clitest.Must(t, "deploy", dir)
+	t.Logf("deploy on Debian 13: %.1f s", time.Since(start).Seconds())
+	assert.Regexp(t, `changed=[1-9]`, recap(t, first))
+	assert.NotContains(t, clitest.Must(t, "test", dir), "fatal:")
+	checkUserObjects(t, dir)
+	_, byNode := nodeNames(t, dir)
+	v, code := psql(t, dir, byNode[1], "show server_version_num")
+	require.Equal(t, 0, code)
+	assert.True(t, strings.HasPrefix(v, "17"), "PostgreSQL 17 runs on Debian 13, not %s", v)
+	osr := clitest.Must(t, "cmd", dir, byNode[1], "cat /etc/debian_version")
+	assert.Regexp(t, `>>\s*13\.`, osr)
+
+	second := clitest.Must(t, "deploy", dir)
+	assert.Equal(t, 5, strings.Count(recap(t, second), "changed=0 "), "a second deploy changes nothing:\n%s", recap(t, second))
+	switchover(t, dir)
+	failover(t, dir)
 }
 
 // TestM1RepmgrWitness is M1 with no cascaded replica: two Postgres nodes,

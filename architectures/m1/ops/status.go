@@ -25,6 +25,8 @@ type RunOptions struct {
 	ConnectTimeout time.Duration
 	// AcceptNewHostKeys records the keys of hosts known_hosts lacks.
 	AcceptNewHostKeys bool
+	// Check runs the playbook in check mode (upgrade --check).
+	Check bool
 }
 
 // StatusOptions are Status's.
@@ -153,7 +155,7 @@ func collect(ctx context.Context, inv *inventory.Inventory, name string, data []
 	}
 	cb := &collector{outs: map[string]m1.HostOutputs{}}
 	ex := executor.New(executor.Options{Inventory: inv, Forks: o.Forks, Output: cb, Limit: limit, ExtraVars: extra,
-		ConnectTimeout: o.ConnectTimeout, AcceptNewHostKeys: o.AcceptNewHostKeys, Loader: ld})
+		ConnectTimeout: o.ConnectTimeout, AcceptNewHostKeys: o.AcceptNewHostKeys, Loader: ld, Check: o.Check})
 	if _, err := ex.Run(ctx, pb); err != nil {
 		return nil, err
 	}
@@ -191,8 +193,11 @@ func (c *collector) HostResult(r *executor.TaskResult) {
 		}
 		out.Stdout, _ = r.Result["stdout"].(string)
 		out.Stderr, _ = r.Result["stderr"].(string)
-		if out.Stderr == "" && r.Status == executor.Failed {
-			out.Stderr = r.Msg
+		if r.Status == executor.Failed {
+			out.Failed = true
+			if out.Stderr == "" {
+				out.Stderr = r.Msg
+			}
 		}
 		o.Tasks[r.Task.Name] = out
 	}
