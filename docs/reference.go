@@ -20,7 +20,6 @@ import (
 	"github.com/tpago/tpago/engine/expr"
 	"github.com/tpago/tpago/engine/module"
 	_ "github.com/tpago/tpago/engine/modules" // registers the built-in modules
-	"github.com/tpago/tpago/engine/validate"
 	"github.com/tpago/tpago/roles"
 )
 
@@ -175,32 +174,6 @@ func Functions() string {
 	for _, f := range expr.Functions() {
 		fmt.Fprintf(&b, "| %s | %s |\n", cell(code(f.Signature)), cell(f.Doc))
 	}
-	return b.String()
-}
-
-// AnsibleEquivalents lists what to write for the Ansible modules, Jinja2
-// filters and template tags tpago does not have, docs/ansible-equivalents.md:
-// the hints that loading and `tpago validate` give.
-func AnsibleEquivalents() string {
-	var b strings.Builder
-	b.WriteString("# Ansible constructs tpago does not have, and what to write instead\n\n")
-	b.WriteString(generated)
-	b.WriteString("When a playbook uses one of these, `tpago validate` reports it at its `file:line:col` with the hint below. ")
-	b.WriteString("See [migrating-from-ansible.md](migrating-from-ansible.md) for the whole picture.\n")
-	table := func(title, what string, m map[string]string, wrap func(string) string) {
-		fmt.Fprintf(&b, "\n## %s\n\n| %s | write instead |\n|---|---|\n", title, what)
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			fmt.Fprintf(&b, "| %s | %s |\n", cell(wrap(k)), cell(m[k]))
-		}
-	}
-	table("Modules", "Ansible module", validate.AnsibleModules, func(k string) string { return code(k + ":") })
-	table("Filters, functions and tests", "Jinja2 / Ansible", validate.AnsibleFilters, code)
-	table("Template tags", "Jinja2 tag", validate.AnsibleTags, func(k string) string { return code("{% " + k + " %}") })
 	return b.String()
 }
 

@@ -116,3 +116,20 @@ func TestPasswordLookupConcurrent(t *testing.T) {
 		assert.Equal(t, first, <-got)
 	}
 }
+
+func TestIsFilterAndIsTest(t *testing.T) {
+	for _, f := range []string{"default", "d", "map", "selectattr", "to_json", "contains", "regex_replace"} {
+		assert.True(t, IsFilter(f), f)
+		assert.NoError(t, Check("x | "+f+"(1)"), f)
+	}
+	for _, f := range []string{"title", "random", "is_defined", "__strformat"} {
+		assert.False(t, IsFilter(f), f)
+	}
+	for _, x := range []string{"defined", "equalto", "succeeded", "version", "in", "==", "none"} {
+		assert.True(t, IsTest(x), x)
+	}
+	for _, x := range []string{"regex", "callable", "exists"} {
+		assert.False(t, IsTest(x), x)
+		assert.Error(t, Check("x is "+x), x)
+	}
+}

@@ -62,6 +62,17 @@ var otherOS = []*OtherOS{
 	{name: "win_reboot", system: "Windows", family: "Windows", use: "run shutdown -r with command: and wait_for: the SSH port"},
 }
 
+// OtherOSModules maps each module of another operating system to the
+// hosts it is for ("Red Hat family", "Windows"…): such a task loads and
+// validates, and fails if it runs on a Debian host.
+func OtherOSModules() map[string]string {
+	out := make(map[string]string, len(otherOS))
+	for _, m := range otherOS {
+		out[m.name] = m.system
+	}
+	return out
+}
+
 func init() {
 	for _, m := range otherOS {
 		module.Register(m)

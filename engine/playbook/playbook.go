@@ -130,7 +130,7 @@ var playKeys = []string{"name", "hosts", "vars", "vars_files", "roles", "pre_tas
 	"handlers", "become", "become_user", "become_method", "gather_facts", "serial", "strategy", "any_errors_fatal",
 	"ignore_unreachable", "tags", "environment", "check_mode", "diff", "no_log", "remote_user", "connection",
 	"max_fail_percentage", "order", "collections", "vars_prompt", "module_defaults", "ignore_errors", "force_handlers",
-	"gather_subset", "run_once"}
+	"gather_subset", "run_once", "throttle", "debugger"}
 
 func (ld *Loader) loadPlay(n *yamlx.Node, base loc) *Play {
 	if n.Kind != yamlx.Map {
@@ -195,12 +195,12 @@ func (ld *Loader) loadPlay(n *yamlx.Node, base loc) *Play {
 		case "roles", "pre_tasks", "tasks", "post_tasks", "handlers":
 			// below, in order
 		case "remote_user", "connection", "max_fail_percentage", "order", "collections", "module_defaults",
-			"force_handlers", "gather_subset", "run_once":
+			"force_handlers", "gather_subset", "run_once", "throttle", "debugger":
 			// accepted, no effect
-		case "vars_prompt":
-			ld.fail(yamlx.Errorf(k, "vars_prompt is not supported: pass the values with -e name=value"))
 		default:
-			if !ld.keyword(&p.Keywords, key, v) {
+			if hint, ok := Unsupported("play", key); ok {
+				ld.fail(yamlx.Errorf(k, "%s is not supported: %s", key, hint))
+			} else if !ld.keyword(&p.Keywords, key, v) {
 				ld.fail(unknownKey(k, "play", playKeys))
 			}
 		}

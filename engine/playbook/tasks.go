@@ -37,11 +37,6 @@ func (ld *Loader) taskList(n *yamlx.Node, l loc, r *Role, handlers bool) []*Task
 	return out
 }
 
-var unsupported = map[string]string{
-	"with_fileglob": "not supported; list the files, or use find-like command with register",
-	"local_action":  "use delegate_to: localhost with the module as usual",
-}
-
 // AsyncModules can start in the background (async: with poll: 0): their
 // run is one shell script, which the host runs detached.
 var AsyncModules = []string{"command", "shell"}
@@ -69,7 +64,7 @@ func (ld *Loader) task(n *yamlx.Node, l loc, r *Role, handler bool) *Task {
 			}
 			continue
 		}
-		if hint, ok := unsupported[key]; ok {
+		if hint, ok := Unsupported("task", key); ok {
 			e := yamlx.Errorf(k, "%s is not supported", key)
 			e.Hint = hint
 			ld.fail(e)
@@ -133,9 +128,7 @@ func (ld *Loader) task(n *yamlx.Node, l loc, r *Role, handler bool) *Task {
 	if name == "meta" {
 		t.Module = "meta"
 		t.Args = map[string]any{"_raw_params": modVal.String()}
-		switch modVal.String() {
-		case "flush_handlers", "noop", "end_play", "end_host", "clear_host_errors", "refresh_inventory", "clear_facts", "end_batch":
-		default:
+		if !slices.Contains(MetaActions, modVal.String()) {
 			ld.fail(yamlx.Errorf(modVal, "unknown meta action %q (flush_handlers, end_play, end_host, noop…)", modVal.String()))
 		}
 		return t

@@ -472,6 +472,9 @@ func (a *analyzer) hintFor(name string, local map[string]bool) string {
 	if name == "item" {
 		return "item is only defined in a task with loop:"
 	}
+	if h, ok := AnsibleVariables[name]; ok {
+		return "tpago does not set " + name + ": " + h
+	}
 	best, bd := "", 3
 	if len(name) <= 3 {
 		bd = 2
