@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tpago/tpago/engine/conn"
+	"github.com/tpago/tpago/engine/expr"
 	"github.com/tpago/tpago/engine/module"
 	"github.com/tpago/tpago/internal/testenv/need"
 )
@@ -151,6 +152,12 @@ func TestPostgresModulesOnARealServer(t *testing.T) {
 		// a password Postgres hashed itself (another salt) is recognised
 		pg.psql(t, "postgres", "ALTER ROLE "+pgIdent(name)+" PASSWORD 's3cret''pw'")
 		require.False(t, mustRun(t, rt, "postgresql_user", args).Changed)
+		// and so is the one the roles stored before they used this module
+		// (password_scram, its salt seeded by cluster/user)
+		old := expr.ScramSHA256("s3cret'pw", "cluster/"+name)
+		pg.psql(t, "postgres", "ALTER ROLE "+pgIdent(name)+" PASSWORD "+pgLiteral(old))
+		require.False(t, mustRun(t, rt, "postgresql_user", args).Changed)
+		require.Equal(t, old, pg.psql(t, "postgres", "SELECT rolpassword FROM pg_authid WHERE rolname = "+pgLiteral(name)))
 		args["password"] = "other"
 		res = pgCycle(t, rt, "postgresql_user", args, role)
 		require.NotContains(t, fmt.Sprint(res.Data), "other")

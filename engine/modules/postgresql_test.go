@@ -2,6 +2,9 @@ package modules
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/base64"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -9,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tpago/tpago/engine/conn"
+	"github.com/tpago/tpago/engine/expr"
 	"github.com/tpago/tpago/engine/module"
 )
 
@@ -150,5 +154,66 @@ func TestPgSecretsStayOffCommandLines(t *testing.T) {
 		if strings.Contains(l, "psql -XAtq") {
 			assert.NotContains(t, l, "login-pw")
 		}
+	}
+}
+
+// verifierRunner answers a postgresql_user plan as psql would for a role
+// that exists and whose stored verifier is stored (a SCRAM verifier with
+// another salt than the module's), and records the scripts sent.
+type verifierRunner struct {
+	stored  string
+	scripts []string
+}
+
+func (v *verifierRunner) Run(_ context.Context, script string) (conn.Output, error) {
+	v.scripts = append(v.scripts, script)
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	out := "@T exists=" + b64("true") + "\n" +
+		"@T pw_iter_salt=" + b64(scramIterSalt(v.stored)) + "\n" +
+		"@T pw_md5=" + b64(fmt.Sprintf("%x", md5.Sum([]byte(v.stored)))) + "\n"
+	return conn.Output{Stdout: []byte(out)}, nil
+}
+
+// A password whose stored verifier has another salt — the one the roles'
+// password_scram filter gave it (seeded by cluster/user), or Postgres's
+// own random one — is recognised as unchanged: the task is ok and sends
+// nothing more. Another password is set, in check mode only reported.
+func TestPgUserKeepsVerifiersWithOtherSalts(t *testing.T) {
+	const pw = "app-secret-1"
+	// Made by Postgres 15 itself (ALTER ROLE app PASSWORD 'app-secret-1').
+	byPostgres := "SCRAM-SHA-256$4096:nY22Bh3/fbKiMvFnO/iTsQ==$DS5iGkMbGF/51qz97bK1YFqaBrjM7t0Jg+hKhjlVMmc=:2UbzPzG7uBNtTRI4OOnlQqxnNZFvyF+WylRqq6qeQ/U="
+	byFilter := expr.ScramSHA256(pw, "mycluster/app")
+	require.NotEqual(t, scramIterSalt(byFilter), scramIterSalt(newPgUserPassword("app", module.Args{"password": pw}).stored))
+	m, spec, _ := module.Lookup("postgresql_user")
+	for name, stored := range map[string]string{"postgres": byPostgres, "password_scram": byFilter} {
+		t.Run(name, func(t *testing.T) {
+			args, err := spec.Normalize(map[string]any{"name": "app", "password": pw})
+			require.NoError(t, err)
+			vr := &verifierRunner{stored: stored}
+			res, err := m.Run(context.Background(), &module.Runtime{Host: "h", Remote: vr}, args)
+			require.NoError(t, err)
+			assert.False(t, res.Changed, "the same password with another salt")
+			assert.Len(t, vr.scripts, 1, "nothing is sent to change it")
+
+			args["password"] = "another"
+			vr = &verifierRunner{stored: stored}
+			res, err = m.Run(context.Background(), &module.Runtime{Host: "h", Remote: vr}, args)
+			require.NoError(t, err)
+			assert.True(t, res.Changed)
+			assert.Equal(t, []any{`ALTER USER "app" PASSWORD '********'`}, res.Data["queries"])
+			require.Len(t, vr.scripts, 2, "the new verifier is set")
+			_, data, _ := strings.Cut(vr.scripts[1], "<<'__TPAGO_DATA__'\n")
+			data, _, _ = strings.Cut(data, "__TPAGO_DATA__")
+			sql, err := base64.StdEncoding.DecodeString(strings.ReplaceAll(data, "\n", ""))
+			require.NoError(t, err)
+			assert.Contains(t, string(sql), newPgUserPassword("app", args).stored, "the module's own verifier is set")
+			assert.NotContains(t, vr.scripts[1]+string(sql), "another", "never the clear password")
+
+			vr = &verifierRunner{stored: stored}
+			res, err = m.Run(context.Background(), &module.Runtime{Host: "h", Remote: vr, Check: true}, args)
+			require.NoError(t, err)
+			assert.True(t, res.Changed, "check mode predicts the change")
+			assert.Len(t, vr.scripts, 1, "check mode changes nothing")
+		})
 	}
 }
