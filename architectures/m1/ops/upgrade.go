@@ -155,15 +155,16 @@ func upgradeVersions(cfg *cluster.Config, given map[string]string) (map[string]s
 }
 
 // upgradeOrder lists the hosts to upgrade before the primary: Postgres
-// replicas the farthest from the primary first (cascaded ones before their
-// upstream), then the hosts that do not run a Postgres node.
+// replicas the farthest from the primary in config.yml's layout first
+// (cascaded ones before their upstream), then the hosts that do not run a
+// Postgres node.
 func upgradeOrder(t *m1.Topology) []string {
 	depth := func(n *m1.Node) int {
 		d := 0
 		for cur := n; cur != nil && cur.Postgres != nil && d < len(t.Nodes); d++ {
-			up := cur.Postgres.Follows
+			up := cur.Postgres.Upstream
 			if up == "" {
-				up = cur.Postgres.Upstream
+				up = cur.Postgres.Follows
 			}
 			if up == "" || up == t.Primary {
 				return d + 1
@@ -190,12 +191,19 @@ func upgradeOrder(t *m1.Topology) []string {
 	return out
 }
 
-// switchTarget picks the upgraded replica that streams from the primary
-// itself (config.yml's replica of it first).
+// switchTarget picks the upgraded replica to switch over to: config.yml's
+// replica of the primary, else one that streams from the primary.
 func switchTarget(t *m1.Topology, done []string) string {
+	ok := func(n *m1.Node) bool {
+		return n.IsPostgres() && n.Name != t.Primary && slices.Contains(done, n.Name) && n.Streaming()
+	}
 	for _, n := range t.Nodes {
-		if n.IsPostgres() && n.Name != t.Primary && slices.Contains(done, n.Name) && n.Postgres != nil &&
-			(n.Postgres.Follows == t.Primary || (n.Postgres.Follows == "" && n.Postgres.Upstream == t.Primary)) {
+		if ok(n) && n.Postgres.Upstream == t.Primary {
+			return n.Name
+		}
+	}
+	for _, n := range t.Nodes {
+		if ok(n) && n.Postgres.Follows == t.Primary {
 			return n.Name
 		}
 	}
