@@ -226,8 +226,8 @@ func cfgAddress(cfg *cluster.Config, name string) string {
 // TestM1RepmgrDebian13 is the seed's cluster on Debian 13 (trixie) with
 // the release's own PostgreSQL 17, repmgr, Barman and PgBouncer: deploy,
 // the user's objects, test with the real clients, deploy again with no
-// change, a switchover and back, and a failover after the primary's
-// container is killed.
+// change, and a failover after the primary's container is killed (the
+// switchover is TestM1Repmgr's, on Debian 12).
 func TestM1RepmgrDebian13(t *testing.T) {
 	dir := newCluster(t, "t", 1, "--os-version", "13", "--postgresql", "17", "--enable-pgbouncer")
 	addUserObjects(t, dir)
@@ -247,7 +247,6 @@ func TestM1RepmgrDebian13(t *testing.T) {
 
 	second := clitest.Must(t, "deploy", dir)
 	assert.Equal(t, 5, strings.Count(recap(t, second), "changed=0 "), "a second deploy changes nothing:\n%s", recap(t, second))
-	switchover(t, dir)
 	failover(t, dir)
 }
 
@@ -298,4 +297,47 @@ func TestM1DataNodesPerLocation(t *testing.T) {
 		time.Sleep(time.Second)
 	}
 	assert.Contains(t, out, "tpago-e2e: "+mark, "the log server has %s's line", replica)
+}
+
+// TestPatroniDebian13 is M1 with Patroni 4 and etcd 3.5 on Debian 13 with
+// PostgreSQL 17: deploy, test, deploy again with no change, a switchover
+// to node 2, then that leader's container is killed and another member
+// takes over.
+func TestPatroniDebian13(t *testing.T) {
+	dir := newCluster(t, "p", 1, "--os-version", "13", "--postgresql", "17", "--failover-manager", "patroni")
+	clitest.Must(t, "provision", dir)
+	start := time.Now()
+	clitest.Must(t, "deploy", dir)
+	t.Logf("deploy on Debian 13 with Patroni: %.1f s", time.Since(start).Seconds())
+	assert.NotContains(t, clitest.Must(t, "test", dir), "fatal:")
+	cfg, byNode := nodeNames(t, dir)
+	v, code := psql(t, dir, byNode[1], "show server_version_num")
+	require.Equal(t, 0, code)
+	assert.True(t, strings.HasPrefix(v, "17"), "PostgreSQL 17 runs on Debian 13, not %s", v)
+	list := clitest.Must(t, "cmd", dir, byNode[1], "patronictl version")
+	assert.Regexp(t, `patronictl version 4\.`, list)
+
+	second := clitest.Must(t, "deploy", dir)
+	assert.Equal(t, len(cfg.Instances), strings.Count(recap(t, second), "changed=0 "), "a second deploy changes nothing:\n%s", recap(t, second))
+
+	out := clitest.Must(t, "switchover", dir, byNode[2])
+	assert.Contains(t, out, byNode[2]+" is the primary")
+
+	cli, err := docker.NewClient(context.Background())
+	require.NoError(t, err)
+	start = time.Now()
+	require.NoError(t, cli.ContainerKill(context.Background(), cfg.ClusterName+"-"+byNode[2], "KILL"))
+	var leader string
+	for time.Since(start) < 90*time.Second && leader == "" {
+		for _, n := range []int{1, 4} {
+			if out, code := psql(t, dir, byNode[n], "select pg_is_in_recovery()"); code == 0 && out == "f" {
+				leader = byNode[n]
+			}
+		}
+		time.Sleep(time.Second)
+	}
+	require.NotEmpty(t, leader, "no replica took over within 90 s of the leader's death")
+	t.Logf("failover: %s leads %.1f s after %s was killed", leader, time.Since(start).Seconds(), byNode[2])
+	_, code = psql(t, dir, leader, "create table e2e_failover (id int); insert into e2e_failover values (1)")
+	assert.Equal(t, 0, code, "the new leader accepts writes")
 }
