@@ -72,7 +72,9 @@ func (pr *playRun) hostScope(h string, t *playbook.Task, sc *scope) *hostScope {
 		layers = append(layers, role.Defaults)
 	}
 	layers = append(layers, pr.roleDefaults)
-	playHosts := pr.playHosts()
+	// The play's hosts are listed when a task's expression first asks, once
+	// for the task on this host.
+	playHosts := memo(pr.playHosts)
 	magic := map[string]any{
 		"inventory_hostname":       h,
 		"inventory_hostname_short": shortName(h),
