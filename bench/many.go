@@ -109,7 +109,12 @@ func (h *harness) runTool(dir string, env []string, second bool, name string, ar
 	self, kids := rusage(syscall.RUSAGE_SELF), rusage(syscall.RUSAGE_CHILDREN)
 	d, ru, out, err := run(dir, env, name, args...)
 	if err != nil || busyRE.MatchString(out) || (second && chgRE.MatchString(out)) {
-		fmt.Print(tail(out, 60))
+		fmt.Print(tail(out, 20))
+		for _, l := range strings.Split(out, "\n") {
+			if strings.Contains(l, "UNREACHABLE") || strings.HasPrefix(l, "fatal:") {
+				fmt.Println(l)
+			}
+		}
 		must(fmt.Errorf("%s (%d hosts, second run %v): %v", name, h.n, second, err))
 	}
 	// The hosts' shells end when the tool's connections close.
@@ -187,7 +192,9 @@ func benchMany(tpago, here string, o manyOpts) {
 					if i == 0 {
 						h.reset()
 					}
-					m := h.runTool(here, env, i == 1, tpago, "play", pb, "-i", h.inv, "--forks", fmt.Sprint(f))
+					// A longer connection timeout: a thousand handshakes at once
+					// on a loaded machine of two cores exceed the default 10s.
+					m := h.runTool(here, env, i == 1, tpago, "play", pb, "-i", h.inv, "--forks", fmt.Sprint(f), "--timeout", "60s")
 					fmt.Printf("tpago %d hosts, forks %d, %s run: %.2fs wall, %.2fs CPU, %d MiB\n", n, f, label, m.wall.Seconds(), m.cpu.Seconds(), m.rssKiB/1024)
 					if i == 0 {
 						first = append(first, m)
