@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -80,19 +81,71 @@ type hostKeyChecker struct {
 	err error
 }
 
+// parsedFile is a known_hosts file as parsed, with what identifies the
+// version of it that was read.
+type parsedFile struct {
+	size     int64
+	mtime    time.Time
+	ino      uint64
+	content  []byte
+	parsedAt time.Time
+	cb       ssh.HostKeyCallback
+}
+
+// parsed caches parsed known_hosts files: a run dials every host of an
+// inventory that shares one file, and parsing the whole file per dial
+// costs time in the square of the hosts. A file that changed (a recorded
+// key, another process's write) is parsed again: the size, modification
+// time and inode tell, except for a file modified within a second of its
+// parsing (file times are coarse), whose content is compared, as git
+// does for its index.
+var parsed sync.Map // path -> *parsedFile
+
+// racyWindow is how close to its parsing a file's modification time must
+// be for its content to be compared.
+const racyWindow = time.Second
+
 // load reads the file as a knownhosts callback; a missing file is empty.
 func (h *hostKeyChecker) load() (ssh.HostKeyCallback, error) {
-	cb, err := knownhosts.New(h.file)
+	now := time.Now()
+	fi, err := os.Stat(h.file)
+	if err == nil {
+		var ino uint64
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			ino = st.Ino
+		}
+		v, _ := parsed.Load(h.file)
+		p, _ := v.(*parsedFile)
+		if p != nil && p.size == fi.Size() && p.mtime.Equal(fi.ModTime()) && p.ino == ino &&
+			fi.ModTime().Before(p.parsedAt.Add(-racyWindow)) {
+			return p.cb, nil
+		}
+		var content []byte
+		if content, err = os.ReadFile(h.file); err == nil {
+			if p != nil && bytes.Equal(p.content, content) {
+				return p.cb, nil
+			}
+			var cb ssh.HostKeyCallback
+			if cb, err = knownhosts.New(h.file); err == nil {
+				parsed.Store(h.file, &parsedFile{size: fi.Size(), mtime: fi.ModTime(), ino: ino, content: content, parsedAt: now, cb: cb})
+				return cb, nil
+			}
+		}
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return func(string, net.Addr, ssh.PublicKey) error {
 			return &knownhosts.KeyError{}
 		}, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", h.file, err)
-	}
-	return cb, nil
+	return nil, fmt.Errorf("read %s: %w", h.file, err)
 }
+
+// probeKey is a throwaway key that no known_hosts line records.
+var probeKey = sync.OnceValue(func() ssh.PublicKey {
+	pub, _, _ := ed25519.GenerateKey(nil)
+	k, _ := ssh.NewPublicKey(pub)
+	return k
+})
 
 // knownKeys returns the keys recorded for the host.
 func (h *hostKeyChecker) knownKeys() ([]knownhosts.KnownKey, error) {
@@ -101,9 +154,7 @@ func (h *hostKeyChecker) knownKeys() ([]knownhosts.KnownKey, error) {
 		return nil, err
 	}
 	// A throwaway key never matches, so the answer lists what is recorded.
-	pub, _, _ := ed25519.GenerateKey(nil)
-	probe, _ := ssh.NewPublicKey(pub)
-	err = cb(knownHostsAddr(h.name), &net.TCPAddr{IP: net.IPv4zero}, probe)
+	err = cb(knownHostsAddr(h.name), &net.TCPAddr{IP: net.IPv4zero}, probeKey())
 	var ke *knownhosts.KeyError
 	if errors.As(err, &ke) {
 		return ke.Want, nil
@@ -218,6 +269,7 @@ func AppendKnownHost(file, name string, key ssh.PublicKey) error {
 	}
 	b.WriteString(knownhosts.Line([]string{knownhosts.Normalize(knownHostsAddr(name))}, key))
 	b.WriteByte('\n')
+	defer parsed.Clear()
 	return atomicfile.Write(file, b.Bytes(), 0o600)
 }
 
@@ -275,5 +327,6 @@ func RecordKnownHosts(file string, keys map[string][]ssh.PublicKey) (changed boo
 	if bytes.Equal(b.Bytes(), old) {
 		return false, nil
 	}
+	defer parsed.Clear()
 	return true, atomicfile.Write(file, b.Bytes(), 0o600)
 }

@@ -295,13 +295,18 @@ func newFrameReader(r io.Reader, marker string) *frameReader {
 	return &frameReader{r: r, marker: []byte("\n" + marker)}
 }
 
+// chunks are the read buffers of frame readers, taken for one frame: a
+// buffer per frame was most of what a run allocated.
+var chunks = sync.Pool{New: func() any { b := make([]byte, 32*1024); return &b }}
+
 // next copies the next frame's content to w and returns what followed the
 // marker on its line.
 func (f *frameReader) next(w io.Writer) (string, error) {
 	if w == nil {
 		w = io.Discard
 	}
-	chunk := make([]byte, 32*1024)
+	chunk := chunks.Get().(*[]byte)
+	defer chunks.Put(chunk)
 	for {
 		if i := bytes.Index(f.buf, f.marker); i >= 0 {
 			if j := bytes.IndexByte(f.buf[i+len(f.marker):], '\n'); j >= 0 {
@@ -324,8 +329,8 @@ func (f *frameReader) next(w io.Writer) (string, error) {
 		if f.eof != nil {
 			return "", f.eof
 		}
-		n, err := f.r.Read(chunk)
-		f.buf = append(f.buf, chunk[:n]...)
+		n, err := f.r.Read(*chunk)
+		f.buf = append(f.buf, (*chunk)[:n]...)
 		if err != nil {
 			f.eof = err
 		}

@@ -260,20 +260,20 @@ func (c *SSH) Exec(ctx context.Context, cmd string, stdin io.Reader, stdout, std
 			return -1, fmt.Errorf("%w: %s: %v", ErrUnreachable, c.name, err)
 		}
 	}
-	s.Stdout = stdout
-	s.Stderr = stderr
-	if s.Stdout == nil {
-		s.Stdout = io.Discard
+	if stdout == nil {
+		stdout = io.Discard
 	}
-	if s.Stderr == nil {
-		s.Stderr = io.Discard
+	if stderr == nil {
+		stderr = io.Discard
 	}
+	s.Stdout = smallCopier{stdout}
+	s.Stderr = smallCopier{stderr}
 	if err := s.Start(cmd); err != nil {
 		return -1, fmt.Errorf("%w: %s: start command: %v", ErrUnreachable, c.name, err)
 	}
 	if stdinPipe != nil {
 		go func() {
-			_, _ = io.Copy(stdinPipe, stdin)
+			_, _ = io.CopyBuffer(stdinPipe, stdin, make([]byte, copyBufferSize))
 			stdinPipe.Close()
 		}()
 	}
@@ -297,6 +297,22 @@ func (c *SSH) Exec(ctx context.Context, cmd string, stdin io.Reader, stdout, std
 		return ee.ExitStatus(), nil
 	}
 	return -1, fmt.Errorf("%w: %s: %v", ErrUnreachable, c.name, err)
+}
+
+// copyBufferSize is the buffer of each stream a command's session copies.
+// The copies of a long-lived shell wait with their buffers for the whole
+// run: io.Copy's 32 KiB for stdin, stdout and stderr were most of the
+// memory a host costs. SSH packets carry at most 32 KiB either way.
+const copyBufferSize = 4 << 10
+
+// smallCopier is a writer that the session copies to through a small
+// buffer (io.Copy uses a writer's ReadFrom).
+type smallCopier struct{ w io.Writer }
+
+func (c smallCopier) Write(p []byte) (int, error) { return c.w.Write(p) }
+
+func (c smallCopier) ReadFrom(r io.Reader) (int64, error) {
+	return io.CopyBuffer(struct{ io.Writer }{c.w}, r, make([]byte, copyBufferSize))
 }
 
 func signalNumber(sig string) int {

@@ -203,6 +203,13 @@ type playRun struct {
 	roleDefaults map[string]any
 	roleVars     map[string]any
 	fatal        bool
+	// playHostsList and allHostsList are the values of the play-hosts
+	// magic variables, shared by every host's scope (read-only, as groups
+	// is): building them per host and task costs time in the square of
+	// the hosts.
+	playHostsList []any
+	allHostsOnce  sync.Once
+	allHostsList  []any
 }
 
 func (e *Executor) runPlay(ctx context.Context, pb *playbook.Playbook, p *playbook.Play) error {
@@ -391,10 +398,47 @@ func (pr *playRun) run(ctx context.Context) {
 	pr.flushHandlers(ctx)
 }
 
+// playHosts returns the hosts of the batch still running, as the list of
+// ansible_play_hosts: the same list as last time while no host left or
+// came back.
+func (pr *playRun) playHosts() []any {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	cached := pr.playHostsList
+	same := cached != nil
+	n := 0
+	for _, h := range pr.hosts {
+		s := pr.state[h]
+		if s == nil || s.failed || s.unreachable || s.ended {
+			continue
+		}
+		if same && (n >= len(cached) || cached[n].(string) != h) {
+			same = false
+		}
+		n++
+	}
+	if same && n == len(cached) {
+		return cached
+	}
+	pr.playHostsList = toAny(pr.activeLocked(pr.hosts))
+	return pr.playHostsList
+}
+
+// allHosts returns every host of the play, as the list of
+// ansible_play_hosts_all.
+func (pr *playRun) allHosts() []any {
+	pr.allHostsOnce.Do(func() { pr.allHostsList = toAny(pr.all) })
+	return pr.allHostsList
+}
+
 // active returns the hosts of hs still running.
 func (pr *playRun) active(hs []string) []string {
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
+	return pr.activeLocked(hs)
+}
+
+func (pr *playRun) activeLocked(hs []string) []string {
 	var out []string
 	for _, h := range hs {
 		s := pr.state[h]

@@ -72,16 +72,19 @@ func (pr *playRun) hostScope(h string, t *playbook.Task, sc *scope) *hostScope {
 		layers = append(layers, role.Defaults)
 	}
 	layers = append(layers, pr.roleDefaults)
+	// The play's hosts are listed when a task's expression first asks, once
+	// for the task on this host.
+	playHosts := memo(pr.playHosts)
 	magic := map[string]any{
 		"inventory_hostname":       h,
 		"inventory_hostname_short": shortName(h),
 		"group_names":              groupNames(e.opts.Inventory, h),
 		"groups":                   e.groups,
 		"hostvars":                 lazyValue(func() any { return pr.hostvars() }),
-		"ansible_play_hosts":       toAny(pr.active(pr.hosts)),
-		"play_hosts":               toAny(pr.active(pr.hosts)),
-		"ansible_play_batch":       toAny(pr.active(pr.hosts)),
-		"ansible_play_hosts_all":   toAny(pr.all),
+		"ansible_play_hosts":       playHosts,
+		"play_hosts":               playHosts,
+		"ansible_play_batch":       playHosts,
+		"ansible_play_hosts_all":   pr.allHosts(),
 		"ansible_check_mode":       e.opts.Check,
 		"ansible_diff_mode":        e.opts.Diff,
 		"ansible_verbosity":        e.opts.Verbosity,

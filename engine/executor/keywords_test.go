@@ -120,3 +120,28 @@ func TestPlayCheckModeReachesItsTasks(t *testing.T) {
 	assert.NoFileExists(t, filepath.Join(dir, "made"))
 	assert.FileExists(t, filepath.Join(dir, "forced"))
 }
+
+// ansible_play_hosts lists the hosts still in the play at each task: one
+// that failed leaves it, and comes back after meta: clear_host_errors.
+func TestPlayHostsFollowFailures(t *testing.T) {
+	dir := t.TempDir()
+	out := t.TempDir()
+	pbFile := writeFile(t, dir, "site.yml", `
+- hosts: web
+  gather_facts: false
+  tasks:
+    - shell: echo "{{ ansible_play_hosts | join(',') }}/{{ ansible_play_hosts_all | join(',') }}" > {{ out }}/1-{{ inventory_hostname }}
+    - command: 'false'
+      when: inventory_hostname == 'h2'
+    - shell: echo "{{ play_hosts | join(',') }}/{{ ansible_play_batch | join(',') }}" > {{ out }}/2-{{ inventory_hostname }}
+    - meta: clear_host_errors
+    - shell: echo "{{ ansible_play_hosts | join(',') }}" > {{ out }}/3-{{ inventory_hostname }}
+`)
+	r := runPlaybook(t, loadInventory(t, "testdata/basic/inventory.yml"), pbFile,
+		executor.Options{ExtraVars: map[string]any{"out": out}})
+	assert.Equal(t, 2, r.res.ExitCode(), r.out)
+	assert.Equal(t, "h1,h2/h1,h2\n", read(t, filepath.Join(out, "1-h1")))
+	assert.Equal(t, "h1,h2/h1,h2\n", read(t, filepath.Join(out, "1-h2")))
+	assert.Equal(t, "h1/h1\n", read(t, filepath.Join(out, "2-h1")))
+	assert.Equal(t, "h1,h2\n", read(t, filepath.Join(out, "3-h1")))
+}

@@ -3,6 +3,7 @@ package executor
 import (
 	"fmt"
 	"slices"
+	"sync"
 
 	"context"
 	"github.com/tpago/tpago/engine/conn"
@@ -60,6 +61,12 @@ var _ expr.Scope = (*hostScope)(nil)
 
 // lazyValue is a magic variable computed only when an expression uses it.
 type lazyValue func() any
+
+// memo returns a lazyValue that computes f's value once, when first used.
+func memo[T any](f func() T) lazyValue {
+	get := sync.OnceValue(f)
+	return func() any { return get() }
+}
 
 func (h *hostScope) Lookup(name string) (any, bool) {
 	if v, ok := h.magic[name]; ok {
