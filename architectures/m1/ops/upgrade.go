@@ -94,8 +94,9 @@ func Upgrade(ctx context.Context, c *Cluster, o UpgradeOptions) error {
 		}
 	}
 	// The primary last: a switchover to an upgraded replica of it first.
+	target := ""
 	if !o.Check {
-		target := switchTarget(topo, u.done)
+		target = switchTarget(topo, u.done)
 		if target == "" {
 			return u.stop(first, "no upgraded replica of it to switch over to")
 		}
@@ -118,6 +119,10 @@ func Upgrade(ctx context.Context, c *Cluster, o UpgradeOptions) error {
 		return nil
 	}
 	fmt.Fprintf(out, "Every node of %s is upgraded.\n", c.Config.ClusterName)
+	if !o.SwitchBack {
+		fmt.Fprintf(out, "The primary is now %s: tpago deploy %s points Barman (and the other hosts that follow config.yml's primary) at it, or tpago switchover %s %s makes %s the primary again.\n",
+			target, c.Dir, c.Dir, first, first)
+	}
 	return nil
 }
 
