@@ -71,7 +71,7 @@ func (pr *playRun) hostScope(h string, t *playbook.Task, sc *scope) *hostScope {
 	if role != nil && len(role.Defaults) > 0 {
 		layers = append(layers, role.Defaults)
 	}
-	layers = append(layers, pr.roleDefaults)
+	layers = append(layers, pr.roleDefaults, builtinDefaults)
 	magic := map[string]any{
 		"inventory_hostname":       h,
 		"inventory_hostname_short": shortName(h),
