@@ -580,7 +580,9 @@ func (e *Executor) keepVars(h string, res *TaskResult) {
 	}
 	e.addHostFacts(h, res.hostFacts)
 	if len(res.includedVars) > 0 {
-		e.setIncludedVars(h, rawAll(res.includedVars))
+		// Not raw: a vars file's values are templates, rendered where they
+		// are used, as vars_files' and role vars' are.
+		e.setIncludedVars(h, res.includedVars)
 	}
 }
 
