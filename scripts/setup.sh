@@ -2,7 +2,8 @@
 # Installs and starts what tpago and its tests need on a Debian 12 machine,
 # as root: Go (when missing), the Docker engine, debootstrap (to build the
 # tpago/debian image), OpenSSH's server binary (tests run their own sshd on
-# loopback ports; no system sshd is started), ansible-core (benchmarks).
+# loopback ports; no system sshd is started), ansible with its collections
+# (benchmarks, test/ansible).
 # Idempotent: run it as often as you like. It may be sourced (scripts/test.sh).
 set -eu
 
@@ -17,7 +18,9 @@ fi
 need=""
 command -v dockerd >/dev/null 2>&1 || need="$need docker.io"
 command -v debootstrap >/dev/null 2>&1 || need="$need debootstrap"
-command -v ansible-playbook >/dev/null 2>&1 || need="$need ansible-core"
+# Debian's ansible package: ansible-core with the collections (community.general,
+# community.postgresql, ansible.posix) test/ansible's roles use.
+dpkg-query -W -f '${db:Status-Abbrev}' ansible 2>/dev/null | grep -q '^ii' || need="$need ansible"
 command -v git >/dev/null 2>&1 || need="$need git"
 command -v ssh-keygen >/dev/null 2>&1 || need="$need openssh-client"
 command -v tar >/dev/null 2>&1 || need="$need tar"

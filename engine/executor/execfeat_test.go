@@ -83,6 +83,25 @@ func TestIncludeVarsFileDirAndName(t *testing.T) {
 	assert.Equal(t, "1 from-set-fact base over deep base none 1\n", read(t, filepath.Join(out, "r.txt")))
 }
 
+// A vars file's values are templates, rendered where they are used (public
+// roles' vars/Debian.yml name packages "postgresql-{{ postgresql_version }}").
+func TestIncludeVarsValuesAreTemplates(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "vars/Debian.yml", "pkgs: ['postgresql-{{ version }}', client]\nconf_dir: /etc/postgresql/{{ version }}/main\n")
+	site, inv := writePlay(t, dir, `    - include_vars: Debian.yml
+    - include_vars: {file: Debian.yml, name: os}
+    - set_fact:
+        version: 16
+    - copy:
+        content: "{{ pkgs | join(' ') }} {{ conf_dir }} {{ os.pkgs[0] }}\n"
+        dest: "{{ out }}/r.txt"
+`)
+	out := t.TempDir()
+	r := runPlaybook(t, loadInventory(t, inv), site, executor.Options{ExtraVars: map[string]any{"out": out}})
+	require.Equal(t, 0, r.res.ExitCode(), r.out)
+	assert.Equal(t, "postgresql-16 client /etc/postgresql/16/main postgresql-16\n", read(t, filepath.Join(out, "r.txt")))
+}
+
 func TestIncludeVarsRefusesBadFiles(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir, "vars/list.yml", "- a\n- b\n")

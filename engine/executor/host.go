@@ -71,7 +71,7 @@ func (pr *playRun) hostScope(h string, t *playbook.Task, sc *scope) *hostScope {
 	if role != nil && len(role.Defaults) > 0 {
 		layers = append(layers, role.Defaults)
 	}
-	layers = append(layers, pr.roleDefaults)
+	layers = append(layers, pr.roleDefaults, builtinDefaults)
 	// The play's hosts are listed when a task's expression first asks, once
 	// for the task on this host.
 	playHosts := memo(pr.playHosts)
@@ -583,7 +583,9 @@ func (e *Executor) keepVars(h string, res *TaskResult) {
 	}
 	e.addHostFacts(h, res.hostFacts)
 	if len(res.includedVars) > 0 {
-		e.setIncludedVars(h, rawAll(res.includedVars))
+		// Not raw: a vars file's values are templates, rendered where they
+		// are used, as vars_files' and role vars' are.
+		e.setIncludedVars(h, res.includedVars)
 	}
 }
 

@@ -145,3 +145,29 @@ func TestPlayHostsFollowFailures(t *testing.T) {
 	assert.Equal(t, "h1/h1\n", read(t, filepath.Join(out, "2-h1")))
 	assert.Equal(t, "h1,h2\n", read(t, filepath.Join(out, "3-h1")))
 }
+
+// ansible_managed is defined for public roles' templates, which start
+// with {{ ansible_managed | comment }}; a play's variable wins over it.
+func TestAnsibleManaged(t *testing.T) {
+	dir := t.TempDir()
+	out := t.TempDir()
+	writeFile(t, dir, "roles/r/templates/conf.j2", "{{ ansible_managed | comment }}\nkey = 1\n")
+	writeFile(t, dir, "roles/r/tasks/main.yml", "- template: src=conf.j2 dest={{ out }}/{{ file_name }}\n")
+	pbFile := writeFile(t, dir, "site.yml", `
+- hosts: h1
+  gather_facts: false
+  roles:
+    - {role: r, file_name: default.conf}
+- hosts: h1
+  gather_facts: false
+  vars:
+    ansible_managed: Managed by the platform team
+  roles:
+    - {role: r, file_name: own.conf}
+`)
+	r := runPlaybook(t, loadInventory(t, "testdata/basic/inventory.yml"), pbFile,
+		executor.Options{ExtraVars: map[string]any{"out": out}})
+	require.Equal(t, 0, r.res.ExitCode(), r.out)
+	assert.Equal(t, "#\n# "+executor.AnsibleManaged+"\n#\nkey = 1\n", read(t, filepath.Join(out, "default.conf")))
+	assert.Equal(t, "#\n# Managed by the platform team\n#\nkey = 1\n", read(t, filepath.Join(out, "own.conf")))
+}

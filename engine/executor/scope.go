@@ -48,6 +48,15 @@ func (s *scope) each(f func(*scope) bool) {
 
 // hostScope is expr.Scope for one host and one task: variables are looked
 // up through the layers by precedence, nothing is merged ahead of time.
+// AnsibleManaged is ansible_managed's value unless a play, role or
+// inventory variable sets it: the line templates print, commented, at their
+// top ({{ ansible_managed | comment }}). Ansible's default says "Ansible
+// managed"; this one names the tool that wrote the file.
+const AnsibleManaged = "tpago managed"
+
+// builtinDefaults are below every other variable: anything may set them.
+var builtinDefaults = map[string]any{"ansible_managed": AnsibleManaged}
+
 type hostScope struct {
 	magic  map[string]any
 	layers []map[string]any // highest precedence first

@@ -24,6 +24,16 @@ func TestMoreFilters(t *testing.T) {
 		{"'/etc/postgresql/15/main' | relpath('/etc')", "postgresql/15/main"},
 		{"'a/b/c' | relpath('a')", "b/c"},
 		{"text | comment", "#\n# a\n# b\n#"},
+		{"'local'.ljust(7) ~ '|'", "local  |"},
+		{"{'pg': ['x', '101', '/bin/bash'], 'me': ['x', '1000', '/bin/sh']} | dict2items | selectattr('value.2', 'equalto', '/bin/bash') | map(attribute='key') | list", []any{"pg"}},
+		{"[{'a': ['p', 'q']}] | map(attribute='a.1') | list", []any{"q"}},
+		{"[{'a': {'1': 'one'}}] | map(attribute='a.1') | list", []any{"one"}},
+		{"'host'.rjust(6, '0')", "00host"},
+		{"'toolong'.ljust(3)", "toolong"},
+		{"'ab' | center(5)", "  ab "},
+		{"'abc' | center(6)", " abc  "},
+		{"'a'.center(4, '*')", "*a**"},
+		{"'é'.ljust(3, '.')", "é.."},
 		{"text | comment('c')", "//\n// a\n// b\n//"},
 		{"text | comment('cblock')", "/*\n *\n * a\n * b\n *\n */"},
 		{"'a\n\nb' | comment('xml')", "<!--\n -\n - a\n -\n - b\n -\n-->"},
@@ -51,4 +61,8 @@ func TestMoreFilters(t *testing.T) {
 	assert.ErrorContains(t, err, "json_query")
 	_, err = Eval("'zz' | extract(m)", vars)
 	assert.ErrorContains(t, err, "zz")
+	_, err = Eval("'x'.ljust('wide')", vars)
+	assert.ErrorContains(t, err, "ljust: the width must be a whole number")
+	_, err = Eval("'x'.rjust(4, '--')", vars)
+	assert.ErrorContains(t, err, "the fill character must be one character")
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // stringFuncs registers text: joining, splitting, case, trimming, regular expressions, formatting.
@@ -64,6 +65,39 @@ func stringFuncs(r *registry) {
 		return out
 	}))
 	add("upper", "upper(s)", "s in upper case", str1("upper", func(s string) any { return strings.ToUpper(s) }))
+	pad := func(name string, where func(s string, n, w int, fill string) string) func(...any) (any, error) {
+		return func(a ...any) (any, error) {
+			s := str(a[0])
+			w, ok := toInt(a[1])
+			if !ok {
+				return nil, argErr(name, "the width must be a whole number, not %v", a[1])
+			}
+			fill := " "
+			if len(a) > 2 {
+				fill = str(a[2])
+				if utf8.RuneCountInString(fill) != 1 {
+					return nil, argErr(name, "the fill character must be one character, not %q", fill)
+				}
+			}
+			n := w - utf8.RuneCountInString(s)
+			if n <= 0 {
+				return s, nil
+			}
+			if err := fits(name, len(s)+n*len(fill)); err != nil {
+				return nil, err
+			}
+			return where(s, n, w, fill), nil
+		}
+	}
+	addN("ljust", "ljust(s, width, [fill])", "s padded on the right with spaces (or fill) to width characters (Python's s.ljust)", 2, 3,
+		pad("ljust", func(s string, n, _ int, fill string) string { return s + strings.Repeat(fill, n) }))
+	addN("rjust", "rjust(s, width, [fill])", "s padded on the left with spaces (or fill) to width characters (Python's s.rjust)", 2, 3,
+		pad("rjust", func(s string, n, _ int, fill string) string { return strings.Repeat(fill, n) + s }))
+	addN("center", "center(s, width, [fill])", "s centred in width characters, padded with spaces (or fill) on both sides", 2, 3,
+		pad("center", func(s string, n, w int, fill string) string {
+			left := n/2 + n&w&1 // as Python places the odd space
+			return strings.Repeat(fill, left) + s + strings.Repeat(fill, n-left)
+		}))
 	add("lower", "lower(s)", "s in lower case", str1("lower", func(s string) any { return strings.ToLower(s) }))
 	add("capitalize", "capitalize(s)", "s with its first letter upper case and the rest lower case", str1("capitalize", func(s string) any {
 		if s == "" {

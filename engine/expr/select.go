@@ -1,13 +1,22 @@
 package expr
 
 import (
+	"strconv"
 	"strings"
 )
 
 // attrPath reads a dotted attribute ("a.b") of v; ok is false when missing.
+// As in Jinja, a part that is a number indexes a list ("value.5").
 func attrPath(v any, path string) (any, bool) {
 	for _, part := range strings.Split(path, ".") {
-		next, err := member(materialize(v), part, path, soft, false)
+		v = materialize(v)
+		var key any = part
+		if _, isList := v.([]any); isList {
+			if n, err := strconv.Atoi(part); err == nil {
+				key = n
+			}
+		}
+		next, err := member(v, key, path, soft, false)
 		if err != nil || isUndefined(next) {
 			return nil, false
 		}

@@ -163,6 +163,13 @@ func cronJobEdit(ls []string, e cronEntry) []string {
 	return append(ls, cronMarker+e.name, e.line)
 }
 
+// cronEnvLine is a variable's line as Ansible writes it: NAME="value",
+// the value in double quotes as given (so a crontab Ansible wrote stays
+// unchanged).
+func cronEnvLine(name, value string) string {
+	return name + `="` + value + `"`
+}
+
 // cronEnvEdit sets or removes NAME=value; nil when insertafter or
 // insertbefore names a variable that is not there.
 func cronEnvEdit(ls []string, e cronEntry) []string {
@@ -245,7 +252,7 @@ func (*Cron) Run(ctx context.Context, rt *module.Runtime, args module.Args) (*mo
 		if strings.ContainsAny(name, " \t=\n") || name == "" {
 			return nil, fmt.Errorf("name: %q is not an environment variable name", name)
 		}
-		e.line = name + "=" + args.String("job")
+		e.line = cronEnvLine(name, args.String("job"))
 	} else if args.Has("job") {
 		l, err := cronLine(args, file != "", user)
 		if err != nil {

@@ -30,6 +30,7 @@ func TestCronEditKeepsAnsibleMarkers(t *testing.T) {
 	assert.Equal(t, "#Ansible: a\n* * * * * a\n", got)
 
 	// Environment variables: new ones on top, or after/before another.
+	assert.Equal(t, `PATH="/usr/bin:/bin"`, cronEnvLine("PATH", "/usr/bin:/bin"), "quoted, as Ansible writes it")
 	got, _ = cronEdit(old, cronEntry{env: true, name: "PATH", line: "PATH=/bin", present: true})
 	assert.Equal(t, "PATH=/bin\nMAILTO=ops\n", got[:len("PATH=/bin\nMAILTO=ops\n")])
 	got, _ = cronEdit("A=1\nB=2\n", cronEntry{env: true, name: "C", line: "C=3", present: true, after: "A"})

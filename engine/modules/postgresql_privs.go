@@ -28,12 +28,12 @@ func (*PostgresPrivs) Spec() module.Spec {
 			{Name: "type", Type: module.String, Default: "table", Choices: []string{"table", "sequence", "function", "procedure", "database", "schema", "language", "tablespace", "group", "default_privs", "foreign_data_wrapper", "foreign_server", "type", "parameter"},
 				Doc: "kind of object: table, sequence, database, schema or default_privs (the others are refused)"},
 			{Name: "objs", Type: module.List, Aliases: []string{"obj"}, Doc: "objects, a list or comma-separated; ALL_IN_SCHEMA for every table or sequence of the schema; for default_privs: TABLES, SEQUENCES, FUNCTIONS, TYPES, SCHEMAS or ALL_DEFAULT; for database: default the database connected to"},
-			{Name: "schema", Type: module.String, Doc: "schema of the tables or sequences (default public); for default_privs, the schema they apply in"},
+			{Name: "schema", Type: module.String, Doc: "schema of the tables or sequences (default public); for default_privs, the schema they apply in (default public; not-specified, or objs SCHEMAS: every schema)"},
 			{Name: "roles", Type: module.List, Required: true, Aliases: []string{"role"}, Doc: "roles to grant to or revoke from, a list or comma-separated; PUBLIC for everyone"},
 			{Name: "target_roles", Type: module.List, Doc: "default_privs: roles whose future objects get the privileges (FOR ROLE)"},
 			{Name: "grant_option", Type: module.Bool, Aliases: []string{"admin_option"}, Doc: "with state=present: true grants WITH GRANT OPTION, false removes the grant option; unset leaves it"},
 			{Name: "fail_on_role", Type: module.Bool, Default: true, Doc: "fail when a role does not exist (false: skip it)"},
-			{Name: "usage_on_types", Type: module.Bool, Default: true, Doc: "accepted for compatibility (ignored)"},
+			{Name: "usage_on_types", Type: module.Bool, Default: true, Doc: "default_privs with state=present: also grant USAGE on types, as Ansible does"},
 		}, pgConnArgs(module.Arg{Name: "database", Type: module.String, Required: true, Aliases: []string{"db", "login_db"}, Doc: "database to connect to, where the objects are"})...),
 	}
 }
@@ -73,7 +73,15 @@ func privsPlan(args module.Args) (*pgPlan, error) {
 		return nil, fmt.Errorf("privs: give the privileges to grant or revoke (role membership, type group, is not supported: use postgresql_query)")
 	}
 	schema := args.String("schema")
-	if schema == "" && (typ == "table" || typ == "sequence") {
+	onSchemas := false
+	for _, o := range args.Strings("objs") {
+		onSchemas = onSchemas || strings.EqualFold(o, "SCHEMAS")
+	}
+	switch {
+	case typ == "default_privs" && schema == "not-specified":
+		// Ansible's word for default privileges in every schema.
+		schema = ""
+	case schema == "" && (typ == "table" || typ == "sequence" || (typ == "default_privs" && !onSchemas)):
 		schema = "public"
 	}
 	if schema != "" {
@@ -173,6 +181,21 @@ func privsPlan(args module.Args) (*pgPlan, error) {
 				p.failIf("NOT "+cond, fmt.Sprintf("concat('Role ', %s, ' does not exist')", pgLiteral(role)))
 			}
 		}
+		if typ == "default_privs" {
+			// As Ansible: absent revokes everything on tables, sequences
+			// and types; present first revokes what is on each kind, so
+			// that the privileges become exactly privs, and grants USAGE
+			// on types too unless usage_on_types is false.
+			if args.String("state") == "absent" {
+				for _, o := range []string{"TABLES", "SEQUENCES", "TYPES"} {
+					p.step(cond, prefix+"REVOKE ALL ON "+o+" FROM "+grantee)
+				}
+				continue
+			}
+			for _, o := range on {
+				p.step(cond, prefix+"REVOKE ALL ON "+o+" FROM "+grantee)
+			}
+		}
 		for _, o := range on {
 			switch {
 			case args.String("state") == "absent":
@@ -185,6 +208,9 @@ func privsPlan(args module.Args) (*pgPlan, error) {
 			default:
 				p.step(cond, prefix+"GRANT "+plist+" ON "+o+" TO "+grantee)
 			}
+		}
+		if typ == "default_privs" && args.Bool("usage_on_types") {
+			p.step(cond, prefix+"GRANT USAGE ON TYPES TO "+grantee)
 		}
 	}
 	return p, nil

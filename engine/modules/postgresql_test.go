@@ -104,6 +104,36 @@ func TestPgPlansRefuse(t *testing.T) {
 	}, stmts)
 }
 
+// Default privileges are set as Ansible sets them: in schema public unless
+// told otherwise, exactly privs (what was there is revoked first), with
+// USAGE on types; absent revokes all on tables, sequences and types.
+func TestDefaultPrivsLikeAnsible(t *testing.T) {
+	stmts := func(a map[string]any) []string {
+		a["database"], a["roles"], a["type"] = "d", "reader", "default_privs"
+		p, err := privsPlan(norm(t, "postgresql_privs", a))
+		require.NoError(t, err)
+		var out []string
+		for _, s := range p.steps {
+			out = append(out, s.stmt)
+		}
+		return out
+	}
+	assert.Equal(t, []string{
+		`ALTER DEFAULT PRIVILEGES FOR ROLE "app" IN SCHEMA "public" REVOKE ALL ON TABLES FROM "reader"`,
+		`ALTER DEFAULT PRIVILEGES FOR ROLE "app" IN SCHEMA "public" GRANT SELECT ON TABLES TO "reader"`,
+		`ALTER DEFAULT PRIVILEGES FOR ROLE "app" IN SCHEMA "public" GRANT USAGE ON TYPES TO "reader"`,
+	}, stmts(map[string]any{"objs": "TABLES", "privs": "SELECT", "target_roles": "app"}))
+	assert.Equal(t, []string{
+		`ALTER DEFAULT PRIVILEGES REVOKE ALL ON SEQUENCES FROM "reader"`,
+		`ALTER DEFAULT PRIVILEGES GRANT USAGE ON SEQUENCES TO "reader"`,
+	}, stmts(map[string]any{"objs": "SEQUENCES", "privs": "USAGE", "schema": "not-specified", "usage_on_types": false}))
+	assert.Equal(t, []string{
+		`ALTER DEFAULT PRIVILEGES IN SCHEMA "S" REVOKE ALL ON TABLES FROM "reader"`,
+		`ALTER DEFAULT PRIVILEGES IN SCHEMA "S" REVOKE ALL ON SEQUENCES FROM "reader"`,
+		`ALTER DEFAULT PRIVILEGES IN SCHEMA "S" REVOKE ALL ON TYPES FROM "reader"`,
+	}, stmts(map[string]any{"objs": "TABLES", "privs": "SELECT", "schema": "S", "state": "absent"}))
+}
+
 func TestPrepareQuery(t *testing.T) {
 	q, err := prepareQuery("SELECT * FROM t WHERE a = %s AND b = %(b)s AND c LIKE 'x%%';", []any{"it's"}, nil)
 	assert.ErrorContains(t, err, "named_args has no")

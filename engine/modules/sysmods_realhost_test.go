@@ -56,7 +56,7 @@ func TestRemoteGetentAndCron(t *testing.T) {
 	idempotent(t, rt, "cron", args, nil)
 	assert.Equal(t, "MAILTO=\"\"\n#Ansible: nightly\n0 4 * * * /usr/bin/new", sh(t, "crontab -u rhcron -l"))
 	idempotent(t, rt, "cron", map[string]any{"name": "PATH", "env": true, "job": "/usr/bin:/bin", "user": "rhcron"}, nil)
-	assert.Equal(t, "PATH=/usr/bin:/bin", sh(t, "crontab -u rhcron -l | head -n1"))
+	assert.Equal(t, `PATH="/usr/bin:/bin"`, sh(t, "crontab -u rhcron -l | head -n1"))
 	idempotent(t, rt, "cron", map[string]any{"name": "nightly", "user": "rhcron", "state": "absent"}, nil)
 	assert.NotContains(t, sh(t, "crontab -u rhcron -l"), "nightly")
 

@@ -202,7 +202,7 @@ func (ld *Loader) include(t *Task, kind string, k, v *yamlx.Node, l loc, r *Role
 			return
 		}
 		if kind == "import_role" {
-			blocks := roleBlock(ro, nil, v.Pos)
+			blocks := roleBlock(ro, nil, v.Pos, nil)
 			t.Block = blocks
 			t.Static = true
 			t.Name = "import_role " + ro.Name

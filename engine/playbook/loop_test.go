@@ -1,6 +1,7 @@
 package playbook_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -159,4 +160,26 @@ func TestImportedPlaybookReportsEveryProblem(t *testing.T) {
 	assert.Contains(t, err.Error(), `"fil"`)
 	assert.Contains(t, err.Error(), `"coppy"`)
 	assert.Equal(t, 2, strings.Count(err.Error(), "imported from "))
+}
+
+// A role a play lists, or depends on, twice with the same parameters runs
+// once, as in Ansible (public roles list a dependency they also name in
+// meta/main.yml); other parameters, keywords of the entry's own, or
+// allow_duplicates: true run it again.
+func TestPlayRolesRunOnce(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"site.yml":                    "- hosts: all\n  roles:\n    - db\n    - pooler\n    - db\n    - {role: db, port: 5433}\n    - {role: db, tags: [again]}\n    - dup\n    - dup\n",
+		"roles/db/tasks/main.yml":     "- debug: msg=db\n",
+		"roles/pooler/meta/main.yml":  "galaxy_info: {author: me}\ndependencies:\n  - role: db\n",
+		"roles/pooler/tasks/main.yml": "- debug: msg=pooler\n",
+		"roles/dup/meta/main.yml":     "allow_duplicates: true\n",
+		"roles/dup/tasks/main.yml":    "- debug: msg=dup\n",
+	})
+	pb, err := loadWithin(t, &playbook.Loader{}, filepath.Join(dir, "site.yml"))
+	require.NoError(t, err)
+	var names []string
+	for _, b := range pb.Plays[0].Tasks {
+		names = append(names, fmt.Sprintf("%s%v", b.Role.Name, b.Role.Params))
+	}
+	assert.Equal(t, []string{"db" + "map[]", "pooler" + "map[]", "db" + "map[port:5433]", "db" + "map[]", "dup" + "map[]", "dup" + "map[]"}, names)
 }

@@ -52,6 +52,9 @@ type Role struct {
 	Tasks    []*Task
 	Handlers []*Task
 	Deps     []*Role
+	// AllowDuplicates (meta/main.yml's allow_duplicates) lets a play's
+	// roles: run the role again with the same parameters.
+	AllowDuplicates bool
 }
 
 // Task is a task, a block, or an include. Exactly one of Module, Block or

@@ -212,6 +212,7 @@ func (ld *Loader) loadPlay(n *yamlx.Node, base loc) *Play {
 		if rv.Kind != yamlx.List {
 			ld.fail(yamlx.Errorf(rv, "roles: takes a list of roles"))
 		} else {
+			seen := map[*Role]bool{}
 			for _, it := range rv.Items {
 				ref := ld.parseRoleRef(it)
 				if ref == nil {
@@ -221,7 +222,7 @@ func (ld *Loader) loadPlay(n *yamlx.Node, base loc) *Play {
 				if r == nil {
 					continue
 				}
-				p.Tasks = append(p.Tasks, roleBlock(r, ref, it.Pos)...)
+				p.Tasks = append(p.Tasks, roleBlock(r, ref, it.Pos, seen)...)
 			}
 		}
 	}

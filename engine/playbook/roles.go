@@ -8,15 +8,29 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/tpago/tpago/engine/module"
 	"github.com/tpago/tpago/yamlx"
 )
 
 // roleBlock wraps a role's dependencies and tasks as static blocks that
 // carry the role reference's keywords (when, tags, become…).
-func roleBlock(r *Role, ref *roleRef, pos yamlx.Pos) []*Task {
+//
+// seen (nil for include_role and import_role, which always run the role)
+// holds the roles a play's roles: list has already placed: as in Ansible,
+// a role that a play lists, or depends on, more than once with the same
+// parameters runs once, unless its meta says allow_duplicates: true. An
+// entry with keywords of its own (when, tags…) is another use of the role
+// and runs again.
+func roleBlock(r *Role, ref *roleRef, pos yamlx.Pos, seen map[*Role]bool) []*Task {
+	if seen != nil && (ref == nil || ref.keywords == nil) {
+		if seen[r] && !r.AllowDuplicates {
+			return nil
+		}
+		seen[r] = true
+	}
 	var out []*Task
 	for _, d := range r.Deps {
-		out = append(out, roleBlock(d, &roleRef{}, pos)...)
+		out = append(out, roleBlock(d, &roleRef{}, pos, seen)...)
 	}
 	b := &Task{Pos: pos, Name: "role " + r.Name, Block: r.Tasks, Static: true, Role: r}
 	if b.Block == nil {
@@ -203,6 +217,13 @@ func (ld *Loader) loadRole(name string, params map[string]any, tasksFrom, varsFr
 	if meta, err := ld.readEntry(rl, "meta", "main"); err != nil {
 		ld.fail(yamlx.WithChain(err, chain))
 	} else if meta != nil && meta.Kind == yamlx.Map {
+		if ad := meta.Get("allow_duplicates"); ad != nil {
+			b, err := module.ParseBool(ad.Plain())
+			if err != nil {
+				ld.fail(yamlx.WithChain(yamlx.Errorf(ad, "allow_duplicates takes true or false: %v", err), chain))
+			}
+			r.AllowDuplicates = b
+		}
 		if deps := meta.Get("dependencies"); deps != nil && deps.Kind == yamlx.List {
 			for _, d := range deps.Items {
 				ref := ld.parseRoleRef(d)

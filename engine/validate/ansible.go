@@ -26,7 +26,6 @@ var AnsibleFilters = map[string]string{
 	"splitext":        "use regex_replace(path, '\\\\.[^.]*$', '') for the stem",
 	"checksum":        "use sha1(s)",
 	"title":           "use capitalize(s) (first letter only) or upper(s)",
-	"center":          "there is no center: pad with repeat(' ', n) ~ s",
 	"wordcount":       "use len(split(s))",
 	"truncate":        "use s[:N]",
 	"urlencode":       "there is no urlencode: replace() the few characters that need it",

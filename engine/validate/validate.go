@@ -133,7 +133,7 @@ var magic = []string{
 	"inventory_hostname", "inventory_hostname_short", "group_names", "groups", "hostvars",
 	"ansible_play_hosts", "ansible_play_batch", "ansible_play_hosts_all", "ansible_check_mode",
 	"ansible_diff_mode", "ansible_verbosity", "playbook_dir", "inventory_dir", "omit",
-	"ansible_run_tags", "ansible_skip_tags",
+	"ansible_run_tags", "ansible_skip_tags", "ansible_managed",
 }
 
 // roleMagic are defined for the tasks of a role.
