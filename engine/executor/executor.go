@@ -6,6 +6,7 @@ package executor
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"sort"
 	"strconv"
@@ -462,34 +463,21 @@ func (e *Executor) stat(h string, f func(*Stats)) {
 }
 
 // setFacts records facts for host h (set_fact, register).
-func (e *Executor) setFacts(h string, vals map[string]any) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	old := e.facts[h]
-	nm := make(map[string]any, len(old)+len(vals))
-	for k, v := range old {
-		nm[k] = v
-	}
-	for k, v := range vals {
-		nm[k] = v
-	}
-	e.facts[h] = nm
-	e.factGen++
-}
+func (e *Executor) setFacts(h string, vals map[string]any) { e.mergeVars(e.facts, h, vals) }
 
 // setIncludedVars records variables of include_vars for host h.
-func (e *Executor) setIncludedVars(h string, vals map[string]any) {
+func (e *Executor) setIncludedVars(h string, vals map[string]any) { e.mergeVars(e.incVars, h, vals) }
+
+// mergeVars replaces host h's map in layer with a copy that has vals
+// too (readers keep the map they had), and marks the facts changed.
+func (e *Executor) mergeVars(layer map[string]map[string]any, h string, vals map[string]any) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	old := e.incVars[h]
+	old := layer[h]
 	nm := make(map[string]any, len(old)+len(vals))
-	for k, v := range old {
-		nm[k] = v
-	}
-	for k, v := range vals {
-		nm[k] = v
-	}
-	e.incVars[h] = nm
+	maps.Copy(nm, old)
+	maps.Copy(nm, vals)
+	layer[h] = nm
 	e.factGen++
 }
 
